@@ -1,0 +1,27 @@
+/**
+ * Reason codes are a stable contract (README, SARIF rule IDs, Log Analytics, alert queries):
+ * add new ones, never rename or reuse one.
+ */
+export const REASONS = {
+  KMS_ROUTES_MISSING:
+    "Forced tunneling sends activation traffic away from the Internet and no KMS IP is bypassed.",
+  KMS_ROUTES_INCOMPLETE: "Some KMS IPs are bypassed to the Internet, others are still tunneled.",
+  LEGACY_KMS_IP_ONLY: "Only the pre-2022 KMS IP is bypassed; the current KMS IPs are tunneled.",
+  KMS_ROUTE_WRONG_NEXT_HOP: "A host route for a KMS IP exists but its next hop is not Internet.",
+  DEFAULT_ROUTE_BLACKHOLED:
+    "The route that carries a KMS IP has next hop None: the traffic is dropped.",
+  BGP_DEFAULT_ROUTE_POSSIBLE:
+    "No route-table route covers a KMS IP and the subnet learns gateway (BGP) routes, which may include a default route that tunnels it.",
+  SERVICE_TAG_ROUTE_UNRESOLVED:
+    "A service-tag route may cover a KMS IP; supply the service-tag file (--service-tags) to resolve it.",
+  ROUTE_TABLE_NOT_FOUND:
+    "The subnet's route table is not in the inventory, so its routes could not be read.",
+  INVALID_ROUTE_PREFIX:
+    "A route has an address prefix that is neither a CIDR nor a service tag; it was ignored.",
+  NO_FORCED_TUNNEL: "No route sends a KMS IP anywhere but the Internet.",
+  KMS_ROUTES_PRESENT: "Forced tunneling is in place and every KMS IP is bypassed to the Internet.",
+  NOT_APPLICABLE_SUBNET:
+    "A platform subnet that never hosts customer VMs (gateway, firewall, Bastion, Route Server).",
+} as const;
+
+export type ReasonCode = keyof typeof REASONS;

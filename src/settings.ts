@@ -1,0 +1,147 @@
+import { z } from "zod";
+import { SettingsError } from "./errors.js";
+import { CLOUDS, type CloudName } from "./model.js";
+
+/** Every setting of DESIGN.md section 5, parsed and validated once into a typed object. */
+export interface Settings {
+  cloud: CloudName;
+  armEndpoint: URL | null;
+  subscriptions: string[];
+  managementGroups: string[];
+  schedule: string;
+  logsEndpoint: URL | null;
+  dcrId: string | null;
+  findingsStream: string;
+  runsStream: string;
+  logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_SCHEDULE = "0 0 */6 * * *";
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Management group IDs: up to 90 letters, digits, hyphens, underscores, periods and parentheses,
+// not ending in a period.
+const MANAGEMENT_GROUP = /^[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]$/;
+const DCR_IMMUTABLE_ID = /^dcr-[0-9a-f]{32}$/i;
+const STREAM = /^Custom-[A-Za-z0-9_]{1,45}$/;
+// NCRONTAB: six fields (second minute hour day month day-of-week), or a TimeSpan "hh:mm:ss".
+const NCRONTAB_FIELD = /^[0-9A-Za-z*/,-]+$/;
+const TIMESPAN = /^\d{1,2}:\d{2}:\d{2}$/;
+
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}
+
+export function isManagementGroupId(value: string): boolean {
+  return MANAGEMENT_GROUP.test(value);
+}
+
+export function parseCloud(value: string, where: string): CloudName {
+  const match = CLOUDS.find((c) => c.toLowerCase() === value.trim().toLowerCase());
+  if (!match) {
+    throw new SettingsError(
+      where,
+      `unknown cloud "${value}"; expected one of ${CLOUDS.join(", ")}`,
+    );
+  }
+  return match;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function httpsUrl(name: string, raw: string | undefined): URL | null {
+  if (raw === undefined || raw.trim() === "") return null;
+  const parsed = z.url({ protocol: /^https$/ }).safeParse(raw.trim());
+  if (!parsed.success) throw new SettingsError(name, `"${raw}" is not an https:// URL`);
+  return new URL(parsed.data);
+}
+
+function matching(name: string, raw: string | undefined, pattern: RegExp, what: string) {
+  if (raw === undefined || raw.trim() === "") return null;
+  const value = raw.trim();
+  if (!pattern.test(value)) throw new SettingsError(name, `"${value}" is not ${what}`);
+  return value;
+}
+
+export function validateSchedule(name: string, raw: string): string {
+  const value = raw.trim();
+  const fields = value.split(/\s+/);
+  const ok =
+    TIMESPAN.test(value) || (fields.length === 6 && fields.every((f) => NCRONTAB_FIELD.test(f)));
+  if (!ok) {
+    throw new SettingsError(
+      name,
+      `"${raw}" is not an NCRONTAB expression with six fields (second minute hour day month weekday), e.g. "${DEFAULT_SCHEDULE}"`,
+    );
+  }
+  return value;
+}
+
+/** Reads and validates every setting. Throws SettingsError naming the first bad one. */
+export function readSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const subscriptions = list(env.KMS_AUDIT_SUBSCRIPTIONS);
+  for (const s of subscriptions) {
+    if (!isGuid(s))
+      throw new SettingsError("KMS_AUDIT_SUBSCRIPTIONS", `"${s}" is not a subscription ID (GUID)`);
+  }
+  const managementGroups = list(env.KMS_AUDIT_MANAGEMENT_GROUPS);
+  for (const m of managementGroups) {
+    if (!isManagementGroupId(m)) {
+      throw new SettingsError("KMS_AUDIT_MANAGEMENT_GROUPS", `"${m}" is not a management group ID`);
+    }
+  }
+  const level = (env.KMS_AUDIT_LOG_LEVEL ?? "info").trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new SettingsError(
+      "KMS_AUDIT_LOG_LEVEL",
+      `"${env.KMS_AUDIT_LOG_LEVEL}" is not one of ${LOG_LEVELS.join(", ")}`,
+    );
+  }
+  const logsEndpoint = httpsUrl("KMS_AUDIT_LOGS_ENDPOINT", env.KMS_AUDIT_LOGS_ENDPOINT);
+  const dcrId = matching(
+    "KMS_AUDIT_DCR_ID",
+    env.KMS_AUDIT_DCR_ID,
+    DCR_IMMUTABLE_ID,
+    "a DCR immutable ID (dcr- and 32 hex digits)",
+  );
+  if ((logsEndpoint === null) !== (dcrId === null)) {
+    const missing = logsEndpoint === null ? "KMS_AUDIT_LOGS_ENDPOINT" : "KMS_AUDIT_DCR_ID";
+    throw new SettingsError(missing, "is required when the other Log Analytics setting is set");
+  }
+  return {
+    cloud: env.KMS_AUDIT_CLOUD?.trim()
+      ? parseCloud(env.KMS_AUDIT_CLOUD, "KMS_AUDIT_CLOUD")
+      : "AzureCloud",
+    armEndpoint: httpsUrl("KMS_AUDIT_ARM_ENDPOINT", env.KMS_AUDIT_ARM_ENDPOINT),
+    subscriptions,
+    managementGroups,
+    schedule: env.KMS_AUDIT_SCHEDULE?.trim()
+      ? validateSchedule("KMS_AUDIT_SCHEDULE", env.KMS_AUDIT_SCHEDULE)
+      : DEFAULT_SCHEDULE,
+    logsEndpoint,
+    dcrId,
+    findingsStream:
+      matching(
+        "KMS_AUDIT_FINDINGS_STREAM",
+        env.KMS_AUDIT_FINDINGS_STREAM,
+        STREAM,
+        "a stream name like Custom-Table_CL",
+      ) ?? "Custom-KmsRouteAudit_CL",
+    runsStream:
+      matching(
+        "KMS_AUDIT_RUNS_STREAM",
+        env.KMS_AUDIT_RUNS_STREAM,
+        STREAM,
+        "a stream name like Custom-Table_CL",
+      ) ?? "Custom-KmsRouteAuditRun_CL",
+    logLevel: level as LogLevel,
+  };
+}
