@@ -20,6 +20,8 @@ export const REASONS = {
     "A route has an address prefix that is neither a CIDR nor a service tag; it was ignored.",
   NO_FORCED_TUNNEL: "No route sends a KMS IP anywhere but the Internet.",
   KMS_ROUTES_PRESENT: "Forced tunneling is in place and every KMS IP is bypassed to the Internet.",
+  EXEMPTED:
+    "The subnet would need attention, but its route table or VNet carries the kms-route-audit-exempt tag.",
   NOT_APPLICABLE_SUBNET:
     "A platform subnet that never hosts customer VMs (gateway, firewall, Bastion, Route Server).",
 } as const;

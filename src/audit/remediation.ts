@@ -1,0 +1,160 @@
+import type { Remediation } from "../model.js";
+import type { Route } from "../inventory/inventory.js";
+import { nameOf, parseResourceId } from "../inventory/resource-id.js";
+import { parsePrefix } from "./prefix.js";
+
+export interface RemediationTarget {
+  subnetName: string;
+  virtualNetworkName: string;
+  subscriptionId: string;
+  /** Resource group of the VNet (where a new route table goes). */
+  resourceGroup: string;
+  location: string | null;
+  /** The subnet's route table ID, or null when the subnet has none. */
+  routeTableId: string | null;
+  /** Routes of that table, when it was read; used to reuse names and update conflicting routes. */
+  existingRoutes: Route[] | null;
+  /** Endpoints that need a route with next hop Internet. */
+  missing: { set: string; ip: string }[];
+}
+
+interface PlannedRoute {
+  name: string;
+  prefix: string;
+  /** true: a route with this exact prefix exists and gets its next hop changed. */
+  update: boolean;
+}
+
+const API_VERSION = "2024-05-01";
+
+// Scripts are pasted into shells by operators: every value from the inventory is quoted.
+function sh(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+function ps(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+function bicepString(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\$\{/g, "\\${")}'`;
+}
+
+/** Predictable route names (kms-20-118-99-224) that never collide with existing ones. */
+function planRoutes(target: RemediationTarget): PlannedRoute[] {
+  const existing = target.existingRoutes ?? [];
+  const taken = new Set(existing.map((r) => r.name.toLowerCase()));
+  return target.missing.map(({ set, ip }) => {
+    const prefix = `${ip}/32`;
+    const same = existing.find((r) => {
+      const parsed = parsePrefix(r.addressPrefix);
+      return parsed.kind === "ipv4" && parsed.length === 32 && r.addressPrefix === prefix;
+    });
+    if (same) return { name: same.name, prefix, update: true };
+    const base = `${set}-${ip.replace(/\./g, "-")}`;
+    let name = base;
+    for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
+    taken.add(name.toLowerCase());
+    return { name, prefix, update: false };
+  });
+}
+
+export function buildRemediation(target: RemediationTarget): Remediation | null {
+  if (target.missing.length === 0) return null;
+  const routes = planRoutes(target);
+  const creating = target.routeTableId === null;
+  const tableName = creating
+    ? `rt-${target.virtualNetworkName}-${target.subnetName}-kms`.slice(0, 80)
+    : nameOf(target.routeTableId!);
+  const tableGroup = creating
+    ? target.resourceGroup
+    : (parseResourceId(target.routeTableId!).resourceGroup ?? target.resourceGroup);
+  const subscription = creating
+    ? target.subscriptionId
+    : (parseResourceId(target.routeTableId!).subscriptionId ?? target.subscriptionId);
+  const location = target.location ?? "<vnet-location>";
+  return {
+    azureCli: azureCli(routes, { creating, tableName, tableGroup, subscription, location, target }),
+    powershell: powershell(routes, {
+      creating,
+      tableName,
+      tableGroup,
+      subscription,
+      location,
+      target,
+    }),
+    bicep: bicep(routes, { creating, tableName, tableGroup, subscription, location, target }),
+  };
+}
+
+interface Context {
+  creating: boolean;
+  tableName: string;
+  tableGroup: string;
+  subscription: string;
+  location: string;
+  target: RemediationTarget;
+}
+
+function azureCli(routes: PlannedRoute[], c: Context): string {
+  const lines = [`az account set --subscription ${sh(c.subscription)}`];
+  if (c.creating) {
+    lines.push(
+      `az network route-table create --resource-group ${sh(c.tableGroup)} --name ${sh(c.tableName)} --location ${sh(c.location)}`,
+    );
+  }
+  for (const r of routes) {
+    const verb = r.update ? "update" : "create";
+    lines.push(
+      `az network route-table route ${verb} --resource-group ${sh(c.tableGroup)} --route-table-name ${sh(c.tableName)} --name ${sh(r.name)} --address-prefix ${r.prefix} --next-hop-type Internet`,
+    );
+  }
+  if (c.creating) {
+    lines.push(
+      `az network vnet subnet update --resource-group ${sh(c.target.resourceGroup)} --vnet-name ${sh(c.target.virtualNetworkName)} --name ${sh(c.target.subnetName)} --route-table ${sh(c.tableName)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function powershell(routes: PlannedRoute[], c: Context): string {
+  const lines = [`Set-AzContext -Subscription ${ps(c.subscription)} | Out-Null`];
+  lines.push(
+    c.creating
+      ? `$rt = New-AzRouteTable -ResourceGroupName ${ps(c.tableGroup)} -Name ${ps(c.tableName)} -Location ${ps(c.location)}`
+      : `$rt = Get-AzRouteTable -ResourceGroupName ${ps(c.tableGroup)} -Name ${ps(c.tableName)}`,
+  );
+  for (const r of routes) {
+    const cmdlet = r.update ? "Set-AzRouteConfig" : "Add-AzRouteConfig";
+    lines.push(
+      `${cmdlet} -RouteTable $rt -Name ${ps(r.name)} -AddressPrefix '${r.prefix}' -NextHopType Internet | Out-Null`,
+    );
+  }
+  lines.push("$rt | Set-AzRouteTable | Out-Null");
+  if (c.creating) {
+    lines.push(
+      `$vnet = Get-AzVirtualNetwork -ResourceGroupName ${ps(c.target.resourceGroup)} -Name ${ps(c.target.virtualNetworkName)}`,
+      `($vnet.Subnets | Where-Object Name -eq ${ps(c.target.subnetName)}).RouteTable = $rt`,
+      "$vnet | Set-AzVirtualNetwork | Out-Null",
+    );
+  }
+  return lines.join("\n");
+}
+
+function bicep(routes: PlannedRoute[], c: Context): string {
+  const lines = [
+    `// Deploy to resource group ${c.tableGroup} in subscription ${c.subscription}.`,
+    c.creating
+      ? `resource routeTable 'Microsoft.Network/routeTables@${API_VERSION}' = {\n  name: ${bicepString(c.tableName)}\n  location: ${bicepString(c.location)}\n}`
+      : `resource routeTable 'Microsoft.Network/routeTables@${API_VERSION}' existing = {\n  name: ${bicepString(c.tableName)}\n}`,
+  ];
+  routes.forEach((r, i) => {
+    lines.push(
+      `resource kmsRoute${i + 1} 'Microsoft.Network/routeTables/routes@${API_VERSION}' = {\n  parent: routeTable\n  name: ${bicepString(r.name)}\n  properties: {\n    addressPrefix: '${r.prefix}'\n    nextHopType: 'Internet'\n  }\n}`,
+    );
+  });
+  if (c.creating) {
+    lines.push(
+      `// Then associate the table with subnet ${c.target.subnetName} of ${c.target.virtualNetworkName} in the template that owns the VNet:\n//   routeTable: { id: routeTable.id }`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,95 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { InputError, describeError } from "../errors.js";
+import type { CloudName } from "../model.js";
+import { isIpv4Address } from "../audit/prefix.js";
+import { KMS_ENDPOINTS, type EndpointSet } from "./kms-endpoints.js";
+
+/** One IP that must reach the Internet directly. */
+export interface Endpoint {
+  set: string;
+  host: string;
+  ip: string;
+  port: number;
+  legacy: boolean;
+}
+
+const endpointFileSchema = z.strictObject({
+  mode: z.enum(["extend", "replace"]).default("extend"),
+  endpointSets: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "lower-case letters, digits and hyphens"),
+        description: z.string().default(""),
+        source: z.string().default("user file"),
+        checked: z.string().default(""),
+        clouds: z.array(z.enum(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"])).optional(),
+        endpoints: z
+          .array(
+            z.strictObject({
+              host: z.string().min(1),
+              ips: z.array(z.string().refine(isIpv4Address, "must be an IPv4 address")).min(1),
+              port: z.number().int().min(1).max(65535),
+              legacy: z.boolean().optional(),
+            }),
+          )
+          .min(1),
+      }),
+    )
+    .min(1),
+});
+
+export type EndpointFile = z.infer<typeof endpointFileSchema>;
+
+/** Parses a user endpoint file; throws InputError naming the file and the field. */
+export function parseEndpointFile(name: string, text: string): EndpointFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${name}: not valid JSON (${describeError(error)})`);
+  }
+  const parsed = endpointFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
+    throw new InputError(`${name}: ${path}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export async function readEndpointFile(name: string): Promise<EndpointFile> {
+  let text: string;
+  try {
+    text = await readFile(name, "utf8");
+  } catch (error) {
+    throw new InputError(`${name}: cannot read endpoint file: ${describeError(error)}`);
+  }
+  return parseEndpointFile(name, text);
+}
+
+/** The endpoint sets in force for a cloud: the built-in KMS list, extended or replaced by the user's. */
+export function endpointSetsFor(cloud: CloudName, file?: EndpointFile): EndpointSet[] {
+  const user = (file?.endpointSets ?? [])
+    .filter((s) => !s.clouds || s.clouds.includes(cloud))
+    .map(({ clouds: _clouds, ...set }) => set);
+  if (file?.mode === "replace") return user;
+  // A user set named like the built-in one ("kms") replaces it.
+  const builtIn = KMS_ENDPOINTS[cloud];
+  return user.some((s) => s.name === builtIn.name) ? user : [builtIn, ...user];
+}
+
+/** Flattens endpoint sets into one IP per entry, in catalog order. */
+export function flattenEndpoints(sets: EndpointSet[]): Endpoint[] {
+  return sets.flatMap((set) =>
+    set.endpoints.flatMap((host) =>
+      host.ips.map((ip) => ({
+        set: set.name,
+        host: host.host,
+        ip,
+        port: host.port,
+        legacy: host.legacy ?? false,
+      })),
+    ),
+  );
+}

@@ -1,0 +1,53 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { InputError, describeError } from "../errors.js";
+import { parsePrefix } from "../audit/prefix.js";
+
+/** IPv4 prefixes per service tag, keyed by lower-cased tag name ("azurecloud.westeurope"). */
+export type ServiceTagIndex = Map<string, { network: number; length: number }[]>;
+
+// Azure's published file (ServiceTags_Public_YYYYMMDD.json) and `az network list-service-tags`.
+const serviceTagFileSchema = z.object({
+  values: z.array(
+    z.object({
+      name: z.string().min(1),
+      properties: z.object({ addressPrefixes: z.array(z.string()) }),
+    }),
+  ),
+});
+
+export function parseServiceTagFile(name: string, text: string): ServiceTagIndex {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw new InputError(`${name}: not valid JSON (${describeError(error)})`);
+  }
+  const parsed = serviceTagFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(
+      `${name}: not a service-tag file (${issue.path.join(".") || "top level"}: ${issue.message}); expected Azure's ServiceTags_*.json`,
+    );
+  }
+  const index: ServiceTagIndex = new Map();
+  for (const tag of parsed.data.values) {
+    const prefixes = [];
+    for (const text of tag.properties.addressPrefixes) {
+      const prefix = parsePrefix(text);
+      if (prefix.kind === "ipv4") prefixes.push({ network: prefix.network, length: prefix.length });
+    }
+    index.set(tag.name.toLowerCase(), prefixes);
+  }
+  return index;
+}
+
+export async function readServiceTagFile(name: string): Promise<ServiceTagIndex> {
+  let text: string;
+  try {
+    text = await readFile(name, "utf8");
+  } catch (error) {
+    throw new InputError(`${name}: cannot read service-tag file: ${describeError(error)}`);
+  }
+  return parseServiceTagFile(name, text);
+}

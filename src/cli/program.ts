@@ -1,0 +1,156 @@
+import { Command, CommanderError, Option } from "commander";
+import { InputError, describeError } from "../errors.js";
+import { createLogger } from "../logging/logger.js";
+import { CLOUDS } from "../model.js";
+import { FORMATS, type OutputFormat } from "../outputs/format.js";
+import {
+  isGuid,
+  isManagementGroupId,
+  parseCloud,
+  readSettings,
+  type LogLevel,
+} from "../settings.js";
+import { TOOL_VERSION } from "../version.js";
+import { EXIT, runScanCommand, type CommandIo } from "./scan-command.js";
+
+const EXAMPLES = `
+Examples:
+  kms-route-audit scan --demo                          audit the bundled sample estate
+  kms-route-audit scan --input estate.json             audit an exported estate (see README)
+  kms-route-audit scan --input a.json --input b.ndjson --format json --output findings.json
+  az graph query -q "..." | kms-route-audit scan --input -
+  kms-route-audit scan --input estate.json --format sarif --output kms.sarif --fail-on NonCompliant
+  kms-route-audit scan --subscription 00000000-0000-0000-0000-000000000000   live scan of one subscription
+
+Exit codes: 0 done, 1 findings at or above --fail-on, 2 usage or input error, 3 scan incomplete.
+Settings (environment): KMS_AUDIT_CLOUD, KMS_AUDIT_ARM_ENDPOINT, KMS_AUDIT_LOG_LEVEL (logs go to stderr),
+KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID (for --log-analytics). See the README for all of them.`;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function buildProgram(io: CommandIo, exit: { code: number }): Command {
+  const program = new Command("kms-route-audit")
+    .description(
+      "Audit Azure subnets whose forced tunneling breaks Windows KMS activation (TCP 1688).",
+    )
+    .version(TOOL_VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  program
+    .command("scan")
+    .description("Judge every subnet of an exported estate, the demo estate, or the live tenant.")
+    .option(
+      "-i, --input <file>",
+      'estate file: JSON array, Resource Graph/ARM list object, or NDJSON ("-" = stdin); repeatable',
+      collect,
+      [],
+    )
+    .option("--demo", "scan the bundled sample estate")
+    .addOption(
+      new Option(
+        "--cloud <name>",
+        `Azure cloud whose KMS endpoints apply: ${CLOUDS.join(", ")} (default: KMS_AUDIT_CLOUD or AzureCloud)`,
+      ),
+    )
+    .option("--subscription <id>", "live scan: limit to this subscription; repeatable", collect, [])
+    .option(
+      "--management-group <id>",
+      "live scan: limit to this management group; repeatable",
+      collect,
+      [],
+    )
+    .addOption(
+      new Option("-f, --format <format>", "output format").choices(FORMATS).default("table"),
+    )
+    .option("-o, --output <file>", "write the output to a file instead of stdout")
+    .option(
+      "--log-analytics",
+      "also send the results to Log Analytics (KMS_AUDIT_LOGS_ENDPOINT, KMS_AUDIT_DCR_ID)",
+      false,
+    )
+    .addOption(
+      new Option("--fail-on <status>", "exit 1 when a subnet is at or above this status").choices([
+        "NonCompliant",
+        "Unverified",
+      ]),
+    )
+    .option(
+      "--endpoints <file>",
+      "JSON file that extends or replaces the endpoint list (see README)",
+    )
+    .option(
+      "--service-tags <file>",
+      "Azure's service-tag file (ServiceTags_Public_*.json) to resolve service-tag routes",
+    )
+    .addHelpText("after", EXAMPLES)
+    .action(async (raw: Record<string, unknown>) => {
+      const settings = readSettings(io.env);
+      const cloud =
+        typeof raw.cloud === "string" ? parseCloud(raw.cloud, "--cloud") : settings.cloud;
+      const subscriptions = raw.subscription as string[];
+      for (const s of subscriptions)
+        if (!isGuid(s))
+          throw new InputError(`--subscription: "${s}" is not a subscription ID (GUID)`);
+      const managementGroups = raw.managementGroup as string[];
+      for (const m of managementGroups) {
+        if (!isManagementGroupId(m))
+          throw new InputError(`--management-group: "${m}" is not a management group ID`);
+      }
+      const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
+      exit.code = await runScanCommand(
+        {
+          input: raw.input as string[],
+          demo: raw.demo === true,
+          cloud,
+          subscriptions,
+          managementGroups,
+          format: raw.format as OutputFormat,
+          output: typeof raw.output === "string" ? raw.output : null,
+          logAnalytics: raw.logAnalytics === true,
+          failOn: (raw.failOn as "NonCompliant" | "Unverified" | undefined) ?? null,
+          endpoints: typeof raw.endpoints === "string" ? raw.endpoints : null,
+          serviceTags: typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+        },
+        settings,
+        io,
+        createLogger({ level }),
+      );
+    });
+  return program;
+}
+
+/** Runs the CLI; the only place that turns errors into exit codes. */
+export async function main(
+  argv: string[],
+  io: CommandIo,
+  stderr: NodeJS.WritableStream,
+): Promise<number> {
+  const exit = { code: EXIT.ok as number };
+  const program = buildProgram(io, exit);
+  program.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => stderr.write(s),
+  });
+  for (const command of program.commands) command.configureOutput(program.configureOutput());
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exit.code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its one-line message.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof InputError) {
+      stderr.write(`kms-route-audit: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    // A source that failed outright (authentication, network) leaves the scan incomplete.
+    stderr.write(`kms-route-audit: scan failed: ${describeError(error)}\n`);
+    if (io.env.KMS_AUDIT_LOG_LEVEL === "debug" && error instanceof Error)
+      stderr.write(`${error.stack}\n`);
+    return EXIT.incomplete;
+  }
+}

@@ -1,0 +1,183 @@
+import { readFile } from "node:fs/promises";
+import { InputError, describeError } from "../errors.js";
+import type { RunError } from "../model.js";
+import type { ArmRow } from "./arm-row.js";
+
+/** Rows read from one estate file, and what the file says it left out. */
+export interface EstateFile {
+  name: string;
+  rows: ArmRow[];
+  /** E.g. a Resource Graph page with a skip token: more rows exist than the file holds. */
+  warnings: RunError[];
+}
+
+/** Reads an estate file ("-" for stdin) in any format of DESIGN.md section 5. */
+export async function readEstateFile(
+  name: string,
+  stdin: () => Promise<Buffer> = readStdin,
+): Promise<EstateFile> {
+  let bytes: Buffer;
+  try {
+    bytes = name === "-" ? await stdin() : await readFile(name);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "is a directory"
+          : describeError(error);
+    throw new InputError(`${displayName(name)}: cannot read: ${why}`);
+  }
+  return parseEstate(displayName(name), decode(bytes));
+}
+
+function displayName(name: string): string {
+  return name === "-" ? "<stdin>" : name;
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Windows PowerShell 5 writes UTF-16LE with a BOM when output is redirected; others write UTF-8. */
+export function decode(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString("utf16le");
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const swapped = Buffer.from(bytes.subarray(2));
+    swapped.swap16();
+    return swapped.toString("utf16le");
+  }
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
+    return bytes.subarray(3).toString("utf8");
+  return bytes.toString("utf8");
+}
+
+const FORMATS =
+  "expected a JSON array of ARM resources, an object with 'data' (Resource Graph / az graph query) or 'value' (ARM list), or NDJSON";
+
+/** Parses file text; throws InputError naming the file and the problem. */
+export function parseEstate(name: string, text: string): EstateFile {
+  if (text.trim() === "") throw new InputError(`${name}: file is empty; ${FORMATS}`);
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    // Not one JSON document: NDJSON, one resource per line.
+    if (text.trimStart().startsWith("{"))
+      return { name, rows: parseNdjson(name, text), warnings: [] };
+    throw new InputError(`${name}: not valid JSON (${describeError(error)}); ${FORMATS}`);
+  }
+  return fromDocument(name, document);
+}
+
+function fromDocument(name: string, document: unknown): EstateFile {
+  if (Array.isArray(document)) return { name, rows: toRows(name, document, "item"), warnings: [] };
+  if (!isObject(document))
+    throw new InputError(`${name}: top-level JSON is ${kindOf(document)}; ${FORMATS}`);
+  const warnings: RunError[] = [];
+  if ("data" in document) {
+    const rows = resourceGraphData(name, document.data);
+    // Resource Graph REST returns $skipToken; az graph query returns skip_token.
+    const token = document.$skipToken ?? document.skip_token ?? document.skipToken;
+    if (typeof token === "string" && token !== "") {
+      warnings.push({
+        code: "INPUT_TRUNCATED",
+        target: name,
+        message: `${name}: holds one page of a Resource Graph result (a skip token is present); export every page (see README) or subnets may be missing`,
+      });
+    }
+    return { name, rows, warnings };
+  }
+  if ("value" in document) {
+    if (!Array.isArray(document.value))
+      throw new InputError(`${name}: 'value' is ${kindOf(document.value)}, expected an array`);
+    if (typeof document.nextLink === "string" && document.nextLink !== "") {
+      warnings.push({
+        code: "INPUT_TRUNCATED",
+        target: name,
+        message: `${name}: holds one page of an ARM list (nextLink is present); export every page or resources may be missing`,
+      });
+    }
+    return { name, rows: toRows(name, document.value, "value item"), warnings };
+  }
+  if (typeof document.id === "string" && typeof document.type === "string") {
+    // A single resource: the one-line NDJSON case, pretty-printed.
+    return { name, rows: toRows(name, [document], "resource"), warnings: [] };
+  }
+  throw new InputError(`${name}: JSON object has neither 'data' nor 'value'; ${FORMATS}`);
+}
+
+/** Resource Graph 'data' is an object array, or a table ({columns, rows}) with resultFormat=table. */
+function resourceGraphData(name: string, data: unknown): ArmRow[] {
+  if (Array.isArray(data)) return toRows(name, data, "data item");
+  if (isObject(data) && Array.isArray(data.columns) && Array.isArray(data.rows)) {
+    const columns = data.columns.map((c, i) => {
+      if (!isObject(c) || typeof c.name !== "string")
+        throw new InputError(`${name}: data.columns[${i}] has no name`);
+      return c.name;
+    });
+    const objects = data.rows.map((row, i) => {
+      if (!Array.isArray(row))
+        throw new InputError(`${name}: data.rows[${i}] is ${kindOf(row)}, expected an array`);
+      return Object.fromEntries(columns.map((c, j) => [c, row[j]]));
+    });
+    return toRows(name, objects, "data row");
+  }
+  throw new InputError(
+    `${name}: 'data' is ${kindOf(data)}, expected an array of resources or a table`,
+  );
+}
+
+function parseNdjson(name: string, text: string): ArmRow[] {
+  const items: unknown[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    try {
+      items.push(JSON.parse(line));
+    } catch (error) {
+      throw new InputError(
+        `${name}: line ${i + 1} is not valid JSON (${describeError(error)}); ${FORMATS}`,
+      );
+    }
+  }
+  return toRows(name, items, "line", lines);
+}
+
+function toRows(name: string, items: unknown[], what: string, lines?: string[]): ArmRow[] {
+  const rows: ArmRow[] = [];
+  let lineIndex = 0;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    // For NDJSON, name the 1-based line number rather than the item index.
+    let position = i;
+    if (lines) {
+      while (lines[lineIndex]?.trim() === "") lineIndex++;
+      position = lineIndex++;
+    }
+    const label = lines ? `${what} ${position + 1}` : `${what} ${i}`;
+    if (!isObject(item))
+      throw new InputError(`${name}: ${label} is ${kindOf(item)}, expected a resource object`);
+    if (typeof item.id !== "string" || item.id.trim() === "") {
+      throw new InputError(`${name}: ${label} has no string 'id'`);
+    }
+    if (typeof item.type !== "string")
+      throw new InputError(`${name}: ${label} (${item.id}) has no string 'type'`);
+    rows.push(item as ArmRow);
+  }
+  return rows;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}

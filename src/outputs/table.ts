@@ -1,0 +1,101 @@
+import { styleText } from "node:util";
+import type { Finding, ScanResult, Severity, Status } from "../model.js";
+
+export interface TableOptions {
+  color: boolean;
+}
+
+const SEVERITY_ORDER: Record<Severity, number> = { high: 0, medium: 1, low: 2, none: 3 };
+type Style = Parameters<typeof styleText>[0];
+
+const STATUS_STYLE: Record<Status, "red" | "yellow" | "cyan" | "green" | "gray"> = {
+  NonCompliant: "red",
+  Unverified: "yellow",
+  Exempt: "cyan",
+  Compliant: "green",
+  NotApplicable: "gray",
+};
+
+function worstFirst(a: Finding, b: Finding): number {
+  return (
+    SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+    Number(windowsCount(b).replace("-", "0")) - Number(windowsCount(a).replace("-", "0")) ||
+    a.subnetId.toLowerCase().localeCompare(b.subnetId.toLowerCase())
+  );
+}
+
+/** Windows VMs plus Windows scale-set instances; "-" when the inventory had neither. */
+function windowsCount(f: Finding): string {
+  const { windowsVirtualMachines: vms, windowsScaleSetInstances: instances } = f.impact;
+  return vms === null && instances === null ? "-" : String((vms ?? 0) + (instances ?? 0));
+}
+
+function pad(cells: string[], widths: number[]): string {
+  return cells
+    .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+    .join("  ")
+    .trimEnd();
+}
+
+/** Readable at a glance: counts by status first, then the subnets that need attention. */
+export function formatTable(result: ScanResult, options: TableOptions): string {
+  // Whether to colour is the caller's decision (TTY, NO_COLOR), not styleText's own stream check.
+  const paint = (style: Style, text: string) =>
+    options.color ? styleText(style, text, { validateStream: false }) : text;
+  const { run } = result;
+  const lines: string[] = [];
+  const state = run.complete
+    ? "complete"
+    : paint("red", `INCOMPLETE (${run.errors.length} errors)`);
+  lines.push(
+    `kms-route-audit  run ${run.id}  ${run.cloud}  ${run.source.kind}${run.source.inputs.length ? `: ${run.source.inputs.join(", ")}` : ""}  ${state}`,
+  );
+  lines.push("");
+  const order: Status[] = ["NonCompliant", "Unverified", "Exempt", "Compliant", "NotApplicable"];
+  const width = Math.max(...order.map((s) => s.length));
+  lines.push(`Subnets audited: ${run.counts.total}`);
+  for (const status of order) {
+    lines.push(
+      `  ${paint(STATUS_STYLE[status], status.padEnd(width))}  ${String(run.counts[status]).padStart(7)}`,
+    );
+  }
+
+  for (const status of ["NonCompliant", "Unverified"] as const) {
+    const rows = result.findings.filter((f) => f.status === status).sort(worstFirst);
+    if (rows.length === 0) continue;
+    lines.push("", paint(["bold", STATUS_STYLE[status]], `${status} (${rows.length})`));
+    const header = ["SEVERITY", "SUBSCRIPTION", "VNET/SUBNET", "ROUTE TABLE", "WINDOWS", "REASONS"];
+    const cells = rows.map((f) => [
+      f.severity,
+      f.subscriptionName ?? f.subscriptionId,
+      `${f.virtualNetworkName}/${f.subnetName}`,
+      f.routeTableName ?? "-",
+      windowsCount(f),
+      f.reasons.join(", "),
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+    lines.push(`  ${paint("dim", pad(header, widths))}`);
+    rows.forEach((f, i) => {
+      lines.push(`  ${pad(cells[i]!, widths)}`);
+      lines.push(`    ${paint("dim", f.summary)}`);
+    });
+  }
+
+  if (run.errors.length > 0) {
+    lines.push(
+      "",
+      paint(
+        "red",
+        "Not read (the scan is incomplete; unread subnets are not reported as compliant):",
+      ),
+    );
+    for (const e of run.errors) lines.push(`  ${e.code}: ${e.message}`);
+  }
+  if (result.findings.some((f) => f.status === "NonCompliant" || f.status === "Unverified")) {
+    lines.push(
+      "",
+      "Fix commands for each subnet: --format json (findings[].remediation) or see the README.",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

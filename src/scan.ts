@@ -1,0 +1,96 @@
+import { randomUUID } from "node:crypto";
+import { auditInventory } from "./audit/audit.js";
+import { flattenEndpoints } from "./catalog/endpoints.js";
+import type { EndpointSet } from "./catalog/kms-endpoints.js";
+import type { ServiceTagIndex } from "./catalog/service-tags.js";
+import type { ArmRow } from "./inventory/arm-row.js";
+import { buildInventory } from "./inventory/inventory.js";
+import type { Logger } from "./logging/logger.js";
+import {
+  STATUSES,
+  type CloudName,
+  type Finding,
+  type RunError,
+  type ScanResult,
+  type StatusCounts,
+} from "./model.js";
+import type { EstateSource } from "./sources/source.js";
+
+export interface ScanOptions {
+  source: EstateSource;
+  cloud: CloudName;
+  endpointSets: EndpointSet[];
+  serviceTags?: ServiceTagIndex;
+  logger: Logger;
+  signal?: AbortSignal;
+  now?: () => Date;
+  newRunId?: () => string;
+}
+
+/** The one code path every entry point runs: read the estate, audit it, summarise the run. */
+export async function runScan(options: ScanOptions): Promise<ScanResult> {
+  const now = options.now ?? (() => new Date());
+  const id = (options.newRunId ?? randomUUID)();
+  const startedAt = now();
+  const logger = options.logger.child({ runId: id });
+  const errors: RunError[] = [];
+  const endpoints = flattenEndpoints(options.endpointSets);
+  logger.info(
+    {
+      source: options.source.kind,
+      inputs: options.source.inputs,
+      scope: options.source.scope,
+      cloud: options.cloud,
+    },
+    "scan started",
+  );
+
+  const rows: ArmRow[] = [];
+  for await (const row of options.source.read({
+    logger,
+    signal: options.signal,
+    reportError: (error) => {
+      errors.push(error);
+      logger.warn({ error }, "part of the estate could not be read");
+    },
+  })) {
+    rows.push(row);
+  }
+  const inventory = buildInventory(rows);
+  const findings = auditInventory(inventory, { endpoints, serviceTags: options.serviceTags });
+  const finishedAt = now();
+  const counts = countByStatus(findings);
+  logger.info(
+    {
+      rows: rows.length,
+      subnets: findings.length,
+      counts,
+      complete: errors.length === 0,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    },
+    "scan finished",
+  );
+  return {
+    schemaVersion: 1,
+    run: {
+      id,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      cloud: options.cloud,
+      source: { kind: options.source.kind, inputs: options.source.inputs },
+      scope: options.source.scope,
+      complete: errors.length === 0,
+      errors,
+      counts,
+      endpoints: endpoints.map(({ set, host, ip, port }) => ({ set, host, ip, port })),
+    },
+    findings,
+  };
+}
+
+export function countByStatus(findings: Finding[]): StatusCounts {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
+  counts.total = findings.length;
+  for (const f of findings) counts[f.status]++;
+  return counts;
+}
