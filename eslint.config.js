@@ -18,6 +18,11 @@ export default tseslint.config(
       "no-console": "error",
     },
   },
+  {
+    // node:test's describe/it return promises the runner itself awaits.
+    files: ["test/**/*.ts"],
+    rules: { "@typescript-eslint/no-floating-promises": "off" },
+  },
   { files: ["**/*.js", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
   prettier,
 );
