@@ -9,7 +9,7 @@ const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
 describe("README", () => {
   it("documents every reason code", () => {
     for (const code of Object.keys(REASONS))
-      assert.ok(readme.includes(`| \`${code}\` |`), `README lacks ${code}`);
+      assert.match(readme, new RegExp(`^\\| \`${code}\` +\\|`, "m"), `README lacks ${code}`);
   });
   it("documents every output format", () => {
     for (const format of FORMATS)
