@@ -271,8 +271,13 @@ async function* readAll(
   for (const scope of plan.scopes) {
     const readableSubscriptions = new Set<string>();
     let scopeFailed = false;
-    const fail = (error: RunError) => {
-      scopeFailed = true;
+    let partialReported = false;
+    const report = (error: RunError, fatal: boolean) => {
+      if (fatal) scopeFailed = true;
+      if (error.code === "SCOPE_PARTIAL") {
+        if (partialReported) return;
+        partialReported = true;
+      }
       context.reportError(error);
     };
     for (const [name, query] of [
@@ -280,7 +285,7 @@ async function* readAll(
       ["resources", RESOURCES_QUERY],
     ] as const) {
       if (scopeFailed) break;
-      for await (const row of reader.pages(name, query, scope, plan.pageSize, fail)) {
+      for await (const row of reader.pages(name, query, scope, plan.pageSize, report)) {
         if (name === "subscriptions" && typeof row.subscriptionId === "string") {
           readableSubscriptions.add(row.subscriptionId.toLowerCase());
         }
@@ -321,13 +326,13 @@ interface PageReaderOptions {
 class PageReader {
   constructor(private readonly o: PageReaderOptions) {}
 
-  /** Every row of one query over one scope, page by page; failures go to `fail`. */
+  /** Every row of one query over one scope, page by page; anything unreadable goes to `report`. */
   async *pages(
     name: string,
     query: string,
     scope: Scope,
     pageSize: number,
-    fail: (error: RunError) => void,
+    report: (error: RunError, fatal: boolean) => void,
   ): AsyncGenerator<ArmRow> {
     const partialAllowed = !scope.subscriptions;
     let skipToken: string | undefined;
@@ -351,28 +356,34 @@ class PageReader {
         const notReadable =
           result.code === "NoValidSubscriptionsInQueryRequest" ||
           (result.status !== null && [401, 403, 404].includes(result.status));
-        fail({
-          code: notReadable ? "SCOPE_NOT_READABLE" : "PAGE_NOT_READABLE",
-          message:
-            `Resource Graph ${name} query, ${scope.label}, page ${page} failed: ${result.message}` +
-            (page > 1 ? "; later pages were not read" : ""),
-          target: scope.subscriptions
-            ? scope.subscriptions.map((s) => `/subscriptions/${s}`).join(",")
-            : scope.managementGroups
-              ? scope.managementGroups
-                  .map((m) => `/providers/Microsoft.Management/managementGroups/${m}`)
-                  .join(",")
-              : "tenant",
-        });
+        report(
+          {
+            code: notReadable ? "SCOPE_NOT_READABLE" : "PAGE_NOT_READABLE",
+            message:
+              `Resource Graph ${name} query, ${scope.label}, page ${page} failed: ${result.message}` +
+              (page > 1 ? "; later pages were not read" : ""),
+            target: scope.subscriptions
+              ? scope.subscriptions.map((s) => `/subscriptions/${s}`).join(",")
+              : scope.managementGroups
+                ? scope.managementGroups
+                    .map((m) => `/providers/Microsoft.Management/managementGroups/${m}`)
+                    .join(",")
+                : "tenant",
+          },
+          true,
+        );
         return;
       }
       const { response, headers } = result;
       if (page === 1 && headers?.get(SUBSCRIPTION_LIMIT_HIT_HEADER)?.toLowerCase() === "true") {
-        fail({
-          code: "SCOPE_PARTIAL",
-          message: `Resource Graph covered only part of ${scope.label}: the scope holds more subscriptions than one query reads (${SUBSCRIPTION_LIMIT_HIT_HEADER}); name subscriptions to read the rest`,
-          target: scope.managementGroups?.join(",") ?? "tenant",
-        });
+        report(
+          {
+            code: "SCOPE_PARTIAL",
+            message: `Resource Graph covered only part of ${scope.label}: the scope holds more subscriptions than one query reads (${SUBSCRIPTION_LIMIT_HIT_HEADER}); name subscriptions to read the rest`,
+            target: scope.managementGroups?.join(",") ?? "tenant",
+          },
+          false,
+        );
       }
       const data: unknown[] = Array.isArray(response.data) ? (response.data as unknown[]) : [];
       let kept = 0;
@@ -388,11 +399,14 @@ class PageReader {
         "resource graph: page read",
       );
       if (!skipToken && String(response.resultTruncated).toLowerCase() === "true") {
-        fail({
-          code: "PAGE_TRUNCATED",
-          message: `Resource Graph truncated the ${name} query results for ${scope.label} without a skip token`,
-          target: scope.label,
-        });
+        report(
+          {
+            code: "PAGE_TRUNCATED",
+            message: `Resource Graph truncated the ${name} query results for ${scope.label} without a skip token`,
+            target: scope.label,
+          },
+          false,
+        );
       }
     } while (skipToken);
     this.o.logger.debug(
@@ -420,8 +434,11 @@ class PageReader {
       }
       pacer.forgetIfReset();
       signal?.throwIfAborted();
-      let headers: HeaderBag | null = null;
-      let status: number | null = null;
+      // Filled by onResponse, which the SDK calls for error answers too.
+      const seen: { status: number | null; headers: HeaderBag | null } = {
+        status: null,
+        headers: null,
+      };
       const timeout = AbortSignal.timeout(this.o.requestTimeoutInMs);
       const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
       pacer.spend();
@@ -429,12 +446,12 @@ class PageReader {
         const response = await this.o.client.resources(request, {
           abortSignal,
           onResponse: (raw) => {
-            status = raw.status;
-            headers = headersFrom(raw.headers);
-            if (headers) pacer.observe(headers);
+            seen.status = raw.status;
+            seen.headers = headersFrom(raw.headers);
+            if (seen.headers) pacer.observe(seen.headers);
           },
         });
-        return { ok: true, response, headers };
+        return { ok: true, response, headers: seen.headers };
       } catch (error) {
         if (signal?.aborted) throw error;
         const name = (error as { name?: unknown })?.name;
@@ -445,12 +462,12 @@ class PageReader {
           );
         }
         const errStatus = (error as { statusCode?: unknown }).statusCode;
-        if (status === null && typeof errStatus === "number") status = errStatus;
+        if (seen.status === null && typeof errStatus === "number") seen.status = errStatus;
         const codes = errorDetailCodes(error);
         const timedOut = timeout.aborted;
         const networkCode = (error as { code?: unknown }).code;
         const network = typeof networkCode === "string" && NETWORK_ERROR_CODES.has(networkCode);
-        const statusNow = status as number | null;
+        const statusNow = seen.status;
         last = {
           status: statusNow,
           code: codes.find((c) => c !== "BadRequest") ?? codes[0] ?? null,
@@ -468,7 +485,7 @@ class PageReader {
           statusNow === 429 ||
           (statusNow >= 500 && statusNow !== 501 && statusNow !== 505);
         if (!retryable || attempt === this.o.maxRetries) break;
-        const retryDelay = this.retryDelayInMs(attempt, statusNow, headers);
+        const retryDelay = this.retryDelayInMs(attempt, statusNow, seen.headers);
         logger.warn(
           { page: label, attempt: attempt + 1, status: statusNow, timedOut, delayInMs: retryDelay },
           "resource graph: retrying page",
