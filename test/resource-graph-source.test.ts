@@ -158,6 +158,29 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.ok(retries.every((r) => r.status === 429 && typeof r.delayInMs === "number"));
   });
 
+  void it("on a 429 from a shared quota, waits for the reported reset once, then goes on", async () => {
+    const estate = buildEstate(1, 5);
+    const windowInMs = 1_500;
+    const rg = await emulator({
+      rows: estate,
+      quota: { limit: 3, windowInMs },
+      identityOf: () => "shared-identity",
+    });
+    const started = Date.now();
+    rg.spendQuota("shared-identity", 3); // another client of the identity used the window up
+    const result = await run(rg);
+
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(ids(result.rows), expectedIds(estate));
+    assert.equal(rg.throttled, 1, "one 429, then the client waited for the reset");
+    const [throttled, retried] = rg.requests;
+    assert.equal(throttled?.status, 429);
+    assert.equal(retried?.status, 200);
+    const resetAt = started + windowInMs;
+    assert.ok((retried?.at ?? 0) >= resetAt - 20, "retried only after the window reset");
+    assert.ok((retried?.at ?? 0) - (throttled?.at ?? 0) <= windowInMs * 1.1 + 100);
+  });
+
   void it("honours Retry-After on 429", async () => {
     const estate = buildEstate(1, 5);
     const rg = await emulator({ rows: estate });

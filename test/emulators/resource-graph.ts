@@ -66,6 +66,8 @@ export interface ResourceGraphEmulatorOptions {
   scopeSubscriptionLimit?: number;
   /** Most subscriptions one request may name (the service: 1,000). */
   maxSubscriptionsPerRequest?: number;
+  /** Which quota a token draws on; default: each token its own. */
+  identityOf?: (token: string) => string;
   /** Extra header checks, e.g. the audience of the token; return an error text to refuse. */
   checkToken?: (token: string) => string | null;
 }
@@ -76,6 +78,8 @@ export interface ResourceGraphEmulator {
   /** 429 answers given because the quota was exhausted. */
   readonly throttled: number;
   injectFault(fault: Fault): void;
+  /** Another client of the same identity sends `count` queries now. */
+  spendQuota(identity: string, count: number): void;
   /** Requests that were served (status 200). */
   servedPages(table?: string): RecordedRequest[];
   close(): Promise<void>;
@@ -240,6 +244,7 @@ export async function startResourceGraphEmulator(
     const pageSize = Math.min(top ?? 100, 1000);
     const auth = req.headers.authorization ?? "";
     const token = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : "";
+    const quotaKey = options.identityOf ? options.identityOf(token) : token;
     const record: RecordedRequest = {
       at: Date.now(),
       table: parsed?.table ?? null,
@@ -286,7 +291,7 @@ export async function startResourceGraphEmulator(
         return;
       }
       finish(fault.status, "fault");
-      const headers: Record<string, string> = { ...quotaHeaders(token) };
+      const headers: Record<string, string> = { ...quotaHeaders(quotaKey) };
       if (fault.retryAfterSeconds !== undefined)
         headers["retry-after"] = String(fault.retryAfterSeconds);
       return send(
@@ -300,7 +305,7 @@ export async function startResourceGraphEmulator(
         headers,
       );
     }
-    if (!consumeQuota(token)) {
+    if (!consumeQuota(quotaKey)) {
       throttled += 1;
       finish(429, "quota");
       // Like the service: 429 with the quota headers and no Retry-After.
@@ -312,10 +317,10 @@ export async function startResourceGraphEmulator(
             message: "Please provide below info when asking for support",
           },
         },
-        quotaHeaders(token),
+        quotaHeaders(quotaKey),
       );
     }
-    const headers = quotaHeaders(token);
+    const headers = quotaHeaders(quotaKey);
     if (!parsed || (parsed.table !== "resources" && parsed.table !== "resourcecontainers")) {
       finish(400, "bad-request");
       return error(400, "BadRequest", "query not understood by the emulator");
@@ -439,6 +444,9 @@ export async function startResourceGraphEmulator(
     },
     injectFault(fault) {
       faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    spendQuota(identity, count) {
+      for (let i = 0; i < count; i++) consumeQuota(identity);
     },
     servedPages(table) {
       return requests.filter((r) => r.status === 200 && (table === undefined || r.table === table));
