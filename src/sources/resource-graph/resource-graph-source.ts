@@ -1,0 +1,515 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { DefaultAzureCredential, type TokenCredential } from "@azure/identity";
+import {
+  ResourceGraphClient,
+  type QueryRequest,
+  type QueryResponse,
+} from "@azure/arm-resourcegraph";
+import type { ArmRow } from "../../inventory/arm-row.js";
+import type { Logger } from "../../logging/logger.js";
+import type { CloudName, RunError } from "../../model.js";
+import { InputError, SourceError, describeError } from "../../errors.js";
+import { isGuid, isManagementGroupId } from "../../settings.js";
+import type { EstateSource, SourceContext } from "../source.js";
+import { cloudEndpoints } from "./clouds.js";
+import { RESOURCES_QUERY, SUBSCRIPTIONS_QUERY } from "./queries.js";
+import { QuotaPacer } from "./quota.js";
+
+/** Most rows one Resource Graph page may hold (`options.$top`). */
+export const MAX_PAGE_SIZE = 1000;
+/** Most subscriptions one Resource Graph request may name; larger lists are sent in batches. */
+export const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
+/** Longest Retry-After this source honours. */
+const MAX_RETRY_AFTER_IN_MS = 300_000;
+/** Response header set when a tenant or management-group scope was cut to its first subscriptions. */
+export const SUBSCRIPTION_LIMIT_HIT_HEADER = "x-ms-tenant-subscription-limit-hit";
+
+export interface RetryOptions {
+  /** Retries of one page after the first attempt (429, 5xx, 408, timeouts, dropped connections). */
+  maxRetries?: number;
+  /** First back-off delay when the service gives no hint; doubles per retry. */
+  baseDelayInMs?: number;
+  maxDelayInMs?: number;
+}
+
+export interface ResourceGraphSourceOptions {
+  cloud: CloudName;
+  /** Overrides the cloud's Resource Manager endpoint (a private endpoint, or a test emulator). */
+  armEndpoint?: URL | string | null;
+  /** Token scope; default: the cloud's Resource Manager audience ("<endpoint>/.default"). */
+  tokenScope?: string;
+  /** Subscription IDs to read; with managementGroups empty too, the whole tenant is read. */
+  subscriptions?: readonly string[];
+  managementGroups?: readonly string[];
+  /** Default: DefaultAzureCredential with the cloud's authority host. */
+  credential?: TokenCredential;
+  /** Rows per page, 1..1000; default 1000. */
+  pageSize?: number;
+  /** Subscriptions per request, 1..1000; default 1000. */
+  subscriptionBatchSize?: number;
+  /** Time one request may take before it is abandoned and retried; default 60 s. */
+  requestTimeoutInMs?: number;
+  retry?: RetryOptions;
+  /** Clock, injectable for tests. */
+  now?: () => Date;
+  /** Waits; injectable for tests. Must reject when the signal aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+interface Scope {
+  /** For logs and errors: "tenant", "management groups a, b" or "subscriptions 1-1000 of 2500". */
+  label: string;
+  subscriptions?: string[];
+  managementGroups?: string[];
+}
+
+type PageResult =
+  | { ok: true; response: QueryResponse; headers: HeaderBag | null }
+  | { ok: false; status: number | null; code: string | null; message: string };
+
+interface HeaderBag {
+  get(name: string): string | undefined;
+}
+
+const AUTH_ERROR_NAMES = new Set([
+  "CredentialUnavailableError",
+  "AuthenticationError",
+  "AggregateAuthenticationError",
+  "AuthenticationRequiredError",
+]);
+
+const NETWORK_ERROR_CODES = new Set([
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+]);
+
+function positiveInt(name: string, value: number | undefined, fallback: number, max: number) {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1 || v > max) {
+    throw new InputError(`${name} must be an integer from 1 to ${max}; got ${String(value)}`);
+  }
+  return v;
+}
+
+function endpointOf(options: ResourceGraphSourceOptions): string {
+  const raw = options.armEndpoint ?? cloudEndpoints(options.cloud).armEndpoint;
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw new InputError(`armEndpoint "${String(raw)}" is not a URL`);
+  }
+  if (url.protocol !== "https:") {
+    throw new InputError(`armEndpoint "${url.href}" must be https:// (bearer tokens need TLS)`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, "");
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function headersFrom(value: unknown): HeaderBag | null {
+  if (value && typeof value === "object" && "get" in value && typeof value.get === "function") {
+    const bag = value as { get(name: string): unknown };
+    return {
+      get: (name) => {
+        const v = bag.get(name);
+        return typeof v === "string" ? v : undefined;
+      },
+    };
+  }
+  return null;
+}
+
+/** Retry-After (seconds or HTTP date), retry-after-ms or x-ms-retry-after-ms, in milliseconds. */
+export function retryAfterInMs(headers: HeaderBag | null, nowMs: number): number | null {
+  if (!headers) return null;
+  for (const name of ["retry-after-ms", "x-ms-retry-after-ms"]) {
+    const v = Number(headers.get(name));
+    if (headers.get(name) !== undefined && Number.isFinite(v) && v >= 0) return v;
+  }
+  const raw = headers.get("retry-after");
+  if (raw === undefined || raw.trim() === "") return null;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(raw);
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
+}
+
+function errorDetailCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  const e = error as {
+    code?: unknown;
+    details?: { error?: { code?: unknown; details?: { code?: unknown }[] } };
+  };
+  if (typeof e?.code === "string") codes.push(e.code);
+  const inner = e?.details?.error;
+  if (typeof inner?.code === "string") codes.push(inner.code);
+  for (const d of inner?.details ?? []) if (typeof d?.code === "string") codes.push(d.code);
+  return codes;
+}
+
+function isArmRow(value: unknown): value is ArmRow {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { id?: unknown }).id === "string" &&
+    typeof (value as { type?: unknown }).type === "string"
+  );
+}
+
+/**
+ * The live source: reads the audited resource types of a tenant (or of the given subscriptions and
+ * management groups) from Azure Resource Graph with the real `ResourceGraphClient`.
+ *
+ * Per scope batch it sends one `resourcecontainers` query (subscription display names) and one
+ * `resources` query over every audited type, paged by `$skipToken` with `$top` = pageSize. It paces
+ * itself on the quota headers, retries 429/5xx/timeouts a bounded number of times, and reports
+ * anything it could not read through `context.reportError`.
+ */
+export function createResourceGraphSource(options: ResourceGraphSourceOptions): EstateSource {
+  const endpoint = endpointOf(options);
+  const cloud = cloudEndpoints(options.cloud);
+  const tokenScope = options.tokenScope ?? cloud.armScope;
+  const subscriptions = [...new Set((options.subscriptions ?? []).map((s) => s.toLowerCase()))];
+  const managementGroups = [...new Set(options.managementGroups ?? [])];
+  for (const s of subscriptions) {
+    if (!isGuid(s)) throw new InputError(`subscription "${s}" is not a subscription ID (GUID)`);
+  }
+  for (const m of managementGroups) {
+    if (!isManagementGroupId(m)) throw new InputError(`"${m}" is not a management group ID`);
+  }
+  const pageSize = positiveInt("pageSize", options.pageSize, MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+  const batchSize = positiveInt(
+    "subscriptionBatchSize",
+    options.subscriptionBatchSize,
+    MAX_SUBSCRIPTIONS_PER_REQUEST,
+    MAX_SUBSCRIPTIONS_PER_REQUEST,
+  );
+  const requestTimeoutInMs = options.requestTimeoutInMs ?? 60_000;
+  const maxRetries = options.retry?.maxRetries ?? 4;
+  const baseDelayInMs = options.retry?.baseDelayInMs ?? 1_000;
+  const maxDelayInMs = options.retry?.maxDelayInMs ?? 30_000;
+  const now = options.now ?? (() => new Date());
+  const nowMs = () => now().getTime();
+  const sleep =
+    options.sleep ?? ((ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal }));
+
+  const scopes: Scope[] = [];
+  if (managementGroups.length > 0) {
+    scopes.push({ label: `management groups ${managementGroups.join(", ")}`, managementGroups });
+  }
+  const batches = chunk(subscriptions, batchSize);
+  batches.forEach((batch, i) => {
+    const label =
+      batches.length === 1
+        ? `subscriptions (${batch.length})`
+        : `subscriptions batch ${i + 1}/${batches.length} (${batch.length})`;
+    scopes.push({ label, subscriptions: batch });
+  });
+  if (scopes.length === 0) scopes.push({ label: "tenant" });
+
+  return {
+    kind: "resource-graph",
+    inputs: [`${endpoint}/providers/Microsoft.ResourceGraph/resources`],
+    scope: { subscriptions: [...subscriptions], managementGroups: [...managementGroups] },
+    read(context: SourceContext): AsyncIterable<ArmRow> {
+      const credential =
+        options.credential ?? new DefaultAzureCredential({ authorityHost: cloud.authorityHost });
+      const client = new ResourceGraphClient(credential, {
+        endpoint,
+        credentials: { scopes: [tokenScope] },
+        // This source retries itself, quota-aware; the SDK's own policy would retry 5xx blindly and
+        // does not retry 429 without Retry-After at all.
+        retryOptions: { maxRetries: 0 },
+        userAgentOptions: { userAgentPrefix: "kms-route-audit" },
+      });
+      client.pipeline.removePolicy({ name: "defaultRetryPolicy" });
+      const reader = new PageReader({
+        client,
+        logger: context.logger,
+        signal: context.signal,
+        pacer: new QuotaPacer({ now: nowMs }),
+        nowMs,
+        sleep,
+        requestTimeoutInMs,
+        maxRetries,
+        baseDelayInMs,
+        maxDelayInMs,
+      });
+      return readAll(reader, context, { scopes, pageSize, endpoint, tokenScope });
+    },
+  };
+}
+
+async function* readAll(
+  reader: PageReader,
+  context: SourceContext,
+  plan: { scopes: Scope[]; pageSize: number; endpoint: string; tokenScope: string },
+): AsyncGenerator<ArmRow> {
+  const { logger } = context;
+  logger.info(
+    {
+      endpoint: plan.endpoint,
+      tokenScope: plan.tokenScope,
+      scopes: plan.scopes.map((s) => s.label),
+      pageSize: plan.pageSize,
+    },
+    "resource graph: reading estate",
+  );
+  const seen = new Set<string>();
+  let total = 0;
+  for (const scope of plan.scopes) {
+    const readableSubscriptions = new Set<string>();
+    let scopeFailed = false;
+    let partialReported = false;
+    const report = (error: RunError, fatal: boolean) => {
+      if (fatal) scopeFailed = true;
+      if (error.code === "SCOPE_PARTIAL") {
+        if (partialReported) return;
+        partialReported = true;
+      }
+      context.reportError(error);
+    };
+    for (const [name, query] of [
+      ["subscriptions", SUBSCRIPTIONS_QUERY],
+      ["resources", RESOURCES_QUERY],
+    ] as const) {
+      if (scopeFailed) break;
+      for await (const row of reader.pages(name, query, scope, plan.pageSize, report)) {
+        if (name === "subscriptions" && typeof row.subscriptionId === "string") {
+          readableSubscriptions.add(row.subscriptionId.toLowerCase());
+        }
+        const key = row.id.toLowerCase();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        total += 1;
+        yield row;
+      }
+    }
+    if (!scopeFailed && scope.subscriptions) {
+      for (const s of scope.subscriptions) {
+        if (readableSubscriptions.has(s)) continue;
+        context.reportError({
+          code: "SCOPE_NOT_READABLE",
+          message: `subscription ${s} was requested but Resource Graph returned nothing for it: it does not exist or the identity cannot read it`,
+          target: `/subscriptions/${s}`,
+        });
+      }
+    }
+  }
+  logger.info({ rows: total }, "resource graph: estate read");
+}
+
+interface PageReaderOptions {
+  client: ResourceGraphClient;
+  logger: Logger;
+  signal: AbortSignal | undefined;
+  pacer: QuotaPacer;
+  nowMs: () => number;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  requestTimeoutInMs: number;
+  maxRetries: number;
+  baseDelayInMs: number;
+  maxDelayInMs: number;
+}
+
+class PageReader {
+  constructor(private readonly o: PageReaderOptions) {}
+
+  /** Every row of one query over one scope, page by page; anything unreadable goes to `report`. */
+  async *pages(
+    name: string,
+    query: string,
+    scope: Scope,
+    pageSize: number,
+    report: (error: RunError, fatal: boolean) => void,
+  ): AsyncGenerator<ArmRow> {
+    const partialAllowed = !scope.subscriptions;
+    let skipToken: string | undefined;
+    let page = 0;
+    let rows = 0;
+    do {
+      page += 1;
+      const request: QueryRequest = {
+        query,
+        ...(scope.subscriptions ? { subscriptions: scope.subscriptions } : {}),
+        ...(scope.managementGroups ? { managementGroups: scope.managementGroups } : {}),
+        options: {
+          top: pageSize,
+          resultFormat: "objectArray",
+          ...(skipToken ? { skipToken } : {}),
+          ...(partialAllowed ? { allowPartialScopes: true } : {}),
+        },
+      };
+      const result = await this.fetch(request, `${name} query, ${scope.label}, page ${page}`);
+      if (!result.ok) {
+        const notReadable =
+          result.code === "NoValidSubscriptionsInQueryRequest" ||
+          (result.status !== null && [401, 403, 404].includes(result.status));
+        report(
+          {
+            code: notReadable ? "SCOPE_NOT_READABLE" : "PAGE_NOT_READABLE",
+            message:
+              `Resource Graph ${name} query, ${scope.label}, page ${page} failed: ${result.message}` +
+              (page > 1 ? "; later pages were not read" : ""),
+            target: scope.subscriptions
+              ? scope.subscriptions.map((s) => `/subscriptions/${s}`).join(",")
+              : scope.managementGroups
+                ? scope.managementGroups
+                    .map((m) => `/providers/Microsoft.Management/managementGroups/${m}`)
+                    .join(",")
+                : "tenant",
+          },
+          true,
+        );
+        return;
+      }
+      const { response, headers } = result;
+      if (page === 1 && headers?.get(SUBSCRIPTION_LIMIT_HIT_HEADER)?.toLowerCase() === "true") {
+        report(
+          {
+            code: "SCOPE_PARTIAL",
+            message: `Resource Graph covered only part of ${scope.label}: the scope holds more subscriptions than one query reads (${SUBSCRIPTION_LIMIT_HIT_HEADER}); name subscriptions to read the rest`,
+            target: scope.managementGroups?.join(",") ?? "tenant",
+          },
+          false,
+        );
+      }
+      const data: unknown[] = Array.isArray(response.data) ? (response.data as unknown[]) : [];
+      let kept = 0;
+      for (const row of data) {
+        if (!isArmRow(row)) continue;
+        kept += 1;
+        yield row;
+      }
+      rows += kept;
+      skipToken = response.skipToken || undefined;
+      this.o.logger.info(
+        { query: name, scope: scope.label, page, rows: kept, totalRecords: response.totalRecords },
+        "resource graph: page read",
+      );
+      if (!skipToken && String(response.resultTruncated).toLowerCase() === "true") {
+        report(
+          {
+            code: "PAGE_TRUNCATED",
+            message: `Resource Graph truncated the ${name} query results for ${scope.label} without a skip token`,
+            target: scope.label,
+          },
+          false,
+        );
+      }
+    } while (skipToken);
+    this.o.logger.debug(
+      { query: name, scope: scope.label, pages: page, rows },
+      "resource graph: query done",
+    );
+  }
+
+  /** One page, with quota pacing and bounded retries. */
+  private async fetch(request: QueryRequest, label: string): Promise<PageResult> {
+    const { logger, pacer, signal } = this.o;
+    let last: { status: number | null; code: string | null; message: string } = {
+      status: null,
+      code: null,
+      message: "not attempted",
+    };
+    for (let attempt = 0; attempt <= this.o.maxRetries; attempt++) {
+      const waitInMs = pacer.delayBeforeNextInMs();
+      if (waitInMs > 0) {
+        logger.info(
+          { waitInMs, page: label },
+          "resource graph: waiting for the query quota to reset",
+        );
+        await this.o.sleep(waitInMs, signal);
+      }
+      pacer.forgetIfReset();
+      signal?.throwIfAborted();
+      // Filled by onResponse, which the SDK calls for error answers too.
+      const seen: { status: number | null; headers: HeaderBag | null } = {
+        status: null,
+        headers: null,
+      };
+      const timeout = AbortSignal.timeout(this.o.requestTimeoutInMs);
+      const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      pacer.spend();
+      try {
+        const response = await this.o.client.resources(request, {
+          abortSignal,
+          onResponse: (raw) => {
+            seen.status = raw.status;
+            seen.headers = headersFrom(raw.headers);
+            if (seen.headers) pacer.observe(seen.headers);
+          },
+        });
+        return { ok: true, response, headers: seen.headers };
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        const name = (error as { name?: unknown })?.name;
+        if (typeof name === "string" && AUTH_ERROR_NAMES.has(name)) {
+          throw new SourceError(
+            `could not get a token for Resource Graph: ${describeError(error)}`,
+            { cause: error },
+          );
+        }
+        const errStatus = (error as { statusCode?: unknown }).statusCode;
+        if (seen.status === null && typeof errStatus === "number") seen.status = errStatus;
+        const codes = errorDetailCodes(error);
+        const timedOut = timeout.aborted;
+        const networkCode = (error as { code?: unknown }).code;
+        const network = typeof networkCode === "string" && NETWORK_ERROR_CODES.has(networkCode);
+        const statusNow = seen.status;
+        last = {
+          status: statusNow,
+          code: codes.find((c) => c !== "BadRequest") ?? codes[0] ?? null,
+          message: timedOut
+            ? `no answer within ${this.o.requestTimeoutInMs} ms`
+            : statusNow !== null
+              ? `HTTP ${statusNow}${codes.length ? ` ${codes.join("/")}` : ""}: ${describeError(error)}`
+              : describeError(error),
+        };
+        const retryable =
+          timedOut ||
+          network ||
+          statusNow === null ||
+          statusNow === 408 ||
+          statusNow === 429 ||
+          (statusNow >= 500 && statusNow !== 501 && statusNow !== 505);
+        if (!retryable || attempt === this.o.maxRetries) break;
+        const retryDelay = this.retryDelayInMs(attempt, statusNow, seen.headers);
+        logger.warn(
+          { page: label, attempt: attempt + 1, status: statusNow, timedOut, delayInMs: retryDelay },
+          "resource graph: retrying page",
+        );
+        await this.o.sleep(retryDelay, signal);
+      }
+    }
+    return { ok: false, ...last };
+  }
+
+  private retryDelayInMs(attempt: number, status: number | null, headers: HeaderBag | null) {
+    const hinted = retryAfterInMs(headers, this.o.nowMs());
+    if (hinted !== null) return Math.min(hinted, MAX_RETRY_AFTER_IN_MS);
+    const exp = Math.min(this.o.maxDelayInMs, this.o.baseDelayInMs * 2 ** attempt);
+    const backoff = Math.round(exp * (0.8 + Math.random() * 0.4));
+    if (status === 429) {
+      // No Retry-After (the usual Resource Graph answer): wait for the quota window the headers
+      // reported; back off when they reported none, or when waiting for it did not help.
+      const untilReset = this.o.pacer.untilResetInMs();
+      if (untilReset !== null) {
+        const toReset = Math.ceil(untilReset + 50 + untilReset * 0.02);
+        return attempt === 0 ? toReset : Math.max(toReset, backoff);
+      }
+    }
+    return backoff;
+  }
+}

@@ -1,0 +1,461 @@
+import { createHash } from "node:crypto";
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { ArmRow } from "../../src/inventory/arm-row.js";
+
+/**
+ * A loopback HTTPS Azure Resource Graph, speaking the REST protocol the real SDK uses:
+ * POST /providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01 with
+ * { subscriptions?, managementGroups?, query, options{$top,$skipToken,resultFormat,allowPartialScopes} }
+ * answered by { totalRecords, count, resultTruncated, $skipToken?, data }.
+ *
+ * It understands only the query shapes the live source sends: the table (`resources` or
+ * `resourcecontainers`), the type filter (`type in~ (...)` or `type =~ '...'`), a `project` column
+ * list and `order by id`. It enforces a per-identity quota like the service (headers on every
+ * answer; 429 WITHOUT Retry-After when exceeded) and injects faults on demand.
+ */
+
+export interface QuotaSettings {
+  /** Queries per window and identity. */
+  limit: number;
+  windowInMs: number;
+}
+
+export interface Fault {
+  /** HTTP status to answer with (429, 500, 503…), or "hang" to never answer. */
+  status: number | "hang";
+  /** Seconds for a Retry-After header; omitted: no header. */
+  retryAfterSeconds?: number;
+  /** How many matching requests get the fault; default 1. Infinity for always. */
+  times?: number;
+  /** Which requests; default every one. */
+  when?: (request: RecordedRequest) => boolean;
+}
+
+export interface RecordedRequest {
+  at: number;
+  table: string | null;
+  types: string[];
+  subscriptions: string[] | null;
+  managementGroups: string[] | null;
+  top: number | null;
+  skipToken: string | null;
+  allowPartialScopes: boolean | null;
+  /** The 1-based page this request asked for (1 when it had no skip token). */
+  page: number;
+  authorization: "valid" | "missing" | "invalid";
+  status: number | "hang";
+  /** Why the status was what it was: "served", "quota", "fault", "auth", "bad-request", "scope". */
+  outcome: string;
+}
+
+export interface ResourceGraphEmulatorOptions {
+  cert: string;
+  key: string;
+  /** The estate: ARM rows, subscriptions included (type microsoft.resources/subscriptions). */
+  rows: ArmRow[];
+  isValidToken: (token: string) => boolean;
+  quota?: QuotaSettings;
+  latencyInMs?: number;
+  /** Subscriptions the identity cannot read. */
+  inaccessibleSubscriptions?: string[];
+  /** Management group ID → subscription IDs below it. */
+  managementGroups?: Record<string, string[]>;
+  /** Tenant / management-group scopes are cut to this many subscriptions (the service: 10,000). */
+  scopeSubscriptionLimit?: number;
+  /** Most subscriptions one request may name (the service: 1,000). */
+  maxSubscriptionsPerRequest?: number;
+  /** Which quota a token draws on; default: each token its own. */
+  identityOf?: (token: string) => string;
+  /** Extra header checks, e.g. the audience of the token; return an error text to refuse. */
+  checkToken?: (token: string) => string | null;
+}
+
+export interface ResourceGraphEmulator {
+  url: string;
+  readonly requests: RecordedRequest[];
+  /** 429 answers given because the quota was exhausted. */
+  readonly throttled: number;
+  injectFault(fault: Fault): void;
+  /** Another client of the same identity sends `count` queries now. */
+  spendQuota(identity: string, count: number): void;
+  /** Requests that were served (status 200). */
+  servedPages(table?: string): RecordedRequest[];
+  close(): Promise<void>;
+}
+
+const SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions";
+const API_PATH = "/providers/microsoft.resourcegraph/resources";
+
+/** .NET TimeSpan "c" style: hh:mm:ss, with seven fraction digits when not whole seconds. */
+export function formatTimeSpan(ms: number): string {
+  const clamped = Math.max(0, ms);
+  const totalSeconds = Math.floor(clamped / 1000);
+  const fraction = Math.round((clamped - totalSeconds * 1000) * 10_000);
+  const hh = String(Math.floor(totalSeconds / 3600)).padStart(2, "0");
+  const mm = String(Math.floor((totalSeconds % 3600) / 60)).padStart(2, "0");
+  const ss = String(totalSeconds % 60).padStart(2, "0");
+  return fraction > 0
+    ? `${hh}:${mm}:${ss}.${String(fraction).padStart(7, "0")}`
+    : `${hh}:${mm}:${ss}`;
+}
+
+interface ParsedQuery {
+  table: string;
+  types: string[];
+  columns: string[] | null;
+}
+
+function parseQuery(query: string): ParsedQuery | null {
+  const table = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase();
+  if (!table) return null;
+  let types: string[] = [];
+  const list = /\btype\s+in~\s*\(([^)]*)\)/i.exec(query);
+  const single = /\btype\s*=~\s*'([^']*)'/i.exec(query);
+  if (list?.[1]) {
+    types = [...list[1].matchAll(/'([^']*)'/g)].map((m) => (m[1] ?? "").toLowerCase());
+  } else if (single?.[1]) {
+    types = [single[1].toLowerCase()];
+  }
+  const project = /\|\s*project\s+([^|]+)/i.exec(query);
+  const columns = project?.[1]
+    ? project[1]
+        .split(",")
+        .map((c) => c.trim())
+        .filter((c) => c.length > 0)
+    : null;
+  return { table, types, columns };
+}
+
+function subscriptionOf(row: ArmRow): string {
+  if (typeof row.subscriptionId === "string") return row.subscriptionId.toLowerCase();
+  return (/^\/subscriptions\/([^/]+)/i.exec(row.id)?.[1] ?? "").toLowerCase();
+}
+
+export async function startResourceGraphEmulator(
+  options: ResourceGraphEmulatorOptions,
+): Promise<ResourceGraphEmulator> {
+  const requests: RecordedRequest[] = [];
+  const faults: (Fault & { left: number })[] = [];
+  const hanging = new Set<ServerResponse>();
+  let throttled = 0;
+  const quotaByIdentity = new Map<string, { windowStart: number; used: number }>();
+  const inaccessible = new Set(
+    (options.inaccessibleSubscriptions ?? []).map((s) => s.toLowerCase()),
+  );
+  const maxPerRequest = options.maxSubscriptionsPerRequest ?? 1000;
+  const rows: ArmRow[] = options.rows.map((r) => ({ ...r, type: r.type.toLowerCase() }));
+  const estateSubscriptions = [...new Set(rows.map(subscriptionOf))].sort();
+
+  const readBody = (req: IncomingMessage) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+      req.on("error", reject);
+    });
+
+  const quotaHeaders = (identity: string): Record<string, string> => {
+    const q = options.quota;
+    if (!q) return {};
+    const state = quotaByIdentity.get(identity);
+    const now = Date.now();
+    if (!state || now - state.windowStart >= q.windowInMs) {
+      return {
+        "x-ms-user-quota-remaining": String(q.limit),
+        "x-ms-user-quota-resets-after": formatTimeSpan(q.windowInMs),
+      };
+    }
+    return {
+      "x-ms-user-quota-remaining": String(Math.max(0, q.limit - state.used)),
+      "x-ms-user-quota-resets-after": formatTimeSpan(state.windowStart + q.windowInMs - now),
+    };
+  };
+
+  /** Counts one query against the identity's window; false when the quota is exhausted. */
+  const consumeQuota = (identity: string): boolean => {
+    const q = options.quota;
+    if (!q) return true;
+    const now = Date.now();
+    let state = quotaByIdentity.get(identity);
+    if (!state || now - state.windowStart >= q.windowInMs) {
+      state = { windowStart: now, used: 0 };
+      quotaByIdentity.set(identity, state);
+    }
+    if (state.used >= q.limit) return false;
+    state.used += 1;
+    return true;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "https://127.0.0.1");
+    const bodyText = await readBody(req);
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+      res.end(JSON.stringify(body));
+    };
+    const error = (status: number, code: string, message: string, details?: unknown[]) =>
+      send(status, { error: { code, message, ...(details ? { details } : {}) } });
+
+    if (req.method !== "POST" || url.pathname.toLowerCase() !== API_PATH) {
+      return error(404, "NotFound", `no route for ${req.method} ${url.pathname}`);
+    }
+    let body: {
+      query?: unknown;
+      subscriptions?: unknown;
+      managementGroups?: unknown;
+      options?: {
+        $top?: unknown;
+        $skipToken?: unknown;
+        resultFormat?: unknown;
+        allowPartialScopes?: unknown;
+      };
+    };
+    try {
+      body = JSON.parse(bodyText) as typeof body;
+    } catch {
+      return error(400, "BadRequest", "body is not JSON");
+    }
+    const query = typeof body.query === "string" ? body.query : "";
+    const parsed = parseQuery(query);
+    const subscriptions = Array.isArray(body.subscriptions)
+      ? body.subscriptions.map((s) => String(s).toLowerCase())
+      : null;
+    const managementGroups = Array.isArray(body.managementGroups)
+      ? body.managementGroups.map(String)
+      : null;
+    const top = typeof body.options?.$top === "number" ? body.options.$top : null;
+    const skipToken = typeof body.options?.$skipToken === "string" ? body.options.$skipToken : null;
+    let offset = 0;
+    let tokenHash: string | null = null;
+    if (skipToken) {
+      try {
+        const decoded = JSON.parse(Buffer.from(skipToken, "base64url").toString("utf8")) as {
+          offset: number;
+          hash: string;
+        };
+        offset = decoded.offset;
+        tokenHash = decoded.hash;
+      } catch {
+        offset = -1;
+      }
+    }
+    const pageSize = Math.min(top ?? 100, 1000);
+    const auth = req.headers.authorization ?? "";
+    const token = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : "";
+    const quotaKey = options.identityOf ? options.identityOf(token) : token;
+    const record: RecordedRequest = {
+      at: Date.now(),
+      table: parsed?.table ?? null,
+      types: parsed?.types ?? [],
+      subscriptions,
+      managementGroups,
+      top,
+      skipToken,
+      allowPartialScopes:
+        typeof body.options?.allowPartialScopes === "boolean"
+          ? body.options.allowPartialScopes
+          : null,
+      page: offset > 0 ? Math.floor(offset / pageSize) + 1 : 1,
+      authorization: !token ? "missing" : options.isValidToken(token) ? "valid" : "invalid",
+      status: 200,
+      outcome: "served",
+    };
+    requests.push(record);
+    const finish = (status: number | "hang", outcome: string) => {
+      record.status = status;
+      record.outcome = outcome;
+    };
+
+    if (url.searchParams.get("api-version") !== "2024-04-01") {
+      finish(400, "bad-request");
+      return error(400, "InvalidApiVersionParameter", "api-version must be 2024-04-01 here");
+    }
+    if (record.authorization !== "valid") {
+      finish(401, "auth");
+      return error(401, "AuthenticationFailed", "missing or invalid bearer token");
+    }
+    const tokenProblem = options.checkToken?.(token) ?? null;
+    if (tokenProblem) {
+      finish(401, "auth");
+      return error(401, "InvalidAuthenticationTokenAudience", tokenProblem);
+    }
+    const fault = faults.find((f) => f.left > 0 && (!f.when || f.when(record)));
+    if (fault) {
+      fault.left -= 1;
+      if (fault.status === "hang") {
+        finish("hang", "fault");
+        hanging.add(res);
+        res.on("close", () => hanging.delete(res));
+        return;
+      }
+      finish(fault.status, "fault");
+      const headers: Record<string, string> = { ...quotaHeaders(quotaKey) };
+      if (fault.retryAfterSeconds !== undefined)
+        headers["retry-after"] = String(fault.retryAfterSeconds);
+      return send(
+        fault.status,
+        {
+          error: {
+            code: fault.status === 429 ? "RateLimiting" : "ServiceUnavailable",
+            message: "injected fault",
+          },
+        },
+        headers,
+      );
+    }
+    if (!consumeQuota(quotaKey)) {
+      throttled += 1;
+      finish(429, "quota");
+      // Like the service: 429 with the quota headers and no Retry-After.
+      return send(
+        429,
+        {
+          error: {
+            code: "RateLimiting",
+            message: "Please provide below info when asking for support",
+          },
+        },
+        quotaHeaders(quotaKey),
+      );
+    }
+    const headers = quotaHeaders(quotaKey);
+    if (!parsed || (parsed.table !== "resources" && parsed.table !== "resourcecontainers")) {
+      finish(400, "bad-request");
+      return error(400, "BadRequest", "query not understood by the emulator");
+    }
+    if (top !== null && (top < 1 || top > 1000)) {
+      finish(400, "bad-request");
+      return error(400, "BadRequest", "$top must be 1..1000");
+    }
+    if (subscriptions && subscriptions.length > maxPerRequest) {
+      finish(400, "bad-request");
+      return error(400, "BadRequest", `at most ${maxPerRequest} subscriptions per request`);
+    }
+
+    // Scope: the subscriptions this request may see.
+    let scope: string[];
+    let limitHit = false;
+    if (subscriptions) {
+      scope = subscriptions.filter((s) => !inaccessible.has(s));
+      if (scope.length === 0) {
+        finish(400, "scope");
+        return error(400, "BadRequest", "Please provide below info when asking for support", [
+          {
+            code: "NoValidSubscriptionsInQueryRequest",
+            message: `There must be at least one subscription that is eligible to contain resources. Given: '${subscriptions.join(",")}'.`,
+          },
+        ]);
+      }
+    } else {
+      let candidates = estateSubscriptions;
+      if (managementGroups) {
+        const known = options.managementGroups ?? {};
+        const unknown = managementGroups.filter((m) => !(m in known));
+        if (unknown.length > 0) {
+          finish(403, "scope");
+          return error(
+            403,
+            "AuthorizationFailed",
+            `cannot read management group ${unknown.join(", ")}`,
+          );
+        }
+        candidates = [...new Set(managementGroups.flatMap((m) => known[m] ?? []))]
+          .map((s) => s.toLowerCase())
+          .sort();
+      }
+      scope = candidates.filter((s) => !inaccessible.has(s));
+      const limit = options.scopeSubscriptionLimit;
+      if (limit !== undefined && scope.length > limit) {
+        if (record.allowPartialScopes !== true) {
+          finish(400, "scope");
+          return error(400, "BadRequest", "scope has too many subscriptions; allow partial scopes");
+        }
+        scope = scope.slice(0, limit);
+        limitHit = true;
+      }
+    }
+    const inScope = new Set(scope);
+    const wanted = new Set(parsed.types);
+    const selected = rows
+      .filter((r) => (parsed.table === "resourcecontainers") === (r.type === SUBSCRIPTION_TYPE))
+      .filter((r) => wanted.size === 0 || wanted.has(r.type))
+      .filter((r) => inScope.has(subscriptionOf(r)))
+      .sort((a, b) =>
+        a.id.toLowerCase() < b.id.toLowerCase()
+          ? -1
+          : a.id.toLowerCase() > b.id.toLowerCase()
+            ? 1
+            : 0,
+      );
+    const hash = createHash("sha256")
+      .update(JSON.stringify([query, subscriptions, managementGroups]))
+      .digest("hex")
+      .slice(0, 16);
+    if (skipToken && (offset < 0 || tokenHash !== hash)) {
+      finish(400, "bad-request");
+      return error(400, "BadRequest", "skip token does not belong to this query and scope");
+    }
+    const pageRows = selected.slice(offset, offset + pageSize).map((r) => {
+      if (!parsed.columns) return r;
+      const out: Record<string, unknown> = {};
+      for (const c of parsed.columns) if (c in r) out[c] = r[c];
+      return out;
+    });
+    const next = offset + pageSize < selected.length;
+    if (options.latencyInMs) await new Promise((r) => setTimeout(r, options.latencyInMs));
+    const responseHeaders: Record<string, string> = { ...headers };
+    if (limitHit) responseHeaders["x-ms-tenant-subscription-limit-hit"] = "true";
+    send(
+      200,
+      {
+        totalRecords: selected.length,
+        count: pageRows.length,
+        resultTruncated: "false",
+        ...(next
+          ? {
+              $skipToken: Buffer.from(JSON.stringify({ offset: offset + pageSize, hash })).toString(
+                "base64url",
+              ),
+            }
+          : {}),
+        data: pageRows,
+      },
+      responseHeaders,
+    );
+  };
+
+  const server: Server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500);
+        res.end(String(e));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${port}`,
+    requests,
+    get throttled() {
+      return throttled;
+    },
+    injectFault(fault) {
+      faults.push({ ...fault, left: fault.times ?? 1 });
+    },
+    spendQuota(identity, count) {
+      for (let i = 0; i < count; i++) consumeQuota(identity);
+    },
+    servedPages(table) {
+      return requests.filter((r) => r.status === 200 && (table === undefined || r.table === table));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
