@@ -8,6 +8,7 @@ import { formatResult, type OutputFormat } from "../outputs/format.js";
 import { runScan } from "../scan.js";
 import type { Settings } from "../settings.js";
 import { createEstateFileSource } from "../sources/estate-files.js";
+import { createResourceGraphSource } from "../sources/resource-graph/index.js";
 import type { EstateSource } from "../sources/source.js";
 import { DEMO_ESTATE } from "./demo.js";
 
@@ -38,16 +39,21 @@ const FAIL_STATUSES: Record<"NonCompliant" | "Unverified", Status[]> = {
   Unverified: ["NonCompliant", "Unverified"],
 };
 
-function sourceFor(options: ScanCommandOptions, io: CommandIo): EstateSource {
+function sourceFor(options: ScanCommandOptions, settings: Settings, io: CommandIo): EstateSource {
   if (options.demo)
     return createEstateFileSource([DEMO_ESTATE], {
       kind: "demo",
       labels: ["samples/demo-estate.json"],
     });
   if (options.input.length > 0) return createEstateFileSource(options.input, { stdin: io.stdin });
-  throw new InputError(
-    "no estate given: use --input FILE (an exported estate) or --demo; live tenant scans need the Resource Graph source, which this build does not include yet",
-  );
+  // Live: the command line's scope wins over the settings' scope.
+  const narrowed = options.subscriptions.length > 0 || options.managementGroups.length > 0;
+  return createResourceGraphSource({
+    cloud: options.cloud,
+    armEndpoint: settings.armEndpoint,
+    subscriptions: narrowed ? options.subscriptions : settings.subscriptions,
+    managementGroups: narrowed ? options.managementGroups : settings.managementGroups,
+  });
 }
 
 /** Reads (I/O), scans (pure engine), writes; returns the exit code of DESIGN.md section 5. */
@@ -82,7 +88,7 @@ export async function runScanCommand(
     : undefined;
 
   const result = await runScan({
-    source: sourceFor(options, io),
+    source: sourceFor(options, settings, io),
     cloud: options.cloud,
     endpointSets,
     serviceTags,

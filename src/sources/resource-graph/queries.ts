@@ -17,14 +17,14 @@ export const RESOURCE_TABLE_TYPES: readonly string[] = [
 
 // Routes, subnets and peerings are child resources that Resource Graph reports inside their parents
 // (route table properties.routes, VNet properties.subnets and properties.virtualNetworkPeerings),
-// so the parent rows carry them. Only the ARM columns the inventory reads are projected: tags,
-// identity, zones, plan, managedBy and the other columns stay on the server.
+// so the parent rows carry them. Only the ARM columns the inventory reads are projected (tags carry
+// exemptions); identity, zones, plan, managedBy and the other columns stay on the server.
 const typeList = RESOURCE_TABLE_TYPES.map((t) => `'${t}'`).join(", ");
 
 export const RESOURCES_QUERY = [
   "resources",
   `| where type in~ (${typeList})`,
-  "| project id, name, type, location, subscriptionId, resourceGroup, sku, properties",
+  "| project id, name, type, location, subscriptionId, resourceGroup, tags, sku, properties",
   "| order by id asc",
 ].join("\n");
 
