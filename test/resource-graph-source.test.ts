@@ -91,7 +91,7 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     // ARM-shaped rows with only the projected columns.
     const routeTable = result.rows.find((r) => r.type === "microsoft.network/routetables");
     assert.ok(routeTable);
-    assert.equal(routeTable.tags, undefined, "tags are not projected");
+    assert.deepEqual(routeTable.tags, { owner: "net" }, "tags are projected (exemptions)");
     assert.deepEqual(Object.keys(routeTable).sort(), [
       "id",
       "location",
@@ -99,6 +99,7 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
       "properties",
       "resourceGroup",
       "subscriptionId",
+      "tags",
       "type",
     ]);
     const subscription = result.rows.find((r) => r.type === "microsoft.resources/subscriptions");
