@@ -103,9 +103,9 @@ function loadedContent(template: unknown, into: unknown[] = []): unknown[] {
   if (Array.isArray(template)) {
     for (const item of template) loadedContent(item, into);
   } else if (template && typeof template === "object") {
-    for (const [key, value] of Object.entries(template)) {
+    for (const [key, value] of Object.entries(template as Record<string, unknown>)) {
       if (key === "variables" && value && typeof value === "object") {
-        for (const [name, content] of Object.entries(value)) {
+        for (const [name, content] of Object.entries(value as Record<string, unknown>)) {
           if (name.startsWith("$fxv#")) into.push(content);
         }
       }
@@ -173,7 +173,7 @@ async function main() {
     }
   }
   for (const text of deployedText) {
-    if (![...queries.values()].includes(text as string)) {
+    if (![...queries.values()].includes(text)) {
       problems.push("main.json loads a text file that is not in infra/queries");
     }
   }
