@@ -1,0 +1,92 @@
+import type { Finding, ScanResult } from "../../model.js";
+import type { FindingRow, RunRow } from "./schema.js";
+
+/** Key of one finding row; a resent row keeps it, so dashboards can drop duplicates. */
+export function findingRecordId(runId: string, subnetId: string): string {
+  return `${runId}/${subnetId.toLowerCase()}`;
+}
+
+export function toFindingRow(result: ScanResult, finding: Finding): FindingRow {
+  const { run } = result;
+  return {
+    TimeGenerated: run.finishedAt,
+    RunId: run.id,
+    RecordId: findingRecordId(run.id, finding.subnetId),
+    RunComplete: run.complete,
+    Cloud: run.cloud,
+    SubnetId: finding.subnetId,
+    SubnetName: finding.subnetName,
+    VirtualNetworkId: finding.virtualNetworkId,
+    VirtualNetworkName: finding.virtualNetworkName,
+    SubscriptionId: finding.subscriptionId,
+    SubscriptionName: finding.subscriptionName,
+    ResourceGroup: finding.resourceGroup,
+    Location: finding.location,
+    RouteTableId: finding.routeTableId,
+    Status: finding.status,
+    Severity: finding.severity,
+    Reasons: [...finding.reasons],
+    MissingRoutes: [...finding.missingRoutes],
+    Endpoints: finding.endpoints.map((e) => ({
+      set: e.set,
+      host: e.host,
+      ip: e.ip,
+      port: e.port,
+      bypassed: e.bypassed,
+      nextHopType: e.nextHopType,
+      addressPrefix: e.addressPrefix,
+      routeName: e.routeName,
+      decidedBy: e.decidedBy,
+    })),
+    GatewayRoutesPossible: finding.gatewayRoutesPossible,
+    WindowsVmCount: finding.impact.windowsVirtualMachines,
+    WindowsScaleSetInstanceCount: finding.impact.windowsScaleSetInstances,
+    NicCount: finding.impact.networkInterfaces,
+    Summary: finding.summary,
+  };
+}
+
+export function toFindingRows(result: ScanResult): FindingRow[] {
+  return result.findings.map((f) => toFindingRow(result, f));
+}
+
+/** What the sink knows about delivery when it writes the run row. */
+export interface DeliveryCounts {
+  findingRecords: number;
+  failedRecords: number;
+  resentRecords: number;
+  pendingRecords: number;
+}
+
+export function toRunRow(result: ScanResult, delivery: DeliveryCounts): RunRow {
+  const { run } = result;
+  const duration = Date.parse(run.finishedAt) - Date.parse(run.startedAt);
+  return {
+    TimeGenerated: run.finishedAt,
+    RunId: run.id,
+    StartedAt: run.startedAt,
+    FinishedAt: run.finishedAt,
+    DurationMs: Number.isFinite(duration) ? Math.max(0, duration) : 0,
+    Cloud: run.cloud,
+    Source: run.source.kind,
+    Inputs: [...run.source.inputs],
+    Scope: {
+      subscriptions: [...run.scope.subscriptions],
+      managementGroups: [...run.scope.managementGroups],
+    },
+    Complete: run.complete,
+    Errors: run.errors.map((e) => ({ code: e.code, message: e.message, target: e.target ?? null })),
+    ErrorCount: run.errors.length,
+    NonCompliant: run.counts.NonCompliant,
+    Unverified: run.counts.Unverified,
+    Exempt: run.counts.Exempt,
+    Compliant: run.counts.Compliant,
+    NotApplicable: run.counts.NotApplicable,
+    Total: run.counts.total,
+    FindingRecords: delivery.findingRecords,
+    FailedRecords: delivery.failedRecords,
+    ResentRecords: delivery.resentRecords,
+    PendingRecords: delivery.pendingRecords,
+    Endpoints: run.endpoints.map((e) => ({ set: e.set, host: e.host, ip: e.ip, port: e.port })),
+  };
+}
