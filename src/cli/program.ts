@@ -36,7 +36,6 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
       "Audit Azure subnets whose forced tunneling breaks Windows KMS activation (TCP 1688).",
     )
     .version(TOOL_VERSION)
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 
   program
@@ -133,6 +132,9 @@ export async function main(
   program.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => stderr.write(s),
+    // One line, like every other usage error: "kms-route-audit: unknown option '--x' (see --help)".
+    outputError: (s, write) =>
+      write(`kms-route-audit: ${s.replace(/^error: /, "").trimEnd()} (see --help)\n`),
   });
   for (const command of program.commands) command.configureOutput(program.configureOutput());
   try {

@@ -65,12 +65,22 @@ export function parseEstate(name: string, text: string): EstateFile {
   try {
     document = JSON.parse(text);
   } catch (error) {
-    // Not one JSON document: NDJSON, one resource per line.
-    if (text.trimStart().startsWith("{"))
-      return { name, rows: parseNdjson(name, text), warnings: [] };
+    // Not one JSON document: NDJSON, one resource per line — if its first line stands alone.
+    if (firstLineIsJson(text)) return { name, rows: parseNdjson(name, text), warnings: [] };
     throw new InputError(`${name}: not valid JSON (${describeError(error)}); ${FORMATS}`);
   }
   return fromDocument(name, document);
+}
+
+function firstLineIsJson(text: string): boolean {
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== "");
+  if (!first?.trimStart().startsWith("{")) return false;
+  try {
+    JSON.parse(first);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fromDocument(name: string, document: unknown): EstateFile {
