@@ -1,0 +1,14 @@
+import { app, type HttpFunctionOptions } from "@azure/functions";
+import { createHttpScanHandlers } from "../src/functions/http-scan-handlers.js";
+
+/** GET/POST /api/scan: a scoped scan answered synchronously, a tenant-wide one with 202. */
+export const httpScan = createHttpScanHandlers().scan;
+
+export const httpScanOptions: HttpFunctionOptions = {
+  methods: ["GET", "POST"],
+  authLevel: "function",
+  route: "scan",
+  handler: httpScan,
+};
+
+app.http("httpScan", httpScanOptions);
