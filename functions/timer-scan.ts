@@ -1,4 +1,7 @@
-import { app } from "@azure/functions";
+// @azure/functions is a CommonJS bundle whose named exports Node cannot detect: use the default.
+import functions from "@azure/functions";
+
+const { app } = functions;
 import { createTimerScanHandler } from "../src/functions/timer-scan-handler.js";
 
 /** The scheduled audit; settings are read when it runs (see src/functions/timer-scan-handler.ts). */

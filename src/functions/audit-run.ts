@@ -43,17 +43,20 @@ export async function runLiveAudit(options: {
   scope?: LiveScope;
   write: boolean;
   runId: string;
+  /** Without the run ID bound: it is bound here. */
   logger: Logger;
   overrides?: LiveScanOverrides;
   signal?: AbortSignal;
 }): Promise<AuditRun> {
-  const { settings, logger } = options;
+  const { settings } = options;
+  // runScan binds the run ID itself; the lines of this function and the sinks get it here.
+  const logger = options.logger.child({ runId: options.runId });
   const started = Date.now();
   const result = await runScan(
     liveScanOptions({
       settings,
       scope: options.scope,
-      logger,
+      logger: options.logger,
       signal: options.signal,
       newRunId: () => options.runId,
       overrides: options.overrides,

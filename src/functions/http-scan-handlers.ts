@@ -227,10 +227,11 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
     const tenantWide =
       scanRequest.subscriptions.length === 0 && scanRequest.managementGroups.length === 0;
     const output = detachableInvocationLog(context);
-    const logger = createInvocationLogger(output.log, {
+    const baseLogger = createInvocationLogger(output.log, {
       level: settings.logLevel,
-      base: { runId, invocationId: context.invocationId, trigger: "http" },
+      base: { invocationId: context.invocationId, trigger: "http" },
     });
+    const logger = baseLogger.child({ runId });
     logger.info(
       {
         method: request.method,
@@ -252,7 +253,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
           scope: scanRequest,
           write: scanRequest.write,
           runId,
-          logger,
+          logger: baseLogger,
           overrides: dependencies.overrides,
         });
         runs.finish(runId, result, reports);

@@ -30,10 +30,11 @@ export function createTimerScanHandler(
       throw error;
     }
     const runId = randomUUID();
-    const logger = createInvocationLogger(context, {
+    const baseLogger = createInvocationLogger(context, {
       level: settings.logLevel,
-      base: { runId, invocationId: context.invocationId, trigger: "timer" },
+      base: { invocationId: context.invocationId, trigger: "timer" },
     });
+    const logger = baseLogger.child({ runId });
     logger.info(
       { isPastDue: timer.isPastDue, scheduleStatus: timer.scheduleStatus },
       "timer scan triggered",
@@ -57,7 +58,7 @@ export function createTimerScanHandler(
         env,
         write,
         runId,
-        logger,
+        logger: baseLogger,
         overrides: dependencies.overrides,
       });
       service.runs.finish(runId, outcome.result, outcome.reports);
