@@ -4,6 +4,7 @@ import {
   ResourceGraphClient,
   type QueryRequest,
   type QueryResponse,
+  type ResourceGraphClientOptionalParams,
 } from "@azure/arm-resourcegraph";
 import type { ArmRow } from "../../inventory/arm-row.js";
 import type { Logger } from "../../logging/logger.js";
@@ -43,6 +44,11 @@ export interface ResourceGraphSourceOptions {
   managementGroups?: readonly string[];
   /** Default: DefaultAzureCredential with the cloud's authority host. */
   credential?: TokenCredential;
+  /**
+   * Transport settings for ResourceGraphClient: TLS trust (e.g. a test emulator's certificate) and
+   * proxy. Retries and the endpoint stay this source's own.
+   */
+  clientOptions?: Pick<ResourceGraphClientOptionalParams, "tlsOptions" | "proxyOptions">;
   /** Rows per page, 1..1000; default 1000. */
   pageSize?: number;
   /** Subscriptions per request, 1..1000; default 1000. */
@@ -226,6 +232,12 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
       const credential =
         options.credential ?? new DefaultAzureCredential({ authorityHost: cloud.authorityHost });
       const client = new ResourceGraphClient(credential, {
+        ...(options.clientOptions?.tlsOptions
+          ? { tlsOptions: options.clientOptions.tlsOptions }
+          : {}),
+        ...(options.clientOptions?.proxyOptions
+          ? { proxyOptions: options.clientOptions.proxyOptions }
+          : {}),
         endpoint,
         credentials: { scopes: [tokenScope] },
         // This source retries itself, quota-aware; the SDK's own policy would retry 5xx blindly and

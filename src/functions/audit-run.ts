@@ -1,0 +1,91 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../logging/logger.js";
+import type { ScanResult } from "../model.js";
+import { createFilePendingStore } from "../outputs/log-analytics/index.js";
+import type { SinkReport } from "../outputs/sink.js";
+import { runScan } from "../scan.js";
+import {
+  liveScanOptions,
+  logAnalyticsSinkFromSettings,
+  writeToSinks,
+  type LiveScanOverrides,
+  type LiveScope,
+} from "../scan-setup.js";
+import type { Settings } from "../settings.js";
+
+/** What the registered functions get by default, and tests replace. */
+export interface FunctionDependencies {
+  /** Read at each invocation, never at import. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Credential and client transport (tests: the loopback certificate). */
+  overrides?: LiveScanOverrides;
+}
+
+/**
+ * The pending store of a Function App: KMS_AUDIT_PENDING_DIR, else the instance's temporary
+ * directory (Flex Consumption has no persistent local disk: pending rows live as long as the
+ * instance does).
+ */
+export function functionsPendingDirectory(env: Record<string, string | undefined>): string {
+  return env.KMS_AUDIT_PENDING_DIR?.trim() || join(tmpdir(), "kms-route-audit", "pending");
+}
+
+export interface AuditRun {
+  result: ScanResult;
+  reports: SinkReport[];
+}
+
+/** The live scan every function runs: Resource Graph in `scope`, then Log Analytics if `write`. */
+export async function runLiveAudit(options: {
+  settings: Settings;
+  env: Record<string, string | undefined>;
+  scope?: LiveScope;
+  write: boolean;
+  runId: string;
+  /** Without the run ID bound: it is bound here. */
+  logger: Logger;
+  overrides?: LiveScanOverrides;
+  signal?: AbortSignal;
+}): Promise<AuditRun> {
+  const { settings } = options;
+  // runScan binds the run ID itself; the lines of this function and the sinks get it here.
+  const logger = options.logger.child({ runId: options.runId });
+  const started = Date.now();
+  const result = await runScan(
+    liveScanOptions({
+      settings,
+      scope: options.scope,
+      logger: options.logger,
+      signal: options.signal,
+      newRunId: () => options.runId,
+      overrides: options.overrides,
+    }),
+  );
+  const sinks = options.write
+    ? [
+        logAnalyticsSinkFromSettings(
+          settings,
+          createFilePendingStore(functionsPendingDirectory(options.env)),
+          options.overrides,
+        ),
+      ]
+    : [];
+  const reports = await writeToSinks(result, sinks, { logger, signal: options.signal });
+  logger.info(
+    {
+      complete: result.run.complete,
+      errors: result.run.errors.length,
+      counts: result.run.counts,
+      sinks: reports.map(({ sink, delivered, failed }) => ({ sink, delivered, failed })),
+      durationInMs: Date.now() - started,
+    },
+    "audit finished",
+  );
+  return { result, reports };
+}
+
+/** Records the sinks could not deliver in this run. */
+export function failedRecords(reports: readonly SinkReport[]): number {
+  return reports.reduce((n, r) => n + r.failed, 0);
+}

@@ -1,0 +1,330 @@
+import { randomUUID } from "node:crypto";
+import type {
+  HttpHandler,
+  HttpRequest,
+  HttpResponseInit,
+  InvocationContext,
+} from "@azure/functions";
+import { describeError } from "../errors.js";
+import { createInvocationLogger, detachableInvocationLog } from "../logging/invocation-log.js";
+import type { Status } from "../model.js";
+import { formatResult } from "../outputs/format.js";
+import { logAnalyticsConfigured } from "../scan-setup.js";
+import { readSettings, type Settings } from "../settings.js";
+import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
+import {
+  invalidParameters,
+  problemResponse,
+  PROBLEM_TYPES,
+  type InvalidParam,
+  type Problem,
+} from "./problem.js";
+import {
+  CONTENT_TYPES,
+  MAX_BODY_BYTES,
+  parsePollQuery,
+  parseScanBody,
+  parseScanQuery,
+  type HttpFormat,
+  type Parsed,
+  type ScanRequest,
+} from "./scan-request.js";
+import { instanceScanService, type RunRecord, type ScanService } from "./scan-service.js";
+
+export interface HttpScanDependencies extends FunctionDependencies {
+  service?: ScanService;
+  /**
+   * How long a scoped request waits for its scan before answering 202 instead (the HTTP front
+   * end gives up after 230 s). Default 200 s.
+   */
+  syncBudgetInMs?: number;
+  /** Retry-After of a 429 (a scan is running). Default 60. */
+  busyRetryAfterSeconds?: number;
+  /** Retry-After of a 202 (the run is still going). Default 10. */
+  pollRetryAfterSeconds?: number;
+}
+
+export const RUNS_ROUTE_PREFIX = "/api/scan/runs/";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The query string as sent: repeated names survive (request.query may join them with commas). */
+function queryOf(request: HttpRequest): URLSearchParams {
+  return new URL(request.url).searchParams;
+}
+
+function isJsonMediaType(value: string | null): boolean {
+  if (value === null) return true;
+  const type = value.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+/** Reads at most `max` bytes of the body; null when it is longer. */
+async function readBody(request: HttpRequest, max: number): Promise<string | null> {
+  const declared = Number(request.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > max) return null;
+  if (!request.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return null;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function parseRequest(request: HttpRequest): Promise<Parsed<ScanRequest> | Problem> {
+  if (request.method.toUpperCase() !== "POST") return parseScanQuery(queryOf(request));
+  const stray: InvalidParam[] = [];
+  for (const name of new Set(queryOf(request).keys())) {
+    if (name !== "code")
+      stray.push({ name, reason: "POST takes its parameters in the JSON body, not the query" });
+  }
+  if (stray.length > 0) return { ok: false, invalidParams: stray };
+  const contentType = request.headers.get("content-type");
+  if (!isJsonMediaType(contentType)) {
+    return {
+      type: PROBLEM_TYPES.unsupportedMediaType,
+      title: "Unsupported media type",
+      status: 415,
+      detail: `the body must be application/json, not ${contentType}`,
+    };
+  }
+  const text = await readBody(request, MAX_BODY_BYTES);
+  if (text === null) {
+    return {
+      ok: false,
+      invalidParams: [{ name: "body", reason: `larger than ${MAX_BODY_BYTES} bytes` }],
+    };
+  }
+  return parseScanBody(text);
+}
+
+function settingsProblem(error: unknown): Problem {
+  const setting = (error as { setting?: unknown }).setting;
+  return {
+    type: PROBLEM_TYPES.settings,
+    title: "The Function App is misconfigured",
+    status: 500,
+    detail: describeError(error),
+    ...(typeof setting === "string" ? { setting } : {}),
+  };
+}
+
+function filtered(record: RunRecord, statuses: Status[] | null) {
+  const result = record.result;
+  if (!result || statuses === null) return result;
+  return { ...result, findings: result.findings.filter((f) => statuses.includes(f.status)) };
+}
+
+/** 200 with the result, 202 while running, 500 problem when the run failed. */
+function answer(
+  record: RunRecord,
+  format: HttpFormat,
+  statuses: Status[] | null,
+  pollRetryAfterSeconds: number,
+): HttpResponseInit {
+  const headers: Record<string, string> = { "x-run-id": record.id };
+  if (record.state === "running") {
+    const location = `${RUNS_ROUTE_PREFIX}${record.id}`;
+    return {
+      status: 202,
+      headers: {
+        ...headers,
+        "content-type": "application/json",
+        location,
+        "retry-after": String(pollRetryAfterSeconds),
+      },
+      body: JSON.stringify({
+        runId: record.id,
+        state: "running",
+        startedAt: record.startedAt.toISOString(),
+        location,
+      }),
+    };
+  }
+  if (record.state === "failed" || !record.result) {
+    return problemResponse(
+      record.problem ?? {
+        type: PROBLEM_TYPES.scanFailed,
+        title: "The scan failed",
+        status: 500,
+        detail: "unknown error",
+      },
+      headers,
+    );
+  }
+  const result = filtered(record, statuses) ?? record.result;
+  headers["x-run-complete"] = String(record.result.run.complete);
+  for (const report of record.reports) {
+    headers[`x-${report.sink}-delivered`] = String(report.delivered);
+    headers[`x-${report.sink}-failed`] = String(report.failed);
+  }
+  return {
+    status: 200,
+    headers: { ...headers, "content-type": CONTENT_TYPES[format] },
+    body: formatResult(result, format, { color: false }),
+  };
+}
+
+/** The handlers of GET/POST /api/scan and GET /api/scan/runs/{runId}. */
+export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}): {
+  scan: HttpHandler;
+  scanRun: HttpHandler;
+} {
+  const syncBudgetInMs = dependencies.syncBudgetInMs ?? 200_000;
+  const busyRetryAfter = dependencies.busyRetryAfterSeconds ?? 60;
+  const pollRetryAfter = dependencies.pollRetryAfterSeconds ?? 10;
+  const service = () => dependencies.service ?? instanceScanService();
+
+  async function scan(request: HttpRequest, context: InvocationContext) {
+    const parsed = await parseRequest(request);
+    if (!("ok" in parsed)) return problemResponse(parsed);
+    if (!parsed.ok) return problemResponse(invalidParameters(parsed.invalidParams));
+    const scanRequest = parsed.value;
+
+    const env = dependencies.env ?? process.env;
+    let settings: Settings;
+    try {
+      settings = readSettings(env);
+    } catch (error) {
+      context.error(`kms-route-audit: ${describeError(error)}`);
+      return problemResponse(settingsProblem(error));
+    }
+    if (scanRequest.write && !logAnalyticsConfigured(settings)) {
+      return problemResponse(
+        invalidParameters([
+          {
+            name: "write",
+            reason:
+              "Log Analytics is not configured on this app (KMS_AUDIT_LOGS_ENDPOINT, KMS_AUDIT_DCR_ID)",
+          },
+        ]),
+      );
+    }
+
+    const { gate, runs } = service();
+    const release = gate.tryAcquire();
+    if (!release) {
+      return problemResponse(
+        {
+          type: PROBLEM_TYPES.busy,
+          title: "A scan is already running",
+          status: 429,
+          detail: `this instance runs one audit at a time; retry in ${busyRetryAfter} s`,
+        },
+        { "retry-after": String(busyRetryAfter) },
+      );
+    }
+
+    const runId = randomUUID();
+    const tenantWide =
+      scanRequest.subscriptions.length === 0 && scanRequest.managementGroups.length === 0;
+    const output = detachableInvocationLog(context);
+    const baseLogger = createInvocationLogger(output.log, {
+      level: settings.logLevel,
+      base: { invocationId: context.invocationId, trigger: "http" },
+    });
+    const logger = baseLogger.child({ runId });
+    logger.info(
+      {
+        method: request.method,
+        subscriptions: scanRequest.subscriptions.length,
+        managementGroups: scanRequest.managementGroups,
+        tenantWide,
+        format: scanRequest.format,
+        statuses: scanRequest.statuses,
+        write: scanRequest.write,
+      },
+      "http scan requested",
+    );
+    const record = runs.start(runId, scanRequest);
+    const done = (async () => {
+      try {
+        const { result, reports } = await runLiveAudit({
+          settings,
+          env,
+          scope: scanRequest,
+          write: scanRequest.write,
+          runId,
+          logger: baseLogger,
+          overrides: dependencies.overrides,
+        });
+        runs.finish(runId, result, reports);
+        if (!result.run.complete || failedRecords(reports) > 0) {
+          logger.error(
+            {
+              complete: result.run.complete,
+              runErrors: result.run.errors,
+              failedRecords: failedRecords(reports),
+            },
+            "http scan finished with problems",
+          );
+        }
+      } catch (error) {
+        logger.error({ error: describeError(error) }, "http scan failed");
+        runs.fail(runId, {
+          type: PROBLEM_TYPES.scanFailed,
+          title: "The scan failed",
+          status: 500,
+          detail: describeError(error),
+        });
+      } finally {
+        release();
+      }
+    })();
+
+    if (!tenantWide) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        done,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, syncBudgetInMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (record.state === "running") {
+      logger.info(
+        { location: `${RUNS_ROUTE_PREFIX}${runId}` },
+        tenantWide
+          ? "tenant-wide scan continues in the background"
+          : "scan outlasted the synchronous budget; continues in the background",
+      );
+      output.detach();
+    }
+    return answer(record, scanRequest.format, scanRequest.statuses, pollRetryAfter);
+  }
+
+  function scanRun(request: HttpRequest, _context: InvocationContext): HttpResponseInit {
+    const runId = request.params.runId ?? "";
+    if (!UUID.test(runId)) {
+      return problemResponse(
+        invalidParameters([{ name: "runId", reason: "is not a run ID (a UUID)" }]),
+      );
+    }
+    const parsed = parsePollQuery(queryOf(request));
+    if (!parsed.ok) return problemResponse(invalidParameters(parsed.invalidParams));
+    const record = service().runs.get(runId.toLowerCase());
+    if (!record) {
+      return problemResponse({
+        type: PROBLEM_TYPES.runNotFound,
+        title: "Run not found",
+        status: 404,
+        detail: `no run ${runId} on this instance: unknown, expired, or started on another instance`,
+      });
+    }
+    return answer(
+      record,
+      parsed.value.format ?? record.format,
+      parsed.value.statuses ?? record.statuses,
+      pollRetryAfter,
+    );
+  }
+
+  return { scan, scanRun };
+}
