@@ -2,7 +2,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../logging/logger.js";
 import type { ScanResult } from "../model.js";
-import { createFilePendingStore } from "../outputs/log-analytics/index.js";
+import { DefaultAzureCredential } from "@azure/identity";
+import { SettingsError } from "../errors.js";
+import {
+  createBlobPendingStoreFromUrl,
+  createFilePendingStore,
+  type PendingStore,
+} from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
 import {
@@ -29,6 +35,32 @@ export interface FunctionDependencies {
  */
 export function functionsPendingDirectory(env: Record<string, string | undefined>): string {
   return env.KMS_AUDIT_PENDING_DIR?.trim() || join(tmpdir(), "kms-route-audit", "pending");
+}
+
+/**
+ * Where a Function App keeps rows Log Analytics did not take: the blob container named by
+ * KMS_AUDIT_PENDING_BLOB_URL (the app's own storage, reached with its identity; infra sets it),
+ * so they survive the instance; without it, the local directory above.
+ */
+export function functionsPendingStore(
+  env: Record<string, string | undefined>,
+  overrides: LiveScanOverrides = {},
+): PendingStore {
+  const raw = env.KMS_AUDIT_PENDING_BLOB_URL?.trim();
+  if (!raw) return createFilePendingStore(functionsPendingDirectory(env));
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new SettingsError("KMS_AUDIT_PENDING_BLOB_URL", `"${raw}" is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.hostname !== "127.0.0.1") {
+    throw new SettingsError(
+      "KMS_AUDIT_PENDING_BLOB_URL",
+      `"${raw}" is not an https:// container URL`,
+    );
+  }
+  return createBlobPendingStoreFromUrl(url, overrides.credential ?? new DefaultAzureCredential());
 }
 
 export interface AuditRun {
@@ -66,7 +98,7 @@ export async function runLiveAudit(options: {
     ? [
         logAnalyticsSinkFromSettings(
           settings,
-          createFilePendingStore(functionsPendingDirectory(options.env)),
+          functionsPendingStore(options.env, options.overrides),
           options.overrides,
         ),
       ]

@@ -14,5 +14,6 @@ export {
   type PendingBatch,
   type PendingStore,
 } from "./pending-store.js";
+export { createBlobPendingStore, createBlobPendingStoreFromUrl } from "./blob-pending-store.js";
 export { FINDINGS_TABLE, RUNS_TABLE, TABLES, type FindingRow, type RunRow } from "./schema.js";
 export { toFindingRow, toFindingRows, toRunRow, findingRecordId } from "./rows.js";

@@ -1,0 +1,64 @@
+import type { TokenCredential } from "@azure/identity";
+import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
+import type { PendingBatch, PendingStore } from "./pending-store.js";
+
+const PREFIX = "pending/";
+const BATCH_ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+function blobName(id: string): string {
+  if (!BATCH_ID.test(id)) throw new Error(`invalid pending batch id "${id}"`);
+  return `${PREFIX}${id}.json`;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as { statusCode?: number }).statusCode === 404;
+}
+
+/**
+ * Pending batches as blobs in a container of the Function App's own storage account, so rows
+ * that could not be delivered survive the instance (Flex Consumption has no lasting local disk).
+ * A single-shot upload is atomic: a reader sees the whole batch or none of it.
+ */
+export function createBlobPendingStore(container: ContainerClient): PendingStore {
+  return {
+    location: container.url,
+    async list() {
+      const names: string[] = [];
+      try {
+        for await (const blob of container.listBlobsFlat({ prefix: PREFIX })) names.push(blob.name);
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+      const batches: PendingBatch[] = [];
+      for (const name of names.sort()) {
+        try {
+          const bytes = await container.getBlockBlobClient(name).downloadToBuffer();
+          batches.push(JSON.parse(bytes.toString("utf8")) as PendingBatch);
+        } catch (error) {
+          if (!isNotFound(error)) throw error; // removed since it was listed
+        }
+      }
+      return batches;
+    },
+    async put(batch) {
+      await container.createIfNotExists();
+      const body = JSON.stringify(batch);
+      await container.getBlockBlobClient(blobName(batch.id)).upload(body, Buffer.byteLength(body), {
+        blobHTTPHeaders: { blobContentType: "application/json" },
+      });
+    },
+    async remove(id) {
+      await container.getBlockBlobClient(blobName(id)).deleteIfExists();
+    },
+  };
+}
+
+/** The store on `KMS_AUDIT_PENDING_BLOB_URL` (a container URL), reached with the app's identity. */
+export function createBlobPendingStoreFromUrl(
+  containerUrl: string | URL,
+  credential: TokenCredential,
+  options?: StoragePipelineOptions,
+): PendingStore {
+  return createBlobPendingStore(new ContainerClient(String(containerUrl), credential, options));
+}
