@@ -14,7 +14,7 @@ import {
   type ScanResult,
   type StatusCounts,
 } from "./model.js";
-import type { EstateSource } from "./sources/source.js";
+import type { EstateSource, SourceProgress } from "./sources/source.js";
 
 export interface ScanOptions {
   source: EstateSource;
@@ -23,6 +23,8 @@ export interface ScanOptions {
   serviceTags?: ServiceTagIndex;
   logger: Logger;
   signal?: AbortSignal;
+  /** Passed to the source: told after each page it reads. */
+  onProgress?: (progress: SourceProgress) => void;
   now?: () => Date;
   newRunId?: () => string;
 }
@@ -53,6 +55,7 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
       errors.push(error);
       logger.warn({ error }, "part of the estate could not be read");
     },
+    onProgress: options.onProgress,
   })) {
     rows.push(row);
   }

@@ -1,3 +1,5 @@
+import { homedir } from "node:os";
+import { isAbsolute, join, normalize } from "node:path";
 import { z } from "zod";
 import { SettingsError } from "./errors.js";
 import { CLOUDS, type CloudName } from "./model.js";
@@ -14,6 +16,12 @@ export interface Settings {
   findingsStream: string;
   runsStream: string;
   logLevel: LogLevel;
+  /**
+   * Directory of the CLI's Log Analytics pending store (rows a run could not deliver):
+   * KMS_AUDIT_PENDING_DIR, else $XDG_STATE_HOME/kms-route-audit/pending, else
+   * ~/.local/state/kms-route-audit/pending.
+   */
+  pendingDirectory: string;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -85,6 +93,28 @@ export function validateSchedule(name: string, raw: string): string {
   return value;
 }
 
+/**
+ * The pending-store directory the settings name (see Settings.pendingDirectory). An explicit
+ * KMS_AUDIT_PENDING_DIR must be absolute: a relative one would move with the working directory and
+ * the next run would not find the rows it should resend. A relative XDG_STATE_HOME is ignored, as
+ * the XDG base directory specification says.
+ */
+export function pendingDirectoryFrom(env: Record<string, string | undefined>): string {
+  const explicit = env.KMS_AUDIT_PENDING_DIR?.trim();
+  if (explicit) {
+    if (explicit.includes("\0") || !isAbsolute(explicit)) {
+      throw new SettingsError(
+        "KMS_AUDIT_PENDING_DIR",
+        `"${explicit}" is not an absolute directory path`,
+      );
+    }
+    return normalize(explicit);
+  }
+  const xdg = env.XDG_STATE_HOME?.trim();
+  const state = xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".local", "state");
+  return join(state, "kms-route-audit", "pending");
+}
+
 /** Reads and validates every setting. Throws SettingsError naming the first bad one. */
 export function readSettings(env: Record<string, string | undefined> = process.env): Settings {
   const subscriptions = list(env.KMS_AUDIT_SUBSCRIPTIONS);
@@ -143,5 +173,6 @@ export function readSettings(env: Record<string, string | undefined> = process.e
         "a stream name like Custom-Table_CL",
       ) ?? "Custom-KmsRouteAuditRun_CL",
     logLevel: level as LogLevel,
+    pendingDirectory: pendingDirectoryFrom(env),
   };
 }

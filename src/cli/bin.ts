@@ -11,4 +11,9 @@ const io: CommandIo = {
     return Buffer.concat(chunks);
   },
 };
+// A reader that stops early (`| head`) closes the pipe: stop caring about stdout, but finish the
+// run (a --log-analytics delivery still matters) instead of crashing with a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
 process.exitCode = await main(process.argv.slice(2), io, process.stderr);

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
-import { InputError, describeError } from "../errors.js";
+import { InputError, describeError, oneLine } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
 import { FORMATS, type OutputFormat } from "../outputs/format.js";
@@ -128,7 +128,7 @@ export async function main(
   stderr: NodeJS.WritableStream,
 ): Promise<number> {
   const exit = { code: EXIT.ok as number };
-  const program = buildProgram(io, exit);
+  const program = buildProgram({ ...io, stderr: io.stderr ?? stderr }, exit);
   program.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => stderr.write(s),
@@ -150,7 +150,8 @@ export async function main(
       return EXIT.usage;
     }
     // A source that failed outright (authentication, network) leaves the scan incomplete.
-    stderr.write(`kms-route-audit: scan failed: ${describeError(error)}\n`);
+    // One line: credential chains report one paragraph per credential they tried.
+    stderr.write(`kms-route-audit: scan failed: ${oneLine(describeError(error))}\n`);
     if (io.env.KMS_AUDIT_LOG_LEVEL === "debug" && error instanceof Error)
       stderr.write(`${error.stack}\n`);
     return EXIT.incomplete;

@@ -1,16 +1,24 @@
 import { writeFile } from "node:fs/promises";
 import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
 import { readServiceTagFile } from "../catalog/service-tags.js";
-import { InputError, describeError } from "../errors.js";
+import { InputError, describeError, oneLine } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { CloudName, ScanResult, Status } from "../model.js";
 import { formatResult, type OutputFormat } from "../outputs/format.js";
+import {
+  createFilePendingStore,
+  createLogAnalyticsSink,
+  logAnalyticsSinkOptionsFromSettings,
+  type PendingStore,
+} from "../outputs/log-analytics/index.js";
+import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
 import type { Settings } from "../settings.js";
 import { createEstateFileSource } from "../sources/estate-files.js";
 import { createResourceGraphSource } from "../sources/resource-graph/index.js";
 import type { EstateSource } from "../sources/source.js";
 import { DEMO_ESTATE } from "./demo.js";
+import { createProgressReporter, type ProgressStream } from "./progress.js";
 
 export interface ScanCommandOptions {
   input: string[];
@@ -30,6 +38,8 @@ export interface CommandIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stdin: () => Promise<Buffer>;
   env: Record<string, string | undefined>;
+  /** Where progress (on a terminal only) and one-line notices go; default: nowhere. */
+  stderr?: ProgressStream;
 }
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, incomplete: 3 } as const;
@@ -87,13 +97,26 @@ export async function runScanCommand(
     ? await readServiceTagFile(options.serviceTags)
     : undefined;
 
-  const result = await runScan({
-    source: sourceFor(options, settings, io),
-    cloud: options.cloud,
-    endpointSets,
-    serviceTags,
-    logger,
-  });
+  const source = sourceFor(options, settings, io);
+  // Progress only for the live source (files are read in one go), and only on a terminal.
+  const progress = createProgressReporter(
+    source.kind === "resource-graph" && io.stderr ? io.stderr : null,
+  );
+  let result: ScanResult;
+  try {
+    result = await runScan({
+      source,
+      cloud: options.cloud,
+      endpointSets,
+      serviceTags,
+      logger,
+      onProgress: progress.onProgress,
+    });
+    progress.finish("done");
+  } catch (error) {
+    progress.finish("failed");
+    throw error;
+  }
 
   const color =
     !options.output &&
@@ -110,7 +133,70 @@ export async function runScanCommand(
   } else {
     io.stdout.write(text);
   }
-  return exitCodeFor(result, options.failOn);
+  const code = exitCodeFor(result, options.failOn);
+  if (!options.logAnalytics) return code;
+  const delivered = await writeToLogAnalytics(result, settings, io, logger);
+  return delivered ? code : EXIT.incomplete;
+}
+
+/**
+ * Sends the result to Log Analytics after the output is written. Returns false when some record of
+ * this run was not delivered (exit 3); says so in one stderr line, with how many records wait in
+ * the pending store and where. The sink's own warnings stay at the debug levels the user chose:
+ * by default the CLI's line is the one report.
+ */
+async function writeToLogAnalytics(
+  result: ScanResult,
+  settings: Settings,
+  io: CommandIo,
+  logger: Logger,
+): Promise<boolean> {
+  const say = (line: string) => io.stderr?.write(`kms-route-audit: Log Analytics: ${line}\n`);
+  const store = createFilePendingStore(settings.pendingDirectory);
+  const sinkLogger = io.env.KMS_AUDIT_LOG_LEVEL ? logger : logger.child({}, { level: "error" });
+  let report: SinkReport;
+  try {
+    const sink = createLogAnalyticsSink(
+      logAnalyticsSinkOptionsFromSettings(settings, { pendingStore: store }),
+    );
+    report = await sink.write(result, { logger: sinkLogger });
+  } catch (error) {
+    say(`not written: ${oneLine(describeError(error))}`);
+    return false;
+  }
+  if (report.failed > 0) {
+    const pending = await pendingRecords(store);
+    const waiting =
+      pending === null
+        ? `kept in ${store.location}`
+        : `${pending} records wait in ${store.location}`;
+    say(
+      `${report.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(report, store)}); ${waiting} for the next run with --log-analytics`,
+    );
+    return false;
+  }
+  // Delivered; still tell about rows of earlier runs that were dropped or are still waiting.
+  const notes = report.errors.map((e) => `${e.code}: ${oneLine(e.message)}`);
+  if (notes.length > 0) say(notes.join("; "));
+  return true;
+}
+
+async function pendingRecords(store: PendingStore): Promise<number | null> {
+  try {
+    return (await store.list()).reduce((n, batch) => n + batch.rows.length, 0);
+  } catch {
+    return null;
+  }
+}
+
+/** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */
+function uploadCause(report: SinkReport, store: PendingStore): string {
+  const error =
+    report.errors.find((e) => e.code === "LOG_ANALYTICS_UPLOAD_FAILED") ?? report.errors[0];
+  if (!error) return "no detail";
+  const marker = `(kept in ${store.location}): `;
+  const at = error.message.indexOf(marker);
+  return oneLine(at >= 0 ? error.message.slice(at + marker.length) : error.message);
 }
 
 /** Incomplete scans (3) outrank findings (1): a partial result cannot vouch for anything. */

@@ -35,6 +35,8 @@ export interface Fault {
 
 export interface RecordedRequest {
   at: number;
+  /** The query text as sent. */
+  query: string;
   table: string | null;
   types: string[];
   subscriptions: string[] | null;
@@ -247,6 +249,7 @@ export async function startResourceGraphEmulator(
     const quotaKey = options.identityOf ? options.identityOf(token) : token;
     const record: RecordedRequest = {
       at: Date.now(),
+      query,
       table: parsed?.table ?? null,
       types: parsed?.types ?? [],
       subscriptions,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { pendingDirectoryFrom } from "../../settings.js";
 
 /**
  * Rows that could not be delivered in one run, kept so the next run resends them unchanged
@@ -53,10 +53,9 @@ function checkId(id: string): string {
  * `$XDG_STATE_HOME/kms-route-audit/pending`, else `~/.local/state/kms-route-audit/pending`.
  */
 export function defaultPendingDirectory(env: Record<string, string | undefined> = process.env) {
-  const explicit = env.KMS_AUDIT_PENDING_DIR?.trim();
-  if (explicit) return explicit;
-  const state = env.XDG_STATE_HOME?.trim() || join(homedir(), ".local", "state");
-  return join(state, "kms-route-audit", "pending");
+  // Validated with the other settings (Settings.pendingDirectory); kept here for callers
+  // that have no Settings object.
+  return pendingDirectoryFrom(env);
 }
 
 /** A directory with one JSON file per batch, written atomically (temporary file + rename). */

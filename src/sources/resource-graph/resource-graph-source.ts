@@ -9,7 +9,7 @@ import {
 import type { ArmRow } from "../../inventory/arm-row.js";
 import type { Logger } from "../../logging/logger.js";
 import type { CloudName, RunError } from "../../model.js";
-import { InputError, SourceError, describeError } from "../../errors.js";
+import { InputError, SourceError, describeCredentialError, describeError } from "../../errors.js";
 import { isGuid, isManagementGroupId } from "../../settings.js";
 import type { EstateSource, SourceContext } from "../source.js";
 import { cloudEndpoints } from "./clouds.js";
@@ -248,6 +248,7 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
       client.pipeline.removePolicy({ name: "defaultRetryPolicy" });
       const reader = new PageReader({
         client,
+        tokenScope,
         logger: context.logger,
         signal: context.signal,
         pacer: new QuotaPacer({ now: nowMs }),
@@ -280,6 +281,26 @@ async function* readAll(
   );
   const seen = new Set<string>();
   let total = 0;
+  // Progress: pages and rows read so far, and the distinct subscriptions they came from.
+  let pagesRead = 0;
+  let rowsRead = 0;
+  const subscriptionsSeen = new Set<string>();
+  const onPage = (query: string, scope: string, page: number, rows: ArmRow[]) => {
+    pagesRead += 1;
+    rowsRead += rows.length;
+    for (const row of rows) {
+      if (typeof row.subscriptionId === "string")
+        subscriptionsSeen.add(row.subscriptionId.toLowerCase());
+    }
+    context.onProgress?.({
+      query,
+      scope,
+      page,
+      pages: pagesRead,
+      rows: rowsRead,
+      subscriptions: subscriptionsSeen.size,
+    });
+  };
   for (const scope of plan.scopes) {
     const readableSubscriptions = new Set<string>();
     let scopeFailed = false;
@@ -297,7 +318,7 @@ async function* readAll(
       ["resources", RESOURCES_QUERY],
     ] as const) {
       if (scopeFailed) break;
-      for await (const row of reader.pages(name, query, scope, plan.pageSize, report)) {
+      for await (const row of reader.pages(name, query, scope, plan.pageSize, report, onPage)) {
         if (name === "subscriptions" && typeof row.subscriptionId === "string") {
           readableSubscriptions.add(row.subscriptionId.toLowerCase());
         }
@@ -324,6 +345,7 @@ async function* readAll(
 
 interface PageReaderOptions {
   client: ResourceGraphClient;
+  tokenScope: string;
   logger: Logger;
   signal: AbortSignal | undefined;
   pacer: QuotaPacer;
@@ -345,6 +367,7 @@ class PageReader {
     scope: Scope,
     pageSize: number,
     report: (error: RunError, fatal: boolean) => void,
+    onPage?: (query: string, scope: string, page: number, rows: ArmRow[]) => void,
   ): AsyncGenerator<ArmRow> {
     const partialAllowed = !scope.subscriptions;
     let skipToken: string | undefined;
@@ -398,12 +421,10 @@ class PageReader {
         );
       }
       const data: unknown[] = Array.isArray(response.data) ? (response.data as unknown[]) : [];
-      let kept = 0;
-      for (const row of data) {
-        if (!isArmRow(row)) continue;
-        kept += 1;
-        yield row;
-      }
+      const pageRows = data.filter(isArmRow);
+      const kept = pageRows.length;
+      onPage?.(name, scope.label, page, pageRows);
+      yield* pageRows;
       rows += kept;
       skipToken = response.skipToken || undefined;
       this.o.logger.info(
@@ -469,7 +490,7 @@ class PageReader {
         const name = (error as { name?: unknown })?.name;
         if (typeof name === "string" && AUTH_ERROR_NAMES.has(name)) {
           throw new SourceError(
-            `could not get a token for Resource Graph: ${describeError(error)}`,
+            `could not get a token for Resource Graph (${this.o.tokenScope}): ${describeCredentialError(error)}`,
             { cause: error },
           );
         }

@@ -1,0 +1,360 @@
+/**
+ * The CLI's live mode end to end: the real binary (dist/src/cli/bin.js) in a child process, with
+ * the real DefaultAzureCredential (loopback App Service managed identity) and the real
+ * ResourceGraphClient against the loopback Resource Graph emulator (HTTPS, trusted through
+ * NODE_EXTRA_CA_CERTS). Only 127.0.0.1 is contacted.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import type { ArmRow } from "../src/inventory/arm-row.js";
+import type { Finding, ScanResult } from "../src/model.js";
+import {
+  startResourceGraphEmulator,
+  type RecordedRequest,
+  type ResourceGraphEmulator,
+  type ResourceGraphEmulatorOptions,
+} from "./emulators/resource-graph.js";
+import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { syntheticEstate } from "./support/synthetic-estate.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
+
+const DEMO = fileURLToPath(new URL("../../samples/demo-estate.json", import.meta.url));
+const PUBLIC_ARM = "https://management.azure.com";
+const US_GOV_ARM = "https://management.usgovcloudapi.net";
+const HUB = "1b7e3a52-5d2c-4f0e-9a61-0c1f2d3e4a01";
+const PROD = "2c8f4b63-6e3d-4a1f-8b72-1d2e3f4a5b02";
+const DEV = "3d9a5c74-7f4e-4b2a-9c83-2e3f4a5b6c03";
+const ONLINE = "4e0b6d85-8a5f-4c3b-8d94-3f4a5b6c7d04";
+const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions";
+
+let tls: LoopbackCertificate;
+let identity: IdentityEndpoint;
+let tmp: string;
+let demoRows: ArmRow[];
+const emulators: ResourceGraphEmulator[] = [];
+
+before(async () => {
+  [tls, identity, tmp] = await Promise.all([
+    createLoopbackCertificate(),
+    startIdentityEndpoint(),
+    mkdtemp(path.join(tmpdir(), "kms-cli-live-")),
+  ]);
+  demoRows = JSON.parse(await readFile(DEMO, "utf8")) as ArmRow[];
+});
+
+after(async () => {
+  await Promise.all(emulators.map((e) => e.close()));
+  await identity.close();
+  await tls.dispose();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** An emulator that accepts only tokens the loopback identity issued for `audience`. */
+async function emulator(
+  options: Omit<ResourceGraphEmulatorOptions, "cert" | "key" | "isValidToken">,
+  audience = PUBLIC_ARM,
+): Promise<ResourceGraphEmulator> {
+  const e = await startResourceGraphEmulator({
+    cert: tls.cert,
+    key: tls.key,
+    isValidToken: (t) => identity.isValidToken(t),
+    checkToken: (t) =>
+      identity.issued.get(t) === audience
+        ? null
+        : `token for ${identity.issued.get(t)}, expected ${audience}`,
+    ...options,
+  });
+  emulators.push(e);
+  return e;
+}
+
+function live(
+  rg: ResourceGraphEmulator,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliRun> {
+  return runCli(
+    ["scan", "--format", "json", ...args],
+    {
+      NODE_EXTRA_CA_CERTS: tls.caFile,
+      ...identity.env(),
+      KMS_AUDIT_ARM_ENDPOINT: rg.url,
+      ...env,
+    },
+    { cwd: tmp },
+  );
+}
+
+let fileCounter = 0;
+async function offline(rows: ArmRow[], args: string[] = []): Promise<ScanResult> {
+  const file = path.join(tmp, `estate-${++fileCounter}.json`);
+  await writeFile(file, JSON.stringify(rows));
+  const r = await runCli(["scan", "--format", "json", "--input", file, ...args], {}, { cwd: tmp });
+  assert.equal(r.code, 0, describeRun(r));
+  return JSON.parse(r.stdout) as ScanResult;
+}
+
+function parse(r: CliRun, code: number): ScanResult {
+  assert.equal(r.code, code, describeRun(r));
+  return JSON.parse(r.stdout) as ScanResult;
+}
+
+const byId = (a: Finding, b: Finding) =>
+  a.subnetId.toLowerCase() < b.subnetId.toLowerCase() ? -1 : 1;
+
+/** Every verdict, reason, missing route, endpoint, impact and fix: identical, subnet by subnet. */
+function assertSameVerdicts(liveResult: ScanResult, offlineResult: ScanResult): void {
+  assert.equal(liveResult.findings.length, offlineResult.findings.length, "same subnets");
+  const a = [...liveResult.findings].sort(byId);
+  const b = [...offlineResult.findings].sort(byId);
+  for (let i = 0; i < a.length; i++) {
+    const [l, o] = [a[i]!, b[i]!];
+    assert.equal(l.subnetId, o.subnetId);
+    assert.equal(l.status, o.status, l.subnetId);
+    assert.deepEqual(l.reasons, o.reasons, l.subnetId);
+    assert.deepEqual(l.missingRoutes, o.missingRoutes, l.subnetId);
+    assert.deepEqual(l.endpoints, o.endpoints, l.subnetId);
+  }
+  // And everything else about each finding (impact, names, remediation, summary) as well.
+  assert.deepEqual(a, b);
+  assert.deepEqual(liveResult.run.counts, offlineResult.run.counts);
+}
+
+function resourceRowCount(rows: ArmRow[], subscriptions?: string[]) {
+  const keep = (r: ArmRow) =>
+    !subscriptions || subscriptions.includes(String(r.subscriptionId).toLowerCase());
+  const resources = rows.filter((r) => r.type.toLowerCase() !== SUBSCRIPTION_TYPE && keep(r));
+  const containers = rows.filter((r) => r.type.toLowerCase() === SUBSCRIPTION_TYPE && keep(r));
+  return { resources: resources.length, containers: containers.length };
+}
+
+function assertMinimumPages(rg: ResourceGraphEmulator, rows: ArmRow[]) {
+  const n = resourceRowCount(rows);
+  const resources = rg.requests.filter((r) => r.table === "resources");
+  const containers = rg.requests.filter((r) => r.table === "resourcecontainers");
+  assert.equal(resources.length, Math.ceil(n.resources / 1000), "resources pages");
+  assert.equal(containers.length, Math.ceil(n.containers / 1000), "resourcecontainers pages");
+  assert.equal(rg.requests.length, resources.length + containers.length, "no other request");
+  for (const r of rg.requests) {
+    assert.equal(r.status, 200, `${r.table} page ${r.page}: ${r.outcome}`);
+    assert.equal(r.top, 1000, "full pages");
+  }
+}
+
+void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)", () => {
+  void it("demo estate: verdicts identical to --input, minimum pages, clean stderr off a terminal", async () => {
+    const rg = await emulator({ rows: demoRows });
+    const [r, fromFile] = await Promise.all([live(rg, []), offline(demoRows)]);
+    const result = parse(r, 0);
+
+    assert.equal(r.stderr, "", "no progress or logs when stderr is not a terminal");
+    assert.equal(result.run.complete, true);
+    assert.deepEqual(result.run.errors, []);
+    assert.equal(result.run.source.kind, "resource-graph");
+    assert.deepEqual(result.run.source.inputs, [
+      `${rg.url}/providers/Microsoft.ResourceGraph/resources`,
+    ]);
+    assert.deepEqual(result.run.scope, { subscriptions: [], managementGroups: [] });
+    assert.equal(result.run.counts.total, 16);
+    assertSameVerdicts(result, fromFile);
+    assertMinimumPages(rg, demoRows);
+    for (const q of rg.requests) assert.equal(q.subscriptions, null, "tenant scope");
+    assert.ok(identity.requests.some((q) => q.resource === PUBLIC_ARM));
+  });
+
+  void it("a few thousand subnets at 5 queries per 2 s: identical verdicts, minimum pages, no 429, paced near the quota bound", async () => {
+    // 3,400 subnets: 9,676 resource rows = 10 pages, + 1 subscription page = 11 queries, so the
+    // last quota window holds one query and the whole run is bounded by the windows alone.
+    const rows = syntheticEstate({ subnets: 3400 });
+    // 5 queries per 2 s (the service: 15 per 5 s). Five 1000-row pages take ~150 ms here, so
+    // serving time hides inside each window even on a busy machine and the windows set the pace.
+    const windowInMs = 2_000;
+    const limit = 5;
+    const rg = await emulator({ rows, quota: { limit, windowInMs } });
+    const r = await live(rg, []);
+    const result = parse(r, 0);
+    const fromFile = await offline(rows);
+
+    assert.equal(result.run.complete, true, JSON.stringify(result.run.errors));
+    assert.ok(result.run.counts.total > 3400, `${result.run.counts.total} subnets`);
+    for (const status of ["NonCompliant", "Unverified", "Exempt", "Compliant"] as const)
+      assert.ok(result.run.counts[status] > 100, `a real mix: ${status}`);
+    assertSameVerdicts(result, fromFile);
+
+    assertMinimumPages(rg, rows);
+    assert.equal(rg.throttled, 0, "never ran into the quota");
+    const queries = rg.requests.length;
+    assert.equal(queries, 2 * limit + 1, "11 queries: the quota allows them in 3 windows");
+    // The quota alone forces the last query to wait two full windows after the first one.
+    const bound = 2 * windowInMs;
+    const at = (i: number) => (rg.requests[i] as RecordedRequest).at - rg.requests[0]!.at;
+    const secondWindow = at(limit);
+    const span = at(queries - 1);
+    assert.ok(secondWindow >= windowInMs - 20, `second window began at ${secondWindow} ms`);
+    assert.ok(span >= bound - 20, `the last query came ${span} ms after the first`);
+    assert.ok(span <= bound * 1.25, `${queries} queries took ${span} ms: over 1.25x ${bound} ms`);
+    assert.ok(r.elapsedMs >= bound, `the CLI ran ${r.elapsedMs} ms`);
+  });
+
+  void it("--subscription narrows the scope (request body, not query text) and overrides KMS_AUDIT_SUBSCRIPTIONS", async () => {
+    const rg = await emulator({
+      rows: demoRows,
+      managementGroups: { "mg-corp": [PROD, DEV] },
+    });
+    const scoped = demoRows.filter((r) =>
+      [PROD, DEV].includes(String(r.subscriptionId).toLowerCase()),
+    );
+    const [r, fromFile] = await Promise.all([
+      live(rg, ["--subscription", PROD, "--subscription", DEV.toUpperCase()], {
+        KMS_AUDIT_SUBSCRIPTIONS: HUB,
+      }),
+      offline(scoped),
+    ]);
+    const result = parse(r, 0);
+    assert.deepEqual(result.run.scope, { subscriptions: [PROD, DEV], managementGroups: [] });
+    assert.ok(rg.requests.length >= 2);
+    for (const q of rg.requests) {
+      assert.deepEqual(q.subscriptions, [PROD, DEV], "the scope travels in the request body");
+      assert.equal(q.managementGroups, null);
+      assert.doesNotMatch(q.query, GUID, "no subscription in the query text");
+    }
+    assert.ok(result.findings.every((f) => [PROD, DEV].includes(f.subscriptionId.toLowerCase())));
+    assertSameVerdicts(result, fromFile);
+
+    // The settings' scope applies when the command line names none ...
+    const before = rg.requests.length;
+    parse(await live(rg, [], { KMS_AUDIT_SUBSCRIPTIONS: `${HUB},${ONLINE}` }), 0);
+    for (const q of rg.requests.slice(before)) assert.deepEqual(q.subscriptions, [HUB, ONLINE]);
+
+    // ... and --management-group replaces the settings' subscriptions too.
+    const mgStart = rg.requests.length;
+    const mg = parse(
+      await live(rg, ["--management-group", "mg-corp"], { KMS_AUDIT_SUBSCRIPTIONS: HUB }),
+      0,
+    );
+    assert.deepEqual(mg.run.scope, { subscriptions: [], managementGroups: ["mg-corp"] });
+    for (const q of rg.requests.slice(mgStart)) {
+      assert.deepEqual(q.managementGroups, ["mg-corp"]);
+      assert.equal(q.subscriptions, null);
+      assert.doesNotMatch(q.query, /mg-corp/);
+    }
+    assertSameVerdicts(mg, fromFile);
+  });
+
+  void it("a subscription the identity cannot read: exit 3, run.complete false, the error names it", async () => {
+    const rg = await emulator({ rows: demoRows, inaccessibleSubscriptions: [ONLINE] });
+    const readable = demoRows.filter((r) => String(r.subscriptionId).toLowerCase() === PROD);
+    const [r, fromFile] = await Promise.all([
+      live(rg, ["--subscription", PROD, "--subscription", ONLINE, "--fail-on", "NonCompliant"]),
+      offline(readable),
+    ]);
+    const result = parse(r, 3);
+    assert.equal(result.run.complete, false);
+    assert.equal(result.run.errors.length, 1, JSON.stringify(result.run.errors));
+    const [error] = result.run.errors;
+    assert.equal(error?.code, "SCOPE_NOT_READABLE");
+    assert.equal(error?.target, `/subscriptions/${ONLINE}`);
+    assert.ok(error?.message.includes(ONLINE), error?.message);
+    // What could be read is still judged, exactly as offline.
+    assertSameVerdicts(result, fromFile);
+  });
+
+  void it("--cloud AzureUSGovernment: token for the US Gov ARM audience, US Gov KMS IPs", async () => {
+    const rg = await emulator({ rows: demoRows }, US_GOV_ARM);
+    const seenBefore = identity.requests.length;
+    const [r, fromFile] = await Promise.all([
+      live(rg, ["--cloud", "AzureUSGovernment"]),
+      offline(demoRows, ["--cloud", "AzureUSGovernment"]),
+    ]);
+    const result = parse(r, 0);
+    assert.equal(result.run.cloud, "AzureUSGovernment");
+    assert.deepEqual(
+      result.run.endpoints.map((e) => e.ip),
+      ["52.126.105.2", "23.97.0.13"],
+    );
+    const asked = identity.requests.slice(seenBefore).map((q) => q.resource);
+    assert.ok(asked.includes(US_GOV_ARM), `token requests: ${asked.join(", ")}`);
+    assert.ok(rg.requests.length > 0 && rg.requests.every((q) => q.status === 200));
+    assertSameVerdicts(result, fromFile);
+
+    // The same emulator refuses a public-cloud token: the audience check can fail.
+    const wrong = await live(rg, []);
+    assert.equal(wrong.code, 3, describeRun(wrong));
+    assert.ok(rg.requests.some((q) => q.status === 401));
+  });
+
+  void it("bad credentials: exit 3, one stderr line naming the problem, no stack, nothing sent", async () => {
+    const rg = await emulator({ rows: demoRows });
+    const r = await live(rg, [], { IDENTITY_HEADER: "not-the-secret" });
+    assert.equal(r.code, 3, describeRun(r));
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^[^\n]+\n$/, `exactly one stderr line, got:\n${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /^kms-route-audit: scan failed: could not get a token for Resource Graph/,
+    );
+    assert.match(r.stderr, /ManagedIdentityCredential/, "names the credential that failed");
+    assert.match(r.stderr, /bad X-IDENTITY-HEADER/, "and why the identity endpoint refused");
+    assert.match(r.stderr, /https:\/\/management\.azure\.com\/\.default/, "and the token scope");
+    assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+    assert.equal(rg.requests.length, 0, "nothing reached Resource Graph without a token");
+  });
+
+  const script = "/usr/bin/script";
+  void it(
+    "progress on stderr when it is a terminal: pages, rows, subscriptions",
+    { skip: existsSync(script) ? false : `${script} (util-linux) is needed for a pseudo-terminal` },
+    async () => {
+      const rg = await emulator({ rows: demoRows });
+      const out = path.join(tmp, "tty-out.json");
+      const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+      const command = [process.execPath, BIN, "scan", "--format", "json", "--output", out]
+        .map(quote)
+        .join(" ");
+      // script(1) runs the command on a pseudo-terminal and copies what it shows to stdout.
+      const { stdout } = await promisify(execFile)(script, ["-qefc", command, "/dev/null"], {
+        cwd: tmp,
+        timeout: 30_000,
+        env: {
+          PATH: path.dirname(process.execPath),
+          HOME: tmp,
+          SHELL: "/bin/sh",
+          NO_PROXY: "127.0.0.1,localhost",
+          NODE_EXTRA_CA_CERTS: tls.caFile,
+          ...identity.env(),
+          KMS_AUDIT_ARM_ENDPOINT: rg.url,
+        },
+      });
+      const result = JSON.parse(await readFile(out, "utf8")) as ScanResult;
+      assert.equal(result.run.complete, true);
+      const n = resourceRowCount(demoRows);
+      assert.ok(
+        stdout.includes(
+          "\r\x1b[2KResource Graph: 1 pages, 4 rows, 4 subscriptions (subscriptions query, tenant, page 1)",
+        ),
+        JSON.stringify(stdout),
+      );
+      assert.ok(
+        stdout.includes(
+          `\r\x1b[2KResource Graph: 2 pages, ${n.resources + n.containers} rows, 4 subscriptions (resources query, tenant, page 1)`,
+        ),
+        JSON.stringify(stdout),
+      );
+      assert.match(
+        stdout,
+        new RegExp(
+          `\\r\\x1b\\[2KResource Graph: read 2 pages, ${n.resources + n.containers} rows, 4 subscriptions\\r?\\n`,
+        ),
+      );
+    },
+  );
+});
