@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, describe, it } from "node:test";
+import { ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { pino } from "pino";
+import {
+  createBlobPendingStore,
+  createLogAnalyticsSink,
+  type PendingBatch,
+} from "../src/outputs/log-analytics/index.js";
+import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
+import { startLogsIngestionEmulator } from "./emulators/logs-ingestion.js";
+import { aScanResult } from "./log-analytics/scan-result.js";
+import {
+  startManagedIdentityEndpoint,
+  type ManagedIdentityEndpoint,
+} from "./support/managed-identity.js";
+
+// Azurite's published development account (the same for every installation; not a secret).
+const ACCOUNT = "devstoreaccount1";
+const KEY =
+  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const AZURITE = fileURLToPath(
+  new URL("../../node_modules/azurite/dist/src/blob/main.js", import.meta.url),
+);
+const DCR = "dcr-0123456789abcdef0123456789abcdef";
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, deadline: number): Promise<void> {
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`Azurite did not listen on ${port}`);
+}
+
+let azurite: ChildProcess;
+let port: number;
+let workspace: string;
+let identity: ManagedIdentityEndpoint;
+
+function container(name: string): ContainerClient {
+  return new ContainerClient(
+    `http://127.0.0.1:${port}/${ACCOUNT}/${name}`,
+    new StorageSharedKeyCredential(ACCOUNT, KEY),
+  );
+}
+
+function batch(id: string, rows: number): PendingBatch {
+  return {
+    id,
+    stream: FINDINGS_TABLE.stream,
+    rows: Array.from({ length: rows }, (_, i) => ({ RecordId: `${id}-${i}` })),
+    firstFailedAt: "2026-11-28T10:00:00.000Z",
+    attempts: 1,
+    lastError: "HTTP 500",
+  };
+}
+
+before(async () => {
+  port = await freePort();
+  workspace = await mkdtemp(join(tmpdir(), "kms-azurite-"));
+  // --disableTelemetry: Azurite would otherwise try to reach the Internet.
+  azurite = spawn(
+    process.execPath,
+    [
+      AZURITE,
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      String(port),
+      "--inMemoryPersistence",
+      "--disableTelemetry",
+      "--silent",
+      "--skipApiVersionCheck",
+      "--loose",
+    ],
+    { stdio: "ignore" },
+  );
+  await waitForPort(port, Date.now() + 20_000);
+  identity = await startManagedIdentityEndpoint();
+  Object.assign(process.env, identity.env);
+});
+
+after(async () => {
+  azurite.kill();
+  await identity.close();
+  await rm(workspace, { recursive: true, force: true });
+});
+
+describe("blob pending store (Azurite)", () => {
+  it("lists nothing before the container exists", async () => {
+    assert.deepEqual(await createBlobPendingStore(container("never-created")).list(), []);
+  });
+
+  it("keeps batches across store instances, oldest first, and removes them", async () => {
+    const writer = createBlobPendingStore(container("pending-a"));
+    await writer.put(batch("2026-11-28T10-00-02_b", 2));
+    await writer.put(batch("2026-11-28T10-00-01_a", 3));
+    const reader = createBlobPendingStore(container("pending-a"));
+    const listed = await reader.list();
+    assert.deepEqual(
+      listed.map((b) => [b.id, b.rows.length]),
+      [
+        ["2026-11-28T10-00-01_a", 3],
+        ["2026-11-28T10-00-02_b", 2],
+      ],
+    );
+    assert.deepEqual(listed[0], batch("2026-11-28T10-00-01_a", 3));
+    await reader.remove("2026-11-28T10-00-01_a");
+    await reader.remove("2026-11-28T10-00-01_a"); // removing twice is not an error
+    assert.deepEqual(
+      (await writer.list()).map((b) => b.id),
+      ["2026-11-28T10-00-02_b"],
+    );
+  });
+
+  it("replaces a batch written again under the same ID", async () => {
+    const store = createBlobPendingStore(container("pending-b"));
+    await store.put(batch("x", 5));
+    await store.put({ ...batch("x", 1), attempts: 2 });
+    const [only, ...rest] = await store.list();
+    assert.equal(rest.length, 0);
+    assert.equal(only?.attempts, 2);
+    assert.equal(only?.rows.length, 1);
+  });
+
+  it("refuses IDs that could escape the prefix", async () => {
+    await assert.rejects(
+      createBlobPendingStore(container("pending-c")).put(batch("../x", 1)),
+      /invalid pending batch id/,
+    );
+  });
+
+  it("a Log Analytics outage leaves the rows in the container; the next run resends them once", async () => {
+    const emulator = await startLogsIngestionEmulator({
+      dcrId: DCR,
+      streams: {
+        [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
+        [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
+      },
+      isValidToken: (token) => identity.tokens.has(token),
+    });
+    try {
+      const sink = () =>
+        createLogAnalyticsSink({
+          endpoint: emulator.url,
+          dcrId: DCR,
+          pendingStore: createBlobPendingStore(container("pending-la")),
+          roundDelayInMs: 5,
+          uploadRounds: 1,
+          clientOptions: {
+            tlsOptions: { ca: emulator.certificate.cert },
+            retryOptions: { maxRetries: 0 },
+          },
+        });
+      const logger = pino({ level: "silent" });
+      emulator.failStream(FINDINGS_TABLE.stream, 500);
+      const first = await sink().write(aScanResult(250, { id: "run-1" }), { logger });
+      assert.equal(first.failed, 250);
+      const kept = await createBlobPendingStore(container("pending-la")).list();
+      assert.equal(
+        kept.reduce((n, b) => n + b.rows.length, 0),
+        250,
+      );
+
+      emulator.failStream(FINDINGS_TABLE.stream, null);
+      const second = await sink().write(aScanResult(10, { id: "run-2" }), { logger });
+      assert.equal(second.failed, 0);
+      const rows = emulator.rowsOf(FINDINGS_TABLE.stream);
+      assert.equal(rows.filter((r) => r.RunId === "run-1").length, 250);
+      assert.equal(new Set(rows.map((r) => r.RecordId)).size, rows.length, "no record twice");
+      assert.deepEqual(await createBlobPendingStore(container("pending-la")).list(), []);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
