@@ -3,8 +3,7 @@ import { auditInventory } from "./audit/audit.js";
 import { flattenEndpoints } from "./catalog/endpoints.js";
 import type { EndpointSet } from "./catalog/kms-endpoints.js";
 import type { ServiceTagIndex } from "./catalog/service-tags.js";
-import type { ArmRow } from "./inventory/arm-row.js";
-import { buildInventory } from "./inventory/inventory.js";
+import { InventoryBuilder } from "./inventory/inventory.js";
 import type { Logger } from "./logging/logger.js";
 import {
   STATUSES,
@@ -47,7 +46,8 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
     "scan started",
   );
 
-  const rows: ArmRow[] = [];
+  // Rows go straight into the inventory: only what the audit needs is kept, not the rows.
+  const builder = new InventoryBuilder();
   for await (const row of options.source.read({
     logger,
     signal: options.signal,
@@ -57,15 +57,15 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
     },
     onProgress: options.onProgress,
   })) {
-    rows.push(row);
+    builder.add(row);
   }
-  const inventory = buildInventory(rows);
+  const inventory = builder.finish();
   const findings = auditInventory(inventory, { endpoints, serviceTags: options.serviceTags });
   const finishedAt = now();
   const counts = countByStatus(findings);
   logger.info(
     {
-      rows: rows.length,
+      rows: builder.rows,
       subnets: findings.length,
       counts,
       complete: errors.length === 0,

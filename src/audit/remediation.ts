@@ -44,9 +44,11 @@ function planRoutes(target: RemediationTarget): PlannedRoute[] {
   const taken = new Set(existing.map((r) => r.name.toLowerCase()));
   return target.missing.map(({ set, ip }) => {
     const prefix = `${ip}/32`;
+    // The cheap string test first: parsing every route's prefix for every subnet was a hot spot.
     const same = existing.find((r) => {
+      if (r.addressPrefix !== prefix) return false;
       const parsed = parsePrefix(r.addressPrefix);
-      return parsed.kind === "ipv4" && parsed.length === 32 && r.addressPrefix === prefix;
+      return parsed.kind === "ipv4" && parsed.length === 32;
     });
     if (same) return { name: same.name, prefix, update: true };
     const base = `${set}-${ip.replace(/\./g, "-")}`;

@@ -1,10 +1,14 @@
-import { writeFile } from "node:fs/promises";
 import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
 import { readServiceTagFile } from "../catalog/service-tags.js";
 import { InputError, describeError, oneLine } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { CloudName, ScanResult, Status } from "../model.js";
-import { formatResult, type OutputFormat } from "../outputs/format.js";
+import {
+  formatResultChunks,
+  writeChunksToFile,
+  writeChunksToStream,
+  type OutputFormat,
+} from "../outputs/format.js";
 import {
   createFilePendingStore,
   createLogAnalyticsSink,
@@ -123,15 +127,16 @@ export async function runScanCommand(
     options.format === "table" &&
     io.stdout.isTTY === true &&
     !("NO_COLOR" in io.env);
-  const text = formatResult(result, options.format, { color });
+  // Written in pieces: a large estate's JSON is longer than the longest JavaScript string.
+  const chunks = formatResultChunks(result, options.format, { color });
   if (options.output) {
     try {
-      await writeFile(options.output, text);
+      await writeChunksToFile(options.output, chunks);
     } catch (error) {
       throw new InputError(`${options.output}: cannot write output: ${describeError(error)}`);
     }
   } else {
-    io.stdout.write(text);
+    await writeChunksToStream(io.stdout, chunks);
   }
   const code = exitCodeFor(result, options.failOn);
   if (!options.logAnalytics) return code;

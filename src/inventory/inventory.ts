@@ -81,20 +81,27 @@ function idOf(value: unknown): string | null {
 
 /** Builds the inventory from ARM rows. Duplicate IDs (any case) count once: the first wins. */
 export function buildInventory(rows: Iterable<ArmRow>): Inventory {
-  const byType = new Map<string, ArmRow[]>();
-  const seen = new Set<string>();
-  for (const row of rows) {
-    const key = keyOf(row.id);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const type = row.type.toLowerCase();
-    let group = byType.get(type);
-    if (!group) byType.set(type, (group = []));
-    group.push(row);
-  }
-  const rowsOf = (type: string) => byType.get(type) ?? [];
+  const builder = new InventoryBuilder();
+  for (const row of rows) builder.add(row);
+  return builder.finish();
+}
 
-  const inventory: Inventory = {
+/** What the impact counts need of a Windows VM row: its key and the NICs it names. */
+interface WindowsVm {
+  key: string;
+  nicKeys: string[];
+}
+
+/**
+ * Builds the inventory one row at a time, keeping only what the audit needs (not the rows), so a
+ * large estate can stream through it. The result is the same as if the rows were grouped by type
+ * and handled type by type (subscriptions, route tables, routes, VNets, peerings, subnets,
+ * gateways, NICs, VMs, scale sets): rows whose handling depends on rows of a later type are kept
+ * in a compact form until `finish`.
+ */
+export class InventoryBuilder {
+  private readonly seen = new Set<string>();
+  private readonly inventory: Inventory = {
     subnets: new Map(),
     routeTables: new Map(),
     virtualNetworks: new Map(),
@@ -104,18 +111,85 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
     windowsVmCountBySubnet: null,
     windowsScaleSetInstancesBySubnet: null,
   };
+  private readonly routeTableSubnets: { subnetId: string; routeTableId: string }[] = [];
+  private readonly routes: { tableKey: string; route: Route }[] = [];
+  private readonly peerings: { vnetKey: string; peering: Peering }[] = [];
+  private readonly subnetRows: { id: string; name: string; routeTable: unknown }[] = [];
+  private readonly subnetsOfNic = new Map<string, Set<string>>();
+  private readonly vmOfNic = new Map<string, string>();
+  private nicRows = 0;
+  private vmRows = 0;
+  private readonly windowsVms: WindowsVm[] = [];
+  private readonly scaleSetInstances = new Map<string, number>();
+  private scaleSetRows = 0;
+  private rowCount = 0;
+  private finished = false;
 
-  for (const row of rowsOf(AUDITED_TYPES.subscription)) {
-    const sub = text(row.subscriptionId) ?? parseResourceId(row.id).subscriptionId;
-    const display = text(row.displayName) ?? text(row.name);
-    if (sub && display) inventory.subscriptionNames.set(sub.toLowerCase(), display);
+  /** Rows added, duplicates and unaudited types included. */
+  get rows(): number {
+    return this.rowCount;
   }
 
-  const routeTableSubnets: { subnetId: string; routeTableId: string }[] = [];
-  for (const row of rowsOf(AUDITED_TYPES.routeTable)) {
+  add(row: ArmRow): void {
+    if (this.finished) throw new Error("InventoryBuilder: add after finish");
+    this.rowCount += 1;
+    const key = keyOf(row.id);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    switch (row.type.toLowerCase()) {
+      case AUDITED_TYPES.subscription:
+        return this.addSubscription(row);
+      case AUDITED_TYPES.routeTable:
+        return this.addRouteTable(row, key);
+      case AUDITED_TYPES.route: {
+        const tableId = parentOfChild(row.id, "routes");
+        if (tableId) {
+          const route = toRoute({ ...row, name: text(row.name) ?? nameOf(row.id) });
+          this.routes.push({ tableKey: keyOf(tableId), route });
+        }
+        return;
+      }
+      case AUDITED_TYPES.virtualNetwork:
+        return this.addVirtualNetwork(row, key);
+      case AUDITED_TYPES.peering: {
+        const vnetId = parentOfChild(row.id, "virtualNetworkPeerings");
+        if (vnetId) this.peerings.push({ vnetKey: keyOf(vnetId), peering: toPeering(row) });
+        return;
+      }
+      case AUDITED_TYPES.subnet:
+        this.subnetRows.push({
+          id: row.id,
+          name: text(row.name) ?? nameOf(row.id),
+          routeTable: bag(row.properties).routeTable,
+        });
+        return;
+      case AUDITED_TYPES.gateway:
+        for (const config of list(bag(row.properties).ipConfigurations)) {
+          const c = bag(config);
+          const subnetId = idOf(bag(c.properties).subnet) ?? idOf(c.subnet);
+          const vnetId = subnetId ? parentOfChild(subnetId, "subnets") : null;
+          if (vnetId) this.inventory.gatewayVirtualNetworks.add(keyOf(vnetId));
+        }
+        return;
+      case AUDITED_TYPES.networkInterface:
+        return this.addNetworkInterface(row, key);
+      case AUDITED_TYPES.virtualMachine:
+        return this.addVirtualMachine(row, key);
+      case AUDITED_TYPES.scaleSet:
+        return this.addScaleSet(row);
+    }
+  }
+
+  private addSubscription(row: ArmRow): void {
+    const sub = text(row.subscriptionId) ?? parseResourceId(row.id).subscriptionId;
+    const display = text(row.displayName) ?? text(row.name);
+    if (sub && display) this.inventory.subscriptionNames.set(sub.toLowerCase(), display);
+  }
+
+  private addRouteTable(row: ArmRow, key: string): void {
     const props = bag(row.properties);
     const scope = scopeOf(row);
-    inventory.routeTables.set(keyOf(row.id), {
+    this.inventory.routeTables.set(key, {
       id: row.id,
       name: text(row.name) ?? nameOf(row.id),
       ...scope,
@@ -126,19 +200,14 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
     });
     for (const s of list(props.subnets)) {
       const subnetId = idOf(s);
-      if (subnetId) routeTableSubnets.push({ subnetId, routeTableId: row.id });
+      if (subnetId) this.routeTableSubnets.push({ subnetId, routeTableId: row.id });
     }
   }
-  for (const row of rowsOf(AUDITED_TYPES.route)) {
-    const tableId = parentOfChild(row.id, "routes");
-    const table = tableId ? inventory.routeTables.get(keyOf(tableId)) : undefined;
-    if (!table) continue;
-    const route = toRoute({ ...row, name: text(row.name) ?? nameOf(row.id) });
-    if (!table.routes.some((r) => r.name.toLowerCase() === route.name.toLowerCase()))
-      table.routes.push(route);
-  }
 
-  for (const row of rowsOf(AUDITED_TYPES.virtualNetwork)) {
+  // VNet rows may be handled on arrival: what they add depends only on other VNet rows (standalone
+  // subnet rows, which come after VNets in the type order, wait for finish).
+  private addVirtualNetwork(row: ArmRow, key: string): void {
+    const inventory = this.inventory;
     const props = bag(row.properties);
     const vnet: VirtualNetwork = {
       id: row.id,
@@ -147,7 +216,7 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
       peerings: list(props.virtualNetworkPeerings).map(toPeering),
       exemption: exemptionOf(row),
     };
-    inventory.virtualNetworks.set(keyOf(row.id), vnet);
+    inventory.virtualNetworks.set(key, vnet);
     for (const s of list(props.subnets)) {
       if (!isObject(s)) continue;
       const name = text(s.name) ?? (text(s.id) ? nameOf(s.id as string) : null);
@@ -158,38 +227,117 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
       if (name.toLowerCase() === "gatewaysubnet") {
         const configs = list(bag(s.properties).ipConfigurations);
         if (configs.some((c) => idOf(c)?.toLowerCase().includes("/virtualnetworkgateways/"))) {
-          inventory.gatewayVirtualNetworks.add(keyOf(row.id));
+          inventory.gatewayVirtualNetworks.add(key);
         }
       }
     }
   }
-  for (const row of rowsOf(AUDITED_TYPES.peering)) {
-    const vnetId = parentOfChild(row.id, "virtualNetworkPeerings");
-    const vnet = vnetId ? inventory.virtualNetworks.get(keyOf(vnetId)) : undefined;
-    if (vnet) vnet.peerings.push(toPeering(row));
-  }
-  for (const row of rowsOf(AUDITED_TYPES.subnet)) {
-    addSubnet(inventory, row.id, text(row.name) ?? nameOf(row.id), bag(row.properties), null);
-  }
-  // Subnets known only from a route table's back-reference (their VNet is not in the inventory).
-  for (const { subnetId, routeTableId } of routeTableSubnets) {
-    const subnet = inventory.subnets.get(keyOf(subnetId));
-    if (!subnet)
-      addSubnet(inventory, subnetId, nameOf(subnetId), { routeTable: { id: routeTableId } }, null);
-    else if (subnet.routeTableId === null) subnet.routeTableId = routeTableId;
-  }
 
-  for (const row of rowsOf(AUDITED_TYPES.gateway)) {
-    for (const config of list(bag(row.properties).ipConfigurations)) {
-      const c = bag(config);
-      const subnetId = idOf(bag(c.properties).subnet) ?? idOf(c.subnet);
-      const vnetId = subnetId ? parentOfChild(subnetId, "subnets") : null;
-      if (vnetId) inventory.gatewayVirtualNetworks.add(keyOf(vnetId));
+  private addNetworkInterface(row: ArmRow, key: string): void {
+    this.nicRows += 1;
+    const props = bag(row.properties);
+    const subnets = new Set<string>();
+    for (const config of list(props.ipConfigurations)) {
+      const subnetId = idOf(bag(bag(config).properties).subnet);
+      if (subnetId) subnets.add(keyOf(subnetId));
     }
+    this.subnetsOfNic.set(key, subnets);
+    const vmId = idOf(props.virtualMachine);
+    if (vmId) this.vmOfNic.set(key, keyOf(vmId));
   }
 
-  indexImpact(inventory, rowsOf);
-  return inventory;
+  private addVirtualMachine(row: ArmRow, key: string): void {
+    this.vmRows += 1;
+    const props = bag(row.properties);
+    if (!isWindows(props)) return;
+    const nicKeys: string[] = [];
+    for (const ref of list(bag(props.networkProfile).networkInterfaces)) {
+      const nicId = idOf(ref);
+      if (nicId) nicKeys.push(keyOf(nicId));
+    }
+    this.windowsVms.push({ key, nicKeys });
+  }
+
+  private addScaleSet(row: ArmRow): void {
+    this.scaleSetRows += 1;
+    const props = bag(row.properties);
+    // Flexible scale sets' instances are ordinary VM and NIC rows, already counted above.
+    if (text(props.orchestrationMode)?.toLowerCase() === "flexible") return;
+    const profile = bag(props.virtualMachineProfile);
+    if (!isWindows(profile)) return;
+    const capacity = Number(bag(row.sku).capacity);
+    if (!Number.isFinite(capacity) || capacity <= 0) return;
+    const subnets = new Set<string>();
+    for (const nicConfig of list(bag(profile.networkProfile).networkInterfaceConfigurations)) {
+      for (const ipConfig of list(bag(bag(nicConfig).properties).ipConfigurations)) {
+        const subnetId = idOf(bag(bag(ipConfig).properties).subnet);
+        if (subnetId) subnets.add(keyOf(subnetId));
+      }
+    }
+    for (const s of subnets) increment(this.scaleSetInstances, s, capacity);
+  }
+
+  /** Resolves what waited for later types and returns the inventory. */
+  finish(): Inventory {
+    if (this.finished) throw new Error("InventoryBuilder: finish called twice");
+    this.finished = true;
+    const inventory = this.inventory;
+    for (const { tableKey, route } of this.routes) {
+      const table = inventory.routeTables.get(tableKey);
+      if (!table) continue;
+      if (!table.routes.some((r) => r.name.toLowerCase() === route.name.toLowerCase()))
+        table.routes.push(route);
+    }
+    for (const { vnetKey, peering } of this.peerings) {
+      inventory.virtualNetworks.get(vnetKey)?.peerings.push(peering);
+    }
+    for (const { id, name, routeTable } of this.subnetRows) {
+      addSubnet(inventory, id, name, { routeTable }, null);
+    }
+    // Subnets known only from a route table's back-reference (their VNet is not in the inventory).
+    for (const { subnetId, routeTableId } of this.routeTableSubnets) {
+      const subnet = inventory.subnets.get(keyOf(subnetId));
+      if (!subnet)
+        addSubnet(
+          inventory,
+          subnetId,
+          nameOf(subnetId),
+          { routeTable: { id: routeTableId } },
+          null,
+        );
+      else if (subnet.routeTableId === null) subnet.routeTableId = routeTableId;
+    }
+    this.indexImpact();
+    this.seen.clear();
+    return inventory;
+  }
+
+  /** NICs, Windows VMs and Windows uniform scale-set instances per subnet, when the rows exist. */
+  private indexImpact(): void {
+    const inventory = this.inventory;
+    if (this.nicRows > 0) {
+      inventory.nicCountBySubnet = new Map();
+      for (const subnets of this.subnetsOfNic.values())
+        for (const s of subnets) increment(inventory.nicCountBySubnet, s);
+    }
+    if (this.vmRows > 0) {
+      inventory.windowsVmCountBySubnet = new Map();
+      const nicsOfVm = new Map<string, Set<string>>();
+      for (const [nic, vm] of this.vmOfNic) {
+        let set = nicsOfVm.get(vm);
+        if (!set) nicsOfVm.set(vm, (set = new Set()));
+        set.add(nic);
+      }
+      for (const vm of this.windowsVms) {
+        const vmNics = new Set(nicsOfVm.get(vm.key) ?? []);
+        for (const nic of vm.nicKeys) vmNics.add(nic);
+        const subnets = new Set<string>();
+        for (const nic of vmNics) for (const s of this.subnetsOfNic.get(nic) ?? []) subnets.add(s);
+        for (const s of subnets) increment(inventory.windowsVmCountBySubnet, s);
+      }
+    }
+    if (this.scaleSetRows > 0) inventory.windowsScaleSetInstancesBySubnet = this.scaleSetInstances;
+  }
 }
 
 /** Tag that exempts a route table's or VNet's subnets; its value is the justification. */
@@ -272,73 +420,4 @@ function isWindows(props: Bag): boolean {
   if (isObject(bag(props.osProfile).windowsConfiguration)) return true;
   const publisher = text(bag(storage.imageReference).publisher)?.toLowerCase() ?? "";
   return publisher.includes("windows");
-}
-
-/** NICs, Windows VMs and Windows uniform scale-set instances per subnet, when the rows exist. */
-function indexImpact(inventory: Inventory, rowsOf: (type: string) => ArmRow[]): void {
-  const nics = rowsOf(AUDITED_TYPES.networkInterface);
-  const vms = rowsOf(AUDITED_TYPES.virtualMachine);
-  const scaleSets = rowsOf(AUDITED_TYPES.scaleSet);
-
-  const subnetsOfNic = new Map<string, Set<string>>();
-  const vmOfNic = new Map<string, string>();
-  for (const nic of nics) {
-    const props = bag(nic.properties);
-    const subnets = new Set<string>();
-    for (const config of list(props.ipConfigurations)) {
-      const subnetId = idOf(bag(bag(config).properties).subnet);
-      if (subnetId) subnets.add(keyOf(subnetId));
-    }
-    subnetsOfNic.set(keyOf(nic.id), subnets);
-    const vmId = idOf(props.virtualMachine);
-    if (vmId) vmOfNic.set(keyOf(nic.id), keyOf(vmId));
-  }
-  if (nics.length > 0) {
-    inventory.nicCountBySubnet = new Map();
-    for (const subnets of subnetsOfNic.values())
-      for (const s of subnets) increment(inventory.nicCountBySubnet, s);
-  }
-
-  if (vms.length > 0) {
-    inventory.windowsVmCountBySubnet = new Map();
-    const nicsOfVm = new Map<string, Set<string>>();
-    for (const [nic, vm] of vmOfNic) {
-      let set = nicsOfVm.get(vm);
-      if (!set) nicsOfVm.set(vm, (set = new Set()));
-      set.add(nic);
-    }
-    for (const vm of vms) {
-      const props = bag(vm.properties);
-      if (!isWindows(props)) continue;
-      const vmNics = new Set(nicsOfVm.get(keyOf(vm.id)) ?? []);
-      for (const ref of list(bag(props.networkProfile).networkInterfaces)) {
-        const nicId = idOf(ref);
-        if (nicId) vmNics.add(keyOf(nicId));
-      }
-      const subnets = new Set<string>();
-      for (const nic of vmNics) for (const s of subnetsOfNic.get(nic) ?? []) subnets.add(s);
-      for (const s of subnets) increment(inventory.windowsVmCountBySubnet, s);
-    }
-  }
-
-  if (scaleSets.length > 0) {
-    inventory.windowsScaleSetInstancesBySubnet = new Map();
-    for (const vmss of scaleSets) {
-      const props = bag(vmss.properties);
-      // Flexible scale sets' instances are ordinary VM and NIC rows, already counted above.
-      if (text(props.orchestrationMode)?.toLowerCase() === "flexible") continue;
-      const profile = bag(props.virtualMachineProfile);
-      if (!isWindows(profile)) continue;
-      const capacity = Number(bag(vmss.sku).capacity);
-      if (!Number.isFinite(capacity) || capacity <= 0) continue;
-      const subnets = new Set<string>();
-      for (const nicConfig of list(bag(profile.networkProfile).networkInterfaceConfigurations)) {
-        for (const ipConfig of list(bag(bag(nicConfig).properties).ipConfigurations)) {
-          const subnetId = idOf(bag(bag(ipConfig).properties).subnet);
-          if (subnetId) subnets.add(keyOf(subnetId));
-        }
-      }
-      for (const s of subnets) increment(inventory.windowsScaleSetInstancesBySubnet, s, capacity);
-    }
-  }
 }

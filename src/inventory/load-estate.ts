@@ -1,4 +1,6 @@
+import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { StringDecoder } from "node:string_decoder";
 import { InputError, describeError } from "../errors.js";
 import type { RunError } from "../model.js";
 import type { ArmRow } from "./arm-row.js";
@@ -20,16 +22,168 @@ export async function readEstateFile(
   try {
     bytes = name === "-" ? await stdin() : await readFile(name);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT"
-        ? "no such file"
-        : code === "EISDIR"
-          ? "is a directory"
-          : describeError(error);
-    throw new InputError(`${displayName(name)}: cannot read: ${why}`);
+    throw cannotRead(name, error);
   }
-  return parseEstate(displayName(name), decode(bytes));
+  return parseEstate(displayName(name), decodeWhole(displayName(name), bytes));
+}
+
+function cannotRead(name: string, error: unknown): InputError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory"
+        : describeError(error);
+  return new InputError(`${displayName(name)}: cannot read: ${why}`);
+}
+
+/** decode(), refusing with one line a file too large to be one JavaScript string. */
+function decodeWhole(name: string, bytes: Buffer): string {
+  try {
+    return decode(bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_STRING_TOO_LONG") {
+      throw new InputError(
+        `${name}: too large (${bytes.length} bytes) to parse as one JSON document; write it as NDJSON (one resource per line), which is read line by line`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * The rows of an estate file as they are read, with the same results and errors as
+ * readEstateFile. An NDJSON file is read line by line, so it is never held in memory as a whole
+ * (and may be larger than the longest JavaScript string); any other file is read whole. Warnings
+ * (a truncated export) go to `warn`. A malformed line fails the read after the rows before it were
+ * yielded: consumers must not act on the rows until the read has finished.
+ */
+export async function* streamEstateFile(
+  name: string,
+  options: { stdin?: () => Promise<Buffer>; warn: (warning: RunError) => void },
+): AsyncGenerator<ArmRow> {
+  if (name !== "-") {
+    const lines = linesOf(name);
+    try {
+      const ndjson = await detectNdjson(lines);
+      if (ndjson) {
+        yield* ndjsonRows(displayName(name), ndjson.buffered, lines.iterator);
+        return;
+      }
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      throw cannotRead(name, error);
+    } finally {
+      await lines.iterator.return(undefined);
+    }
+  }
+  const file = await readEstateFile(name, options.stdin);
+  for (const warning of file.warnings) options.warn(warning);
+  yield* file.rows;
+}
+
+/** The file's lines as text.split(/\r?\n/) would give them, read in 1 MiB chunks. */
+function linesOf(name: string): { iterator: AsyncGenerator<string, void, undefined> } {
+  async function* generate(): AsyncGenerator<string, void, undefined> {
+    const stream = createReadStream(name, { highWaterMark: 1 << 20 });
+    const decoder = new StringDecoder("utf8");
+    let pending = "";
+    let first = true;
+    for await (const raw of stream) {
+      let chunk = raw as Buffer;
+      if (first) {
+        first = false;
+        // UTF-16 (PowerShell 5) is read whole by the caller; a UTF-8 BOM is dropped as decode() does.
+        if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))
+          throw new NotLineReadable();
+        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+      }
+      pending += decoder.write(chunk);
+      let start = 0;
+      for (let nl = pending.indexOf("\n"); nl !== -1; nl = pending.indexOf("\n", start)) {
+        const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        yield pending.slice(start, end);
+        start = nl + 1;
+      }
+      pending = pending.slice(start);
+    }
+    pending += decoder.end();
+    yield pending;
+  }
+  return { iterator: generate() };
+}
+
+class NotLineReadable extends Error {}
+
+/**
+ * NDJSON exactly when parseEstate would take the file as NDJSON: the first non-blank line is a JSON
+ * object on its own and something other than blanks follows it (so the whole text is not one JSON
+ * document). Returns the lines read so far, or null when the file is to be read whole.
+ */
+async function detectNdjson(lines: {
+  iterator: AsyncGenerator<string, void, undefined>;
+}): Promise<{ buffered: string[] } | null> {
+  const buffered: string[] = [];
+  let firstFound = false;
+  try {
+    for (;;) {
+      const next = await lines.iterator.next();
+      if (next.done) return null;
+      buffered.push(next.value);
+      if (next.value.trim() === "") continue;
+      if (firstFound) return { buffered };
+      firstFound = true;
+      if (!next.value.trimStart().startsWith("{")) return null;
+      try {
+        JSON.parse(next.value);
+      } catch {
+        return null;
+      }
+    }
+  } catch (error) {
+    if (error instanceof NotLineReadable) return null;
+    throw error;
+  }
+}
+
+/** parseNdjson and toRows over streamed lines, with the same messages and the same precedence. */
+async function* ndjsonRows(
+  name: string,
+  buffered: string[],
+  rest: AsyncIterator<string, void, undefined>,
+): AsyncGenerator<ArmRow> {
+  // parseNdjson parses every line before toRows checks any: a JSON error anywhere outranks a
+  // missing id or type earlier in the file, so a failed check waits for the end of the file.
+  const failed: { first: InputError | null } = { first: null };
+  let lineNumber = 0;
+  const take = function* (line: string): Generator<ArmRow> {
+    lineNumber += 1;
+    const text = line.trim();
+    if (text === "") return;
+    let item: unknown;
+    try {
+      item = JSON.parse(text);
+    } catch (error) {
+      throw new InputError(
+        `${name}: line ${lineNumber} is not valid JSON (${describeError(error)}); ${FORMATS}`,
+      );
+    }
+    if (failed.first) return;
+    try {
+      yield checkRow(name, item, `line ${lineNumber}`);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      failed.first = error;
+    }
+  };
+  for (const line of buffered) yield* take(line);
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) break;
+    yield* take(next.value);
+  }
+  if (failed.first) throw failed.first;
 }
 
 function displayName(name: string): string {
@@ -162,7 +316,6 @@ function toRows(name: string, items: unknown[], what: string, lines?: string[]):
   const rows: ArmRow[] = [];
   let lineIndex = 0;
   for (let i = 0; i < items.length; i++) {
-    const item = items[i];
     // For NDJSON, name the 1-based line number rather than the item index.
     let position = i;
     if (lines) {
@@ -170,16 +323,20 @@ function toRows(name: string, items: unknown[], what: string, lines?: string[]):
       position = lineIndex++;
     }
     const label = lines ? `${what} ${position + 1}` : `${what} ${i}`;
-    if (!isObject(item))
-      throw new InputError(`${name}: ${label} is ${kindOf(item)}, expected a resource object`);
-    if (typeof item.id !== "string" || item.id.trim() === "") {
-      throw new InputError(`${name}: ${label} has no string 'id'`);
-    }
-    if (typeof item.type !== "string")
-      throw new InputError(`${name}: ${label} (${item.id}) has no string 'type'`);
-    rows.push(item as ArmRow);
+    rows.push(checkRow(name, items[i], label));
   }
   return rows;
+}
+
+function checkRow(name: string, item: unknown, label: string): ArmRow {
+  if (!isObject(item))
+    throw new InputError(`${name}: ${label} is ${kindOf(item)}, expected a resource object`);
+  if (typeof item.id !== "string" || item.id.trim() === "") {
+    throw new InputError(`${name}: ${label} has no string 'id'`);
+  }
+  if (typeof item.type !== "string")
+    throw new InputError(`${name}: ${label} (${item.id}) has no string 'type'`);
+  return item as ArmRow;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,8 @@
+import { open } from "node:fs/promises";
+import { once } from "node:events";
 import type { ScanResult } from "../model.js";
 import { formatCsv } from "./csv.js";
-import { formatJson, formatNdjson } from "./json.js";
+import { jsonChunks, ndjsonChunks } from "./json.js";
 import { formatSarif } from "./sarif.js";
 import { formatTable } from "./table.js";
 
@@ -12,16 +14,65 @@ export function formatResult(
   format: OutputFormat,
   options: { color: boolean },
 ): string {
+  return [...formatResultChunks(result, format, options)].join("");
+}
+
+/** The formatted output in pieces whose concatenation is formatResult's text. */
+export function* formatResultChunks(
+  result: ScanResult,
+  format: OutputFormat,
+  options: { color: boolean },
+): Generator<string> {
   switch (format) {
     case "table":
-      return formatTable(result, options);
+      yield formatTable(result, options);
+      return;
     case "json":
-      return formatJson(result);
+      yield* jsonChunks(result);
+      return;
     case "ndjson":
-      return formatNdjson(result);
+      yield* ndjsonChunks(result);
+      return;
     case "csv":
-      return formatCsv(result);
+      yield formatCsv(result);
+      return;
     case "sarif":
-      return formatSarif(result);
+      yield formatSarif(result);
+      return;
+  }
+}
+
+const WRITE_BATCH_CHARS = 1 << 20;
+
+/** Batches pieces into ~1M-character strings. */
+function* batched(chunks: Iterable<string>): Generator<string> {
+  let batch = "";
+  for (const chunk of chunks) {
+    batch += chunk;
+    if (batch.length >= WRITE_BATCH_CHARS) {
+      yield batch;
+      batch = "";
+    }
+  }
+  if (batch !== "") yield batch;
+}
+
+/** Writes the pieces to a file (created or truncated, as writeFile does). */
+export async function writeChunksToFile(path: string, chunks: Iterable<string>): Promise<void> {
+  const file = await open(path, "w");
+  try {
+    for (const batch of batched(chunks)) await file.write(batch);
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes the pieces to a stream, waiting for it to drain when it asks to. */
+export async function writeChunksToStream(
+  stream: NodeJS.WritableStream,
+  chunks: Iterable<string>,
+): Promise<void> {
+  for (const batch of batched(chunks)) {
+    if (!stream.write(batch)) await once(stream, "drain");
   }
 }

@@ -1,9 +1,12 @@
-import { readEstateFile } from "../inventory/load-estate.js";
+import { streamEstateFile } from "../inventory/load-estate.js";
+import type { RunError } from "../model.js";
 import type { EstateSource } from "./source.js";
 
 /**
- * Estate files exported from a tenant (DESIGN.md section 5). Every file is parsed before any row
- * is yielded, so a malformed file fails the scan before it reports anything.
+ * Estate files exported from a tenant (DESIGN.md section 5). Rows are yielded as they are read
+ * (NDJSON line by line), so a large estate is never held whole; a malformed file makes the read
+ * throw, and the scan fails before it reports anything. Warnings (truncated exports) are reported
+ * once every file has been read, in file order.
  */
 export function createEstateFileSource(
   files: string[],
@@ -14,13 +17,19 @@ export function createEstateFileSource(
     inputs: options.labels ?? files.map((f) => (f === "-" ? "<stdin>" : f)),
     scope: { subscriptions: [], managementGroups: [] },
     async *read(context) {
-      const parsed = [];
-      for (const file of files) parsed.push(await readEstateFile(file, options.stdin));
-      for (const file of parsed) {
-        for (const warning of file.warnings) context.reportError(warning);
-        context.logger.debug({ file: file.name, rows: file.rows.length }, "estate file read");
-        yield* file.rows;
+      const warnings: RunError[] = [];
+      for (const file of files) {
+        let rows = 0;
+        for await (const row of streamEstateFile(file, {
+          stdin: options.stdin,
+          warn: (w) => warnings.push(w),
+        })) {
+          rows += 1;
+          yield row;
+        }
+        context.logger.debug({ file: file === "-" ? "<stdin>" : file, rows }, "estate file read");
       }
+      for (const warning of warnings) context.reportError(warning);
     },
   };
 }

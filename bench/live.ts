@@ -1,0 +1,172 @@
+/**
+ * Live benchmarks against the loopback emulators of test/emulators:
+ * - Resource Graph: the real source (real SDK, DefaultAzureCredential via a loopback managed
+ *   identity, in a child process) against a quota and a per-page latency; pages used vs the
+ *   minimum, 429s, and wall time vs the bound the quota sets.
+ * - Log Analytics: the real sink against the Logs Ingestion emulator (1 MB per request);
+ *   requests used vs ceil(bytes / 1 MB) and the largest request.
+ */
+import { createLogger } from "../src/logging/logger.js";
+import { runScan } from "../src/scan.js";
+import { endpointSetsFor } from "../src/catalog/endpoints.js";
+import { createLogAnalyticsSink } from "../src/outputs/log-analytics/index.js";
+import { createMemoryPendingStore } from "../src/outputs/log-analytics/pending-store.js";
+import { toFindingRows } from "../src/outputs/log-analytics/rows.js";
+import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
+import type { ArmRow } from "../src/inventory/arm-row.js";
+import type { EstateSource } from "../src/sources/source.js";
+import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
+import { startLogsIngestionEmulator } from "../test/emulators/logs-ingestion.js";
+import { createLoopbackCertificate } from "../test/support/tls.js";
+import { startManagedIdentityEndpoint } from "../test/support/managed-identity.js";
+import { runSourceInChild } from "../test/support/source-process.js";
+import { generateEstate } from "./estate-generator.js";
+
+export interface LiveGraphFigures {
+  subnets: number;
+  rows: { subscriptions: number; resources: number };
+  quota: { limit: number; windowInMs: number };
+  latencyInMs: number;
+  pages: number;
+  minimumPages: number;
+  throttled: number;
+  elapsedMs: number;
+  boundMs: number;
+  rowsRead: number;
+  errors: number;
+}
+
+/**
+ * Lower bound of a paced scan: pages are sequential; every full quota window but the last costs a
+ * whole window, and the pages of the last window cost at least their latency each.
+ */
+export function quotaBoundInMs(pages: number, limit: number, windowInMs: number, latency: number) {
+  const windows = Math.ceil(pages / limit);
+  const lastWindowPages = pages - (windows - 1) * limit;
+  return (windows - 1) * windowInMs + lastWindowPages * latency;
+}
+
+export async function benchResourceGraph(options: {
+  subnets: number;
+  quota: { limit: number; windowInMs: number };
+  latencyInMs: number;
+}): Promise<LiveGraphFigures> {
+  const rows = [...generateEstate({ subnets: options.subnets, seed: 7 })];
+  const subscriptions = rows.filter((r) => r.type === "microsoft.resources/subscriptions").length;
+  const resources = rows.length - subscriptions;
+  const certificate = await createLoopbackCertificate();
+  const identity = await startManagedIdentityEndpoint();
+  const emulator = await startResourceGraphEmulator({
+    cert: certificate.cert,
+    key: certificate.key,
+    rows,
+    isValidToken: (t) => identity.tokens.has(t),
+    quota: options.quota,
+    latencyInMs: options.latencyInMs,
+  });
+  try {
+    const run = await runSourceInChild(
+      { cloud: "AzureCloud", armEndpoint: emulator.url },
+      { NODE_EXTRA_CA_CERTS: certificate.caFile, ...identity.env, KMS_AUDIT_LOG_LEVEL: "warn" },
+      600_000,
+    );
+    const minimumPages = Math.ceil(subscriptions / 1000) + Math.ceil(resources / 1000);
+    const sent = emulator.requests.length;
+    return {
+      subnets: options.subnets,
+      rows: { subscriptions, resources },
+      quota: options.quota,
+      latencyInMs: options.latencyInMs,
+      pages: sent,
+      minimumPages,
+      throttled: emulator.throttled,
+      elapsedMs: run.elapsedMs,
+      boundMs: quotaBoundInMs(
+        minimumPages,
+        options.quota.limit,
+        options.quota.windowInMs,
+        options.latencyInMs,
+      ),
+      rowsRead: run.rows.length,
+      errors: run.errors.length,
+    };
+  } finally {
+    await emulator.close();
+    await identity.close();
+    await certificate.dispose();
+  }
+}
+
+export interface LiveLogsFigures {
+  findings: number;
+  findingBytes: number;
+  requests: number;
+  minimumRequests: number;
+  maxUncompressedBytes: number;
+  maxCompressedBytes: number;
+  rejected: number;
+  elapsedMs: number;
+}
+
+export async function benchLogAnalytics(options: { subnets: number }): Promise<LiveLogsFigures> {
+  const rows: ArmRow[] = [...generateEstate({ subnets: options.subnets, seed: 7 })];
+  const source: EstateSource = {
+    kind: "file",
+    inputs: ["synthetic"],
+    scope: { subscriptions: [], managementGroups: [] },
+    read: () =>
+      (async function* () {
+        await Promise.resolve();
+        yield* rows;
+      })(),
+  };
+  const logger = createLogger({ level: "warn" });
+  const result = await runScan({
+    source,
+    cloud: "AzureCloud",
+    endpointSets: endpointSetsFor("AzureCloud", undefined),
+    logger,
+  });
+  const DCR = "dcr-00000000000000000000000000000000";
+  const emulator = await startLogsIngestionEmulator({
+    dcrId: DCR,
+    streams: {
+      [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
+      [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
+    },
+  });
+  try {
+    const sink = createLogAnalyticsSink({
+      endpoint: emulator.url,
+      dcrId: DCR,
+      pendingStore: createMemoryPendingStore(),
+      credential: {
+        getToken: () =>
+          Promise.resolve({ token: "bench-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
+      },
+      clientOptions: { tlsOptions: { ca: emulator.certificate.cert } },
+    });
+    const started = performance.now();
+    await sink.write(result, { logger });
+    const elapsedMs = performance.now() - started;
+    // The payload: the JSON array of every finding row, as one request would carry it.
+    const findingRows = toFindingRows(result);
+    const findingBytes =
+      findingRows.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)), 0) +
+      findingRows.length +
+      1;
+    const findings = emulator.requests.filter((r) => r.stream === FINDINGS_TABLE.stream);
+    return {
+      findings: result.findings.length,
+      findingBytes,
+      requests: findings.length,
+      minimumRequests: Math.ceil(findingBytes / 1_000_000),
+      maxUncompressedBytes: Math.max(...findings.map((r) => r.uncompressedBytes)),
+      maxCompressedBytes: Math.max(...findings.map((r) => r.compressedBytes)),
+      rejected: findings.filter((r) => r.status !== 204).length,
+      elapsedMs,
+    };
+  } finally {
+    await emulator.close();
+  }
+}
