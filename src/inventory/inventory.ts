@@ -54,6 +54,10 @@ export interface Inventory {
   virtualNetworks: Map<string, VirtualNetwork>;
   /** VNets known to hold a virtual network gateway. */
   gatewayVirtualNetworks: Set<string>;
+  /** VNet key → IDs of its virtual network gateways (as the data spells them), when known. */
+  gatewaysByVirtualNetwork: Map<string, string[]>;
+  /** Subnet key → IDs of NICs in the subnet that are attached to a VM (for effective routes). */
+  vmNicsBySubnet: Map<string, string[]>;
   subscriptionNames: Map<string, string>;
   /** Per subnet key; absent maps mean the inventory has no rows of that type. */
   nicCountBySubnet: Map<string, number> | null;
@@ -99,6 +103,8 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
     routeTables: new Map(),
     virtualNetworks: new Map(),
     gatewayVirtualNetworks: new Set(),
+    gatewaysByVirtualNetwork: new Map(),
+    vmNicsBySubnet: new Map(),
     subscriptionNames: new Map(),
     nicCountBySubnet: null,
     windowsVmCountBySubnet: null,
@@ -157,8 +163,11 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
       // A gateway's IP configurations point back from its GatewaySubnet.
       if (name.toLowerCase() === "gatewaysubnet") {
         const configs = list(bag(s.properties).ipConfigurations);
-        if (configs.some((c) => idOf(c)?.toLowerCase().includes("/virtualnetworkgateways/"))) {
+        for (const configId of configs.map(idOf)) {
+          if (!configId?.toLowerCase().includes("/virtualnetworkgateways/")) continue;
           inventory.gatewayVirtualNetworks.add(keyOf(row.id));
+          const gatewayId = parentOfChild(configId, "ipConfigurations");
+          if (gatewayId) addGateway(inventory, keyOf(row.id), gatewayId);
         }
       }
     }
@@ -184,12 +193,21 @@ export function buildInventory(rows: Iterable<ArmRow>): Inventory {
       const c = bag(config);
       const subnetId = idOf(bag(c.properties).subnet) ?? idOf(c.subnet);
       const vnetId = subnetId ? parentOfChild(subnetId, "subnets") : null;
-      if (vnetId) inventory.gatewayVirtualNetworks.add(keyOf(vnetId));
+      if (vnetId) {
+        inventory.gatewayVirtualNetworks.add(keyOf(vnetId));
+        addGateway(inventory, keyOf(vnetId), row.id);
+      }
     }
   }
 
   indexImpact(inventory, rowsOf);
   return inventory;
+}
+
+function addGateway(inventory: Inventory, vnetKey: string, gatewayId: string): void {
+  const ids = inventory.gatewaysByVirtualNetwork.get(vnetKey) ?? [];
+  if (!ids.some((id) => keyOf(id) === keyOf(gatewayId))) ids.push(gatewayId);
+  inventory.gatewaysByVirtualNetwork.set(vnetKey, ids);
 }
 
 /** Tag that exempts a route table's or VNet's subnets; its value is the justification. */
@@ -291,7 +309,14 @@ function indexImpact(inventory: Inventory, rowsOf: (type: string) => ArmRow[]): 
     }
     subnetsOfNic.set(keyOf(nic.id), subnets);
     const vmId = idOf(props.virtualMachine);
-    if (vmId) vmOfNic.set(keyOf(nic.id), keyOf(vmId));
+    if (vmId) {
+      vmOfNic.set(keyOf(nic.id), keyOf(vmId));
+      for (const s of subnets) {
+        const ids = inventory.vmNicsBySubnet.get(s) ?? [];
+        ids.push(nic.id);
+        inventory.vmNicsBySubnet.set(s, ids);
+      }
+    }
   }
   if (nics.length > 0) {
     inventory.nicCountBySubnet = new Map();
