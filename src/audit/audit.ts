@@ -133,7 +133,11 @@ function impactOf(inventory: Inventory, subnetKey: string): Impact {
 }
 
 /** Fix scripts for the endpoints of `outcomes` that are not bypassed. */
-export function remediationFor(subnet: Subnet, table: RouteTable | null, outcomes: EndpointOutcome[]) {
+export function remediationFor(
+  subnet: Subnet,
+  table: RouteTable | null,
+  outcomes: EndpointOutcome[],
+) {
   const seen = new Set<string>();
   const missing = outcomes
     .filter(
