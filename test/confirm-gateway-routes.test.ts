@@ -1,35 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { TokenCredential } from "@azure/identity";
 import { pino } from "pino";
 import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { runConfirmedScan, type ConfirmationOptions } from "../src/confirm/confirmed-scan.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import type { EstateSource } from "../src/sources/source.js";
+import { memorySource, staticCredential } from "./support/arm.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
 import { EstateBuilder, SUB, findingFor } from "./support/estate-builder.js";
 
 const logger = pino({ level: "silent" });
 const HUB_GW = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworkGateways/hub-gw`;
-export const staticCredential: TokenCredential = {
-  getToken: () =>
-    Promise.resolve({ token: "test-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
-};
-
-async function* toAsync(rows: ArmRow[]): AsyncGenerator<ArmRow> {
-  await Promise.resolve();
-  yield* rows;
-}
-
-export function memorySource(rows: ArmRow[]): EstateSource {
-  return {
-    kind: "file",
-    inputs: ["memory"],
-    scope: { subscriptions: [], managementGroups: [] },
-    read: () => toAsync(rows),
-  };
-}
-
 function hubAndSpokes(): ArmRow[] {
   const b = new EstateBuilder();
   const hub = b.vnet("hub", [], { gateway: true });

@@ -10,6 +10,7 @@ import type { Settings } from "../settings.js";
 import { createEstateFileSource } from "../sources/estate-files.js";
 import { createResourceGraphSource } from "../sources/resource-graph/index.js";
 import type { EstateSource } from "../sources/source.js";
+import { confirmationFor, runConfirmedScan } from "../confirm/cli.js";
 import { DEMO_ESTATE } from "./demo.js";
 
 export interface ScanCommandOptions {
@@ -24,6 +25,9 @@ export interface ScanCommandOptions {
   failOn: "NonCompliant" | "Unverified" | null;
   endpoints: string | null;
   serviceTags: string | null;
+  /** Issue 6: confirm BGP-doubtful subnets against ARM (live only). */
+  confirmGatewayRoutes?: boolean;
+  verifyEffectiveRoutes?: boolean;
 }
 
 export interface CommandIo {
@@ -87,13 +91,17 @@ export async function runScanCommand(
     ? await readServiceTagFile(options.serviceTags)
     : undefined;
 
-  const result = await runScan({
+  const scanOptions = {
     source: sourceFor(options, settings, io),
     cloud: options.cloud,
     endpointSets,
     serviceTags,
     logger,
-  });
+  };
+  const result =
+    options.confirmGatewayRoutes || options.verifyEffectiveRoutes
+      ? await runConfirmedScan(scanOptions, confirmationFor(options, settings))
+      : await runScan(scanOptions);
 
   const color =
     !options.output &&
