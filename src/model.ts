@@ -30,9 +30,49 @@ export interface EndpointVerdict {
   addressPrefix: string | null;
   /** Name of the deciding route-table route; null for the system route or when unknown. */
   routeName: string | null;
-  /** Where the decision came from. */
-  decidedBy: "UserDefinedRoute" | "ServiceTagRoute" | "SystemRoute" | "Unknown";
+  /**
+   * Where the decision came from. GatewayRoute (a route a gateway learned) and EffectiveRoute (a
+   * NIC's effective route table) only appear when the scan confirmed routes against ARM.
+   */
+  decidedBy:
+    | "UserDefinedRoute"
+    | "ServiceTagRoute"
+    | "SystemRoute"
+    | "GatewayRoute"
+    | "EffectiveRoute"
+    | "Unknown";
+  /** What confirmation against ARM saw for this IP; absent when the scan did not confirm it. */
+  evidence?: RouteEvidence;
 }
+
+/** A gateway-learned or effective route that decided an endpoint, or the proof that none did. */
+export type RouteEvidence =
+  | {
+      kind: "GatewayLearnedRoute";
+      gatewayId: string;
+      /** The learned prefix (GatewayRoute.network). */
+      addressPrefix: string;
+      /** EBgp, IBgp, Network, ... */
+      origin: string | null;
+      sourcePeer: string | null;
+      nextHop: string | null;
+      asPath: string | null;
+      weight: number | null;
+    }
+  | {
+      kind: "NoGatewayRoute";
+      /** Gateways whose learned routes were read and hold no route covering the IP. */
+      gatewayIds: string[];
+    }
+  | {
+      kind: "EffectiveRoute";
+      networkInterfaceId: string;
+      /** User, VirtualNetworkGateway, Default, ... */
+      source: string | null;
+      addressPrefix: string;
+      nextHopType: string | null;
+      nextHopIpAddress: string[];
+    };
 
 export interface Impact {
   /** NICs with an IP configuration in the subnet; null when the inventory has no NIC rows. */

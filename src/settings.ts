@@ -22,6 +22,10 @@ export interface Settings {
    * ~/.local/state/kms-route-audit/pending.
    */
   pendingDirectory: string;
+  /** KMS_AUDIT_CONFIRM_GATEWAY_ROUTES: read gateways' learned routes for BGP-doubtful subnets. */
+  confirmGatewayRoutes: boolean;
+  /** KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES: read a VM NIC's effective routes per subnet in doubt. */
+  verifyEffectiveRoutes: boolean;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -115,6 +119,14 @@ export function pendingDirectoryFrom(env: Record<string, string | undefined>): s
   return join(state, "kms-route-audit", "pending");
 }
 
+function booleanSetting(name: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw.trim() === "") return false;
+  const value = raw.trim().toLowerCase();
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new SettingsError(name, `"${raw}" is not true or false`);
+}
+
 /** Reads and validates every setting. Throws SettingsError naming the first bad one. */
 export function readSettings(env: Record<string, string | undefined> = process.env): Settings {
   const subscriptions = list(env.KMS_AUDIT_SUBSCRIPTIONS);
@@ -174,5 +186,13 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       ) ?? "Custom-KmsRouteAuditRun_CL",
     logLevel: level as LogLevel,
     pendingDirectory: pendingDirectoryFrom(env),
+    confirmGatewayRoutes: booleanSetting(
+      "KMS_AUDIT_CONFIRM_GATEWAY_ROUTES",
+      env.KMS_AUDIT_CONFIRM_GATEWAY_ROUTES,
+    ),
+    verifyEffectiveRoutes: booleanSetting(
+      "KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES",
+      env.KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES,
+    ),
   };
 }

@@ -132,7 +132,12 @@ function impactOf(inventory: Inventory, subnetKey: string): Impact {
   };
 }
 
-function remediationFor(subnet: Subnet, table: RouteTable | null, outcomes: EndpointOutcome[]) {
+/** Fix scripts for the endpoints of `outcomes` that are not bypassed. */
+export function remediationFor(
+  subnet: Subnet,
+  table: RouteTable | null,
+  outcomes: EndpointOutcome[],
+) {
   const seen = new Set<string>();
   const missing = outcomes
     .filter(

@@ -24,6 +24,16 @@ export const REASONS = {
     "The subnet would need attention, but its route table or VNet carries the kms-route-audit-exempt tag.",
   NOT_APPLICABLE_SUBNET:
     "A platform subnet that never hosts customer VMs (gateway, firewall, Bastion, Route Server).",
+  BGP_DEFAULT_ROUTE_LEARNED:
+    "A route the virtual network gateway learned (BGP, e.g. a default route from on-premises) carries a KMS IP away from the Internet (--confirm-gateway-routes).",
+  BGP_NO_DEFAULT_ROUTE:
+    "The gateways the subnet learns routes from were read and none learned a route covering a KMS IP (--confirm-gateway-routes).",
+  GATEWAY_ROUTES_UNREADABLE:
+    "The learned routes of a gateway the subnet depends on could not be read (permission, failure or timeout); the subnet stays Unverified.",
+  EFFECTIVE_ROUTES_CHECKED:
+    "Decided from the effective routes of a network interface in the subnet (--verify-effective-routes).",
+  EFFECTIVE_ROUTES_UNREADABLE:
+    "The effective routes of the subnet's network interface could not be read (VM stopped, permission, failure or timeout).",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -1,17 +1,21 @@
 import type { ServiceTagIndex } from "../catalog/service-tags.js";
 import type { Route, RouteTable } from "../inventory/inventory.js";
+import type { EndpointVerdict } from "../model.js";
 import { containsIpv4, parsePrefix } from "./prefix.js";
 
 /** Why an endpoint's outcome is unknown. */
 export type UnknownCause =
-  "BGP_DEFAULT_ROUTE_POSSIBLE" | "SERVICE_TAG_ROUTE_UNRESOLVED" | "ROUTE_TABLE_NOT_FOUND";
+  | "BGP_DEFAULT_ROUTE_POSSIBLE"
+  | "SERVICE_TAG_ROUTE_UNRESOLVED"
+  | "ROUTE_TABLE_NOT_FOUND"
+  | "GATEWAY_ROUTES_UNREADABLE";
 
 export interface RouteDecision {
   bypassed: boolean | null;
   nextHopType: string | null;
   addressPrefix: string | null;
   routeName: string | null;
-  decidedBy: "UserDefinedRoute" | "ServiceTagRoute" | "SystemRoute" | "Unknown";
+  decidedBy: EndpointVerdict["decidedBy"];
   /** The deciding route is a /32 for exactly this IP. */
   hostRoute: boolean;
   unknownCause: UnknownCause | null;

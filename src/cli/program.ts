@@ -11,6 +11,7 @@ import {
   type LogLevel,
 } from "../settings.js";
 import { TOOL_VERSION } from "../version.js";
+import { registerRemediateCommand } from "./remediate-command.js";
 import { EXIT, runScanCommand, type CommandIo } from "./scan-command.js";
 
 const EXAMPLES = `
@@ -84,6 +85,15 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
       "--service-tags <file>",
       "Azure's service-tag file (ServiceTags_Public_*.json) to resolve service-tag routes",
     )
+    // Issue 6: confirmation against ARM (live scans only); see src/confirm/.
+    .option(
+      "--confirm-gateway-routes",
+      "live scan: read the learned routes of the gateways Unverified (BGP) subnets depend on (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES)",
+    )
+    .option(
+      "--verify-effective-routes",
+      "live scan: read one VM NIC's effective routes per subnet still Unverified (KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES)",
+    )
     .addHelpText("after", EXAMPLES)
     .action(async (raw: Record<string, unknown>) => {
       const settings = readSettings(io.env);
@@ -112,12 +122,20 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
           failOn: (raw.failOn as "NonCompliant" | "Unverified" | undefined) ?? null,
           endpoints: typeof raw.endpoints === "string" ? raw.endpoints : null,
           serviceTags: typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+          // The settings apply to live scans; the flags are refused with --input/--demo.
+          confirmGatewayRoutes:
+            raw.confirmGatewayRoutes === true ||
+            (settings.confirmGatewayRoutes && !raw.demo && (raw.input as string[]).length === 0),
+          verifyEffectiveRoutes:
+            raw.verifyEffectiveRoutes === true ||
+            (settings.verifyEffectiveRoutes && !raw.demo && (raw.input as string[]).length === 0),
         },
         settings,
         io,
         createLogger({ level }),
       );
     });
+  registerRemediateCommand(program, io, exit);
   return program;
 }
 

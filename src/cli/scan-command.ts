@@ -21,6 +21,7 @@ import type { Settings } from "../settings.js";
 import { createEstateFileSource } from "../sources/estate-files.js";
 import { createResourceGraphSource } from "../sources/resource-graph/index.js";
 import type { EstateSource } from "../sources/source.js";
+import { confirmationFor, runConfirmedScan } from "../confirm/cli.js";
 import { DEMO_ESTATE } from "./demo.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
@@ -36,6 +37,9 @@ export interface ScanCommandOptions {
   failOn: "NonCompliant" | "Unverified" | null;
   endpoints: string | null;
   serviceTags: string | null;
+  /** Issue 6: confirm BGP-doubtful subnets against ARM (live only). */
+  confirmGatewayRoutes?: boolean;
+  verifyEffectiveRoutes?: boolean;
 }
 
 export interface CommandIo {
@@ -106,16 +110,20 @@ export async function runScanCommand(
   const progress = createProgressReporter(
     source.kind === "resource-graph" && io.stderr ? io.stderr : null,
   );
+  const scanOptions = {
+    source,
+    cloud: options.cloud,
+    endpointSets,
+    serviceTags,
+    logger,
+    onProgress: progress.onProgress,
+  };
   let result: ScanResult;
   try {
-    result = await runScan({
-      source,
-      cloud: options.cloud,
-      endpointSets,
-      serviceTags,
-      logger,
-      onProgress: progress.onProgress,
-    });
+    result =
+      options.confirmGatewayRoutes || options.verifyEffectiveRoutes
+        ? await runConfirmedScan(scanOptions, confirmationFor(options, settings))
+        : await runScan(scanOptions);
     progress.finish("done");
   } catch (error) {
     progress.finish("failed");

@@ -54,6 +54,10 @@ export interface Inventory {
   virtualNetworks: Map<string, VirtualNetwork>;
   /** VNets known to hold a virtual network gateway. */
   gatewayVirtualNetworks: Set<string>;
+  /** VNet key → IDs of its virtual network gateways (as the data spells them), when known. */
+  gatewaysByVirtualNetwork: Map<string, string[]>;
+  /** Subnet key → IDs of NICs in the subnet that are attached to a VM (for effective routes). */
+  vmNicsBySubnet: Map<string, string[]>;
   subscriptionNames: Map<string, string>;
   /** Per subnet key; absent maps mean the inventory has no rows of that type. */
   nicCountBySubnet: Map<string, number> | null;
@@ -106,6 +110,8 @@ export class InventoryBuilder {
     routeTables: new Map(),
     virtualNetworks: new Map(),
     gatewayVirtualNetworks: new Set(),
+    gatewaysByVirtualNetwork: new Map(),
+    vmNicsBySubnet: new Map(),
     subscriptionNames: new Map(),
     nicCountBySubnet: null,
     windowsVmCountBySubnet: null,
@@ -168,7 +174,10 @@ export class InventoryBuilder {
           const c = bag(config);
           const subnetId = idOf(bag(c.properties).subnet) ?? idOf(c.subnet);
           const vnetId = subnetId ? parentOfChild(subnetId, "subnets") : null;
-          if (vnetId) this.inventory.gatewayVirtualNetworks.add(keyOf(vnetId));
+          if (vnetId) {
+            this.inventory.gatewayVirtualNetworks.add(keyOf(vnetId));
+            addGateway(this.inventory, keyOf(vnetId), row.id);
+          }
         }
         return;
       case AUDITED_TYPES.networkInterface:
@@ -226,8 +235,11 @@ export class InventoryBuilder {
       // A gateway's IP configurations point back from its GatewaySubnet.
       if (name.toLowerCase() === "gatewaysubnet") {
         const configs = list(bag(s.properties).ipConfigurations);
-        if (configs.some((c) => idOf(c)?.toLowerCase().includes("/virtualnetworkgateways/"))) {
+        for (const configId of configs.map(idOf)) {
+          if (!configId?.toLowerCase().includes("/virtualnetworkgateways/")) continue;
           inventory.gatewayVirtualNetworks.add(key);
+          const gatewayId = parentOfChild(configId, "ipConfigurations");
+          if (gatewayId) addGateway(inventory, key, gatewayId);
         }
       }
     }
@@ -243,7 +255,14 @@ export class InventoryBuilder {
     }
     this.subnetsOfNic.set(key, subnets);
     const vmId = idOf(props.virtualMachine);
-    if (vmId) this.vmOfNic.set(key, keyOf(vmId));
+    if (vmId) {
+      this.vmOfNic.set(key, keyOf(vmId));
+      for (const subnet of subnets) {
+        const ids = this.inventory.vmNicsBySubnet.get(subnet) ?? [];
+        ids.push(row.id);
+        this.inventory.vmNicsBySubnet.set(subnet, ids);
+      }
+    }
   }
 
   private addVirtualMachine(row: ArmRow, key: string): void {
@@ -338,6 +357,12 @@ export class InventoryBuilder {
     }
     if (this.scaleSetRows > 0) inventory.windowsScaleSetInstancesBySubnet = this.scaleSetInstances;
   }
+}
+
+function addGateway(inventory: Inventory, vnetKey: string, gatewayId: string): void {
+  const ids = inventory.gatewaysByVirtualNetwork.get(vnetKey) ?? [];
+  if (!ids.some((id) => keyOf(id) === keyOf(gatewayId))) ids.push(gatewayId);
+  inventory.gatewaysByVirtualNetwork.set(vnetKey, ids);
 }
 
 /** Tag that exempts a route table's or VNet's subnets; its value is the justification. */

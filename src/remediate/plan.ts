@@ -1,0 +1,188 @@
+import { parsePrefix } from "../audit/prefix.js";
+import { isInternet } from "../audit/route-decision.js";
+import type { Inventory, Route } from "../inventory/inventory.js";
+import { keyOf } from "../inventory/resource-id.js";
+import type { Finding, Status } from "../model.js";
+
+/** A KMS route a route table needs: next hop Internet for one endpoint IP. */
+export interface DesiredRoute {
+  /** Endpoint set, for the route name ("kms" → kms-20-118-99-224). */
+  set: string;
+  ip: string;
+}
+
+export type ChangeAction =
+  /** Add a new route. */
+  | "create"
+  /** Change an existing route with the KMS prefix to next hop Internet (--replace-conflicting). */
+  | "replace"
+  /** A route with the KMS prefix and another next hop exists; left alone. */
+  | "conflict"
+  /** The route is already there with next hop Internet. */
+  | "present";
+
+export type ChangeStatus = "planned" | "applied" | "failed" | "skipped" | "unchanged";
+
+/** One record of the plan / audit trail. */
+export interface RouteChange {
+  routeTableId: string;
+  routeName: string;
+  addressPrefix: string;
+  nextHopType: "Internet";
+  action: ChangeAction;
+  /** Next hop of the route before the change (replace, conflict, present). */
+  previousNextHopType: string | null;
+  status: ChangeStatus;
+  /** Subnets that use the table and need the route. */
+  subnetIds: string[];
+  /** The table's etag the write was conditional on (apply only). */
+  etag?: string | null;
+  /** When it was applied or failed (apply only). */
+  at?: string;
+  error?: string;
+}
+
+export interface TablePlanInput {
+  routeTableId: string;
+  desired: DesiredRoute[];
+  subnetIds: string[];
+}
+
+/** Statuses whose subnets get their missing KMS routes. */
+export const REMEDIATED_STATUSES: readonly Status[] = ["NonCompliant", "Unverified"];
+
+/**
+ * What each route table needs, from the findings: the union of its subnets' missing KMS IPs.
+ * Subnets without a route table are returned apart (creating and associating a table is left to
+ * the remediation scripts of the finding).
+ */
+export function desiredByTable(findings: Finding[]): {
+  tables: TablePlanInput[];
+  withoutTable: Finding[];
+} {
+  const byKey = new Map<string, TablePlanInput>();
+  const withoutTable: Finding[] = [];
+  for (const f of findings) {
+    if (!REMEDIATED_STATUSES.includes(f.status) || f.missingRoutes.length === 0) continue;
+    if (!f.routeTableId) {
+      withoutTable.push(f);
+      continue;
+    }
+    const key = keyOf(f.routeTableId);
+    let entry = byKey.get(key);
+    if (!entry)
+      byKey.set(key, (entry = { routeTableId: f.routeTableId, desired: [], subnetIds: [] }));
+    entry.subnetIds.push(f.subnetId);
+    for (const e of f.endpoints) {
+      if (e.bypassed === true) continue;
+      if (!entry.desired.some((d) => d.ip === e.ip)) entry.desired.push({ set: e.set, ip: e.ip });
+    }
+  }
+  const tables = [...byKey.values()].sort((a, b) =>
+    keyOf(a.routeTableId) < keyOf(b.routeTableId) ? -1 : 1,
+  );
+  return { tables, withoutTable };
+}
+
+/** A route with exactly this /32 prefix, if the table has one (host bits masked as Azure does). */
+function routeWithPrefix(routes: Route[], ip: string): Route | undefined {
+  const want = parsePrefix(`${ip}/32`);
+  return routes.find((r) => {
+    const p = parsePrefix(r.addressPrefix);
+    return (
+      p.kind === "ipv4" && want.kind === "ipv4" && p.length === 32 && p.network === want.network
+    );
+  });
+}
+
+/** The predictable name remediation scripts use (kms-20-118-99-224), suffixed -2, -3 when taken. */
+export function freeRouteName(routes: Route[], set: string, ip: string): string {
+  const taken = new Set(routes.map((r) => r.name.toLowerCase()));
+  const base = `${set}-${ip.replace(/\./g, "-")}`;
+  let name = base;
+  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
+  return name;
+}
+
+/**
+ * The change one KMS IP needs on a table in its current state. Pure; apply calls it again against
+ * every fresh read of the table, so each write is planned against the version its If-Match names.
+ */
+export function planRoute(
+  routes: Route[],
+  wanted: DesiredRoute,
+  options: { replaceConflicting: boolean },
+): Pick<RouteChange, "routeName" | "addressPrefix" | "action" | "previousNextHopType"> {
+  const addressPrefix = `${wanted.ip}/32`;
+  const same = routeWithPrefix(routes, wanted.ip);
+  if (same && isInternet(same.nextHopType))
+    return {
+      routeName: same.name,
+      addressPrefix,
+      action: "present",
+      previousNextHopType: same.nextHopType,
+    };
+  if (same)
+    return {
+      routeName: same.name,
+      addressPrefix,
+      action: options.replaceConflicting ? "replace" : "conflict",
+      previousNextHopType: same.nextHopType,
+    };
+  return {
+    routeName: freeRouteName(routes, wanted.set, wanted.ip),
+    addressPrefix,
+    action: "create",
+    previousNextHopType: null,
+  };
+}
+
+/** The plan for one table: every desired route planned in turn (names stay distinct). */
+export function planTable(
+  input: TablePlanInput,
+  routes: Route[],
+  options: { replaceConflicting: boolean },
+): RouteChange[] {
+  const working = [...routes];
+  return input.desired.map((wanted) => {
+    const planned = planRoute(working, wanted, options);
+    if (planned.action === "create" || planned.action === "replace")
+      working.push({
+        name: planned.routeName,
+        addressPrefix: planned.addressPrefix,
+        nextHopType: "Internet",
+        nextHopIpAddress: null,
+      });
+    return {
+      routeTableId: input.routeTableId,
+      nextHopType: "Internet",
+      ...planned,
+      status:
+        planned.action === "create" || planned.action === "replace"
+          ? "planned"
+          : planned.action === "present"
+            ? "unchanged"
+            : "skipped",
+      subnetIds: input.subnetIds,
+    };
+  });
+}
+
+/** The plan for every table, against the routes the inventory holds. */
+export function planFromInventory(
+  inventory: Inventory,
+  tables: TablePlanInput[],
+  options: { replaceConflicting: boolean },
+): RouteChange[] {
+  return tables.flatMap((t) => {
+    const table = inventory.routeTables.get(keyOf(t.routeTableId));
+    const changes = planTable(t, table?.routes ?? [], options);
+    return table
+      ? changes
+      : changes.map((c) => ({
+          ...c,
+          error:
+            "route table not in the inventory: planned against no routes; --apply reads it first",
+        }));
+  });
+}

@@ -1,0 +1,399 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ArmRow } from "../../src/inventory/arm-row.js";
+import { startHttpsServer, type RunningHttpsServer } from "../support/https-server.js";
+
+/**
+ * A loopback HTTPS Azure Resource Manager for the Microsoft.Network operations kms-route-audit
+ * uses, driven by the real NetworkManagementClient:
+ *
+ * - POST …/virtualNetworkGateways/{gw}/getLearnedRoutes and
+ *   POST …/networkInterfaces/{nic}/effectiveRouteTable: long-running; 202 with Location (and, in
+ *   "async" mode, Azure-AsyncOperation), `polls` answers of 202 / InProgress, then the result.
+ * - GET …/routeTables/{rt}: the table with its etag (W/"guid"), routes nested as ARM returns them.
+ * - PUT …/routeTables/{rt}/routes/{r}: If-Match is compared with the table's etag (the Network RP
+ *   gives child resources their parent's etag); a mismatch is 412 PreconditionFailed. 201 on
+ *   create, 200 on update, with Azure-AsyncOperation polling; every change gets a new etag.
+ */
+
+export interface EmulatedRoute {
+  name: string;
+  addressPrefix: string;
+  nextHopType: string;
+  nextHopIpAddress?: string;
+}
+
+export interface EmulatedRouteTable {
+  id: string;
+  location: string;
+  etag: string;
+  routes: EmulatedRoute[];
+  subnets: string[];
+  disableBgpRoutePropagation: boolean;
+}
+
+export interface GatewayBehaviour {
+  routes?: {
+    network: string;
+    nextHop?: string;
+    sourcePeer?: string;
+    origin?: string;
+    asPath?: string;
+    weight?: number;
+    localAddress?: string;
+  }[];
+  /** Answer the POST with this status and an ARM error body instead. */
+  status?: number;
+  /** Never answer the first request (for timeouts). */
+  hang?: boolean;
+}
+
+export interface NicBehaviour {
+  routes?: {
+    name?: string;
+    source: string;
+    state: string;
+    addressPrefix: string[];
+    nextHopType: string;
+    nextHopIpAddress?: string[];
+  }[];
+  status?: number;
+}
+
+export interface RecordedArmRequest {
+  method: string;
+  path: string;
+  ifMatch: string | null;
+  status: number;
+}
+
+export interface ArmNetworkEmulatorOptions {
+  /** Polls answered "still running" before a long-running operation completes; default 2. */
+  polls?: number;
+  /** "location": 202 + Location only; "async": Azure-AsyncOperation + Location. */
+  lroMode?: "location" | "async";
+  isValidToken?: (token: string) => boolean;
+}
+
+export interface ArmNetworkEmulator {
+  url: string;
+  certificate: RunningHttpsServer["certificate"];
+  readonly requests: RecordedArmRequest[];
+  setGateway(id: string, behaviour: GatewayBehaviour): void;
+  setNic(id: string, behaviour: NicBehaviour): void;
+  routeTables: Map<string, EmulatedRouteTable>;
+  addRouteTable(table: Omit<EmulatedRouteTable, "etag">): void;
+  /** Changes a table as another operator would (new etag). */
+  editRouteTable(id: string, edit: (table: EmulatedRouteTable) => void): void;
+  /** Called before a route PUT is judged; a test can edit the table concurrently here. */
+  beforeRouteWrite?: (tableId: string, routeName: string) => void;
+  /** The route tables as Resource Graph would return them now. */
+  routeTableRows(): ArmRow[];
+  /** Poll requests answered so far. */
+  polls(): number;
+  close(): Promise<void>;
+}
+
+const newEtag = () => `W/"${randomUUID()}"`;
+const key = (s: string) => s.toLowerCase();
+
+function armError(res: ServerResponse, status: number, code: string, message: string) {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify({ error: { code, message } }));
+}
+
+function json(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function bodyOf(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text ? (JSON.parse(text) as unknown) : null;
+}
+
+export async function startArmNetworkEmulator(
+  options: ArmNetworkEmulatorOptions = {},
+): Promise<ArmNetworkEmulator> {
+  const polls = options.polls ?? 2;
+  const mode = options.lroMode ?? "location";
+  const requests: RecordedArmRequest[] = [];
+  const gateways = new Map<string, GatewayBehaviour>();
+  const nics = new Map<string, NicBehaviour>();
+  const routeTables = new Map<string, EmulatedRouteTable>();
+  /** operation id → remaining polls and the final body. */
+  const operations = new Map<string, { remaining: number; result: unknown }>();
+  let pollCount = 0;
+
+  const tableJson = (t: EmulatedRouteTable) => ({
+    id: t.id,
+    name: t.id.slice(t.id.lastIndexOf("/") + 1),
+    type: "Microsoft.Network/routeTables",
+    location: t.location,
+    etag: t.etag,
+    properties: {
+      provisioningState: "Succeeded",
+      disableBgpRoutePropagation: t.disableBgpRoutePropagation,
+      routes: t.routes.map((r) => routeJson(t, r)),
+      subnets: t.subnets.map((id) => ({ id })),
+    },
+  });
+  const routeJson = (t: EmulatedRouteTable, r: EmulatedRoute) => ({
+    id: `${t.id}/routes/${r.name}`,
+    name: r.name,
+    type: "Microsoft.Network/routeTables/routes",
+    etag: t.etag,
+    properties: {
+      provisioningState: "Succeeded",
+      addressPrefix: r.addressPrefix,
+      nextHopType: r.nextHopType,
+      ...(r.nextHopIpAddress ? { nextHopIpAddress: r.nextHopIpAddress } : {}),
+    },
+  });
+
+  // eslint-disable-next-line prefer-const -- assigned after the server it is used by starts
+  let emulator: ArmNetworkEmulator;
+  const running = await startHttpsServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? "/", "https://127.0.0.1");
+      const path = url.pathname;
+      const ifMatch = typeof req.headers["if-match"] === "string" ? req.headers["if-match"] : null;
+      const record = (status: number) =>
+        requests.push({ method: req.method ?? "", path, ifMatch, status });
+      const auth = req.headers.authorization ?? "";
+      const token = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+      if (!token || (options.isValidToken && !options.isValidToken(token))) {
+        record(401);
+        return armError(res, 401, "InvalidAuthenticationToken", "no valid bearer token");
+      }
+      if (!url.searchParams.get("api-version")) {
+        record(400);
+        return armError(res, 400, "MissingApiVersionParameter", "api-version is required");
+      }
+      const startOperation = (result: unknown) => {
+        const id = randomUUID();
+        operations.set(id, { remaining: polls, result });
+        const headers: Record<string, string> = {
+          location: `${running.url}/operations/${id}/result?api-version=2026-01-01`,
+        };
+        if (mode === "async")
+          headers["azure-asyncoperation"] =
+            `${running.url}/operations/${id}/status?api-version=2026-01-01`;
+        record(202);
+        res.writeHead(202, headers);
+        res.end();
+      };
+
+      const op = /^\/operations\/([^/]+)\/(result|status)$/.exec(path);
+      if (op && req.method === "GET") {
+        pollCount++;
+        const state = operations.get(op[1]!);
+        if (!state) {
+          record(404);
+          return armError(res, 404, "NotFound", "no such operation");
+        }
+        if (op[2] === "status") {
+          if (state.remaining > 0) {
+            state.remaining--;
+            record(200);
+            return json(res, 200, { status: "InProgress" });
+          }
+          record(200);
+          return json(res, 200, { status: "Succeeded" });
+        }
+        if (state.remaining > 0 && mode === "location") {
+          state.remaining--;
+          record(202);
+          res.writeHead(202, { location: `${running.url}${path}?api-version=2026-01-01` });
+          return res.end();
+        }
+        record(200);
+        return json(res, 200, state.result);
+      }
+
+      const gw =
+        /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/virtualnetworkgateways\/[^/]+)\/getlearnedroutes$/i.exec(
+          path,
+        );
+      if (gw && req.method === "POST") {
+        const behaviour = gateways.get(key(gw[1]!));
+        if (!behaviour) {
+          record(404);
+          return armError(res, 404, "ResourceNotFound", `gateway ${gw[1]} not found`);
+        }
+        if (behaviour.hang) {
+          record(0);
+          return; // never answers
+        }
+        if (behaviour.status) {
+          record(behaviour.status);
+          return armError(
+            res,
+            behaviour.status,
+            behaviour.status === 403 ? "AuthorizationFailed" : "InternalServerError",
+            behaviour.status === 403
+              ? "The client does not have authorization to perform action 'Microsoft.Network/virtualNetworkGateways/getLearnedRoutes/action'"
+              : "failure",
+          );
+        }
+        return startOperation({
+          value: (behaviour.routes ?? []).map((r) => ({
+            localAddress: r.localAddress ?? "10.0.0.4",
+            network: r.network,
+            nextHop: r.nextHop ?? "10.0.0.12",
+            sourcePeer: r.sourcePeer ?? "10.0.0.12",
+            origin: r.origin ?? "EBgp",
+            asPath: r.asPath ?? "12076-65020",
+            weight: r.weight ?? 32769,
+          })),
+        });
+      }
+
+      const nic =
+        /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/networkinterfaces\/[^/]+)\/effectiveroutetable$/i.exec(
+          path,
+        );
+      if (nic && req.method === "POST") {
+        const behaviour = nics.get(key(nic[1]!));
+        if (!behaviour || behaviour.status) {
+          const status = behaviour?.status ?? 404;
+          record(status);
+          return armError(
+            res,
+            status,
+            status === 400 ? "VMNotRunning" : "ResourceNotFound",
+            "not readable",
+          );
+        }
+        return startOperation({ value: behaviour.routes ?? [] });
+      }
+
+      const rt =
+        /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/routetables\/[^/]+)(?:\/routes\/([^/]+))?$/i.exec(
+          path,
+        );
+      if (rt) {
+        const table = routeTables.get(key(rt[1]!));
+        const routeName = rt[2] ? decodeURIComponent(rt[2]) : null;
+        if (!table) {
+          record(404);
+          return armError(res, 404, "ResourceNotFound", `route table ${rt[1]} not found`);
+        }
+        if (req.method === "GET" && !routeName) {
+          record(200);
+          return json(res, 200, tableJson(table));
+        }
+        if (req.method === "GET" && routeName) {
+          const route = table.routes.find((r) => key(r.name) === key(routeName));
+          record(route ? 200 : 404);
+          return route
+            ? json(res, 200, routeJson(table, route))
+            : armError(res, 404, "NotFound", "route not found");
+        }
+        if (req.method === "PUT" && routeName) {
+          const body = (await bodyOf(req)) as { properties?: Partial<EmulatedRoute> } | null;
+          emulator.beforeRouteWrite?.(table.id, routeName);
+          if (ifMatch !== null && ifMatch !== table.etag) {
+            record(412);
+            return armError(
+              res,
+              412,
+              "PreconditionFailed",
+              `Etag provided in if-match header ${ifMatch} does not match etag ${table.etag} of resource ${table.id}.`,
+            );
+          }
+          const props = body?.properties ?? {};
+          if (!props.addressPrefix || !props.nextHopType) {
+            record(400);
+            return armError(
+              res,
+              400,
+              "InvalidRequestFormat",
+              "addressPrefix and nextHopType are required",
+            );
+          }
+          const clash = table.routes.find(
+            (r) => r.addressPrefix === props.addressPrefix && key(r.name) !== key(routeName),
+          );
+          if (clash) {
+            record(400);
+            return armError(
+              res,
+              400,
+              "RouteConflict",
+              `route ${clash.name} already has prefix ${clash.addressPrefix}`,
+            );
+          }
+          const existing = table.routes.find((r) => key(r.name) === key(routeName));
+          const route: EmulatedRoute = {
+            name: existing?.name ?? routeName,
+            addressPrefix: props.addressPrefix,
+            nextHopType: props.nextHopType,
+            ...(props.nextHopIpAddress ? { nextHopIpAddress: props.nextHopIpAddress } : {}),
+          };
+          if (existing) table.routes[table.routes.indexOf(existing)] = route;
+          else table.routes.push(route);
+          table.etag = newEtag();
+          const id = randomUUID();
+          operations.set(id, { remaining: polls, result: routeJson(table, route) });
+          const status = existing ? 200 : 201;
+          record(status);
+          return json(
+            res,
+            status,
+            {
+              ...routeJson(table, route),
+              properties: { ...routeJson(table, route).properties, provisioningState: "Updating" },
+            },
+            {
+              "azure-asyncoperation": `${running.url}/operations/${id}/status?api-version=2026-01-01`,
+            },
+          );
+        }
+      }
+      record(404);
+      armError(res, 404, "NotFound", `${req.method} ${path} is not emulated`);
+    })().catch((error: unknown) => {
+      res.writeHead(500);
+      res.end(String(error));
+    });
+  });
+
+  emulator = {
+    url: running.url,
+    certificate: running.certificate,
+    requests,
+    setGateway: (id, behaviour) => void gateways.set(key(id), behaviour),
+    setNic: (id, behaviour) => void nics.set(key(id), behaviour),
+    routeTables,
+    addRouteTable(table) {
+      routeTables.set(key(table.id), {
+        ...table,
+        routes: table.routes.map((r) => ({ ...r })),
+        etag: newEtag(),
+      });
+    },
+    editRouteTable(id, edit) {
+      const table = routeTables.get(key(id));
+      if (!table) throw new Error(`no table ${id}`);
+      edit(table);
+      table.etag = newEtag();
+    },
+    routeTableRows() {
+      return [...routeTables.values()].map((t) => {
+        const row = tableJson(t);
+        return { ...row, type: "microsoft.network/routetables" };
+      });
+    },
+    polls: () => pollCount,
+    close: () => running.close(),
+  };
+  return emulator;
+}
