@@ -2,7 +2,7 @@ import type { Endpoint } from "../catalog/endpoints.js";
 import type { ServiceTagIndex } from "../catalog/service-tags.js";
 import type { Inventory, RouteTable, Subnet } from "../inventory/inventory.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
-import type { EndpointVerdict, Finding, Impact } from "../model.js";
+import type { EndpointVerdict, Finding, Impact, Remediation } from "../model.js";
 import { gatewayRoutesPossible } from "./gateway-exposure.js";
 import { isPlatformSubnet } from "./not-applicable.js";
 import { ipv4ToNumber } from "./prefix.js";
@@ -14,7 +14,7 @@ import {
   unknownDecision,
   type CompiledRouteTable,
 } from "./route-decision.js";
-import { judge, type EndpointOutcome } from "./verdict.js";
+import { judge, type EndpointOutcome, type Verdict } from "./verdict.js";
 
 export interface AuditOptions {
   endpoints: Endpoint[];
@@ -33,11 +33,11 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
   const outcomesCache = new Map<string, EndpointOutcome[]>();
 
   const outcomesFor = (
+    cacheKey: string,
     table: RouteTable | null,
     tableMissing: boolean,
     bgp: boolean,
   ): EndpointOutcome[] => {
-    const cacheKey = `${table ? keyOf(table.id) : tableMissing ? "missing" : "none"}|${bgp}`;
     let outcomes = outcomesCache.get(cacheKey);
     if (outcomes) return outcomes;
     let prepared: CompiledRouteTable | null = null;
@@ -57,6 +57,12 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
     return outcomes;
   };
 
+  // Subnets in the same situation (outcomes, platform subnet, exemption, invalid routes) share one
+  // verdict and one endpoints array; those of one route table share its fix scripts. Findings are
+  // never mutated, so sharing is safe and keeps large estates small.
+  const shapes = new Map<string, { verdict: Verdict; endpoints: EndpointVerdict[] }>();
+  const remediations = new Map<string, Remediation | null>();
+
   const findings: Finding[] = [];
   const subnets = [...inventory.subnets.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [subnetKey, subnet] of subnets) {
@@ -65,19 +71,45 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
       : null;
     const tableMissing = subnet.routeTableId !== null && table === null;
     const bgp = gatewayRoutesPossible(inventory, subnet, table);
-    const outcomes = outcomesFor(table, tableMissing, bgp);
-    const prepared = table ? compiled.get(keyOf(table.id)) : undefined;
+    const tableKey = table ? keyOf(table.id) : null;
+    const outcomesKey = `${tableKey ?? (tableMissing ? "missing" : "none")}|${bgp}`;
+    const outcomes = outcomesFor(outcomesKey, table, tableMissing, bgp);
+    const prepared = tableKey ? compiled.get(tableKey) : undefined;
     const notApplicable = isPlatformSubnet(subnet.name);
-    const verdict = judge({
-      subnetName: subnet.name,
-      notApplicable,
-      outcomes,
-      hasInvalidRoutes: (prepared?.invalidRoutes.length ?? 0) > 0,
-      exemption:
-        table?.exemption ??
-        inventory.virtualNetworks.get(keyOf(subnet.virtualNetworkId))?.exemption ??
-        null,
-    });
+    const hasInvalidRoutes = (prepared?.invalidRoutes.length ?? 0) > 0;
+    const exemption =
+      table?.exemption ??
+      inventory.virtualNetworks.get(keyOf(subnet.virtualNetworkId))?.exemption ??
+      null;
+    // The platform-subnet summary names the subnet, so those shapes are per name.
+    const shapeKey = `${outcomesKey}\u0000${notApplicable ? subnet.name : ""}\u0000${exemption ?? ""}\u0000${hasInvalidRoutes}`;
+    let shape = shapes.get(shapeKey);
+    if (!shape) {
+      shape = {
+        verdict: judge({
+          subnetName: subnet.name,
+          notApplicable,
+          outcomes,
+          hasInvalidRoutes,
+          exemption,
+        }),
+        endpoints: outcomes.map(toEndpointVerdict),
+      };
+      shapes.set(shapeKey, shape);
+    }
+    const { verdict } = shape;
+    let remediation: Remediation | null = null;
+    if (!notApplicable) {
+      // With a route table the scripts depend only on it and the outcomes; without one they
+      // create a table named after the subnet.
+      const remediationKey = subnet.routeTableId
+        ? `${keyOf(subnet.routeTableId)}|${outcomesKey}`
+        : null;
+      const cached = remediationKey === null ? undefined : remediations.get(remediationKey);
+      remediation = cached !== undefined ? cached : remediationFor(subnet, table, outcomes);
+      if (remediationKey !== null && cached === undefined)
+        remediations.set(remediationKey, remediation);
+    }
     findings.push({
       subnetId: subnet.id,
       subnetName: subnet.name,
@@ -96,9 +128,9 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
       summary: verdict.summary,
       missingRoutes: verdict.missingRoutes,
       gatewayRoutesPossible: bgp,
-      endpoints: outcomes.map(toEndpointVerdict),
+      endpoints: shape.endpoints,
       impact: impactOf(inventory, subnetKey),
-      remediation: notApplicable ? null : remediationFor(subnet, table, outcomes),
+      remediation,
     });
   }
   return findings;
