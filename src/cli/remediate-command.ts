@@ -4,49 +4,19 @@ import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
 import { readServiceTagFile } from "../catalog/service-tags.js";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
-import { CLOUDS, type CloudName } from "../model.js";
-import { formatRemediationTable, runRemediation } from "../remediate/remediate.js";
+import { CLOUDS } from "../model.js";
 import {
   isGuid,
   isManagementGroupId,
   parseCloud,
   readSettings,
   type LogLevel,
-  type Settings,
 } from "../settings.js";
-import { createEstateFileSource } from "../sources/estate-files.js";
-import { createResourceGraphSource } from "../sources/resource-graph/index.js";
-import type { EstateSource } from "../sources/source.js";
-import { DEMO_ESTATE } from "./demo.js";
+import { estateSourceFor, type EstateInputs } from "./estate-source.js";
 import { EXIT, type CommandIo } from "./scan-command.js";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
-}
-
-interface Inputs {
-  input: string[];
-  demo: boolean;
-  cloud: CloudName;
-  subscriptions: string[];
-  managementGroups: string[];
-}
-
-// Same choice of source as the scan command (a copy, to keep the two commands' files apart).
-function sourceFor(options: Inputs, settings: Settings, io: CommandIo): EstateSource {
-  if (options.demo)
-    return createEstateFileSource([DEMO_ESTATE], {
-      kind: "demo",
-      labels: ["samples/demo-estate.json"],
-    });
-  if (options.input.length > 0) return createEstateFileSource(options.input, { stdin: io.stdin });
-  const narrowed = options.subscriptions.length > 0 || options.managementGroups.length > 0;
-  return createResourceGraphSource({
-    cloud: options.cloud,
-    armEndpoint: settings.armEndpoint,
-    subscriptions: narrowed ? options.subscriptions : settings.subscriptions,
-    managementGroups: narrowed ? options.managementGroups : settings.managementGroups,
-  });
 }
 
 /** `kms-route-audit remediate --plan|--apply` (issue 6). */
@@ -88,7 +58,7 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
       const settings = readSettings(io.env);
       const cloud =
         typeof raw.cloud === "string" ? parseCloud(raw.cloud, "--cloud") : settings.cloud;
-      const inputs: Inputs = {
+      const inputs: EstateInputs = {
         input: raw.input as string[],
         demo: raw.demo === true,
         cloud,
@@ -121,8 +91,11 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
       // Apply is logged at info by default: every write is worth a line on stderr.
       const logger = createLogger({ level: apply && !io.env.KMS_AUDIT_LOG_LEVEL ? "info" : level });
 
+      // Loaded only when the command runs: it brings the Azure network SDK.
+      const { formatRemediationTable, runRemediation } = await import("../remediate/remediate.js");
+      const source = await estateSourceFor(inputs, settings, io.stdin);
       const report = await runRemediation(
-        { source: sourceFor(inputs, settings, io), cloud, endpointSets, serviceTags, logger },
+        { source, cloud, endpointSets, serviceTags, logger },
         {
           mode: apply ? "apply" : "plan",
           replaceConflicting: raw.replaceConflicting === true,

@@ -9,20 +9,11 @@ import {
   writeChunksToStream,
   type OutputFormat,
 } from "../outputs/format.js";
-import {
-  createFilePendingStore,
-  createLogAnalyticsSink,
-  logAnalyticsSinkOptionsFromSettings,
-  type PendingStore,
-} from "../outputs/log-analytics/index.js";
+import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
 import type { Settings } from "../settings.js";
-import { createEstateFileSource } from "../sources/estate-files.js";
-import { createResourceGraphSource } from "../sources/resource-graph/index.js";
-import type { EstateSource } from "../sources/source.js";
-import { confirmationFor, runConfirmedScan } from "../confirm/cli.js";
-import { DEMO_ESTATE } from "./demo.js";
+import { estateSourceFor } from "./estate-source.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
 export interface ScanCommandOptions {
@@ -57,23 +48,6 @@ const FAIL_STATUSES: Record<"NonCompliant" | "Unverified", Status[]> = {
   Unverified: ["NonCompliant", "Unverified"],
 };
 
-function sourceFor(options: ScanCommandOptions, settings: Settings, io: CommandIo): EstateSource {
-  if (options.demo)
-    return createEstateFileSource([DEMO_ESTATE], {
-      kind: "demo",
-      labels: ["samples/demo-estate.json"],
-    });
-  if (options.input.length > 0) return createEstateFileSource(options.input, { stdin: io.stdin });
-  // Live: the command line's scope wins over the settings' scope.
-  const narrowed = options.subscriptions.length > 0 || options.managementGroups.length > 0;
-  return createResourceGraphSource({
-    cloud: options.cloud,
-    armEndpoint: settings.armEndpoint,
-    subscriptions: narrowed ? options.subscriptions : settings.subscriptions,
-    managementGroups: narrowed ? options.managementGroups : settings.managementGroups,
-  });
-}
-
 /** Reads (I/O), scans (pure engine), writes; returns the exit code of DESIGN.md section 5. */
 export async function runScanCommand(
   options: ScanCommandOptions,
@@ -105,7 +79,7 @@ export async function runScanCommand(
     ? await readServiceTagFile(options.serviceTags)
     : undefined;
 
-  const source = sourceFor(options, settings, io);
+  const source = await estateSourceFor(options, settings, io.stdin);
   // Progress only for the live source (files are read in one go), and only on a terminal.
   const progress = createProgressReporter(
     source.kind === "resource-graph" && io.stderr ? io.stderr : null,
@@ -120,10 +94,13 @@ export async function runScanCommand(
   };
   let result: ScanResult;
   try {
-    result =
-      options.confirmGatewayRoutes || options.verifyEffectiveRoutes
-        ? await runConfirmedScan(scanOptions, confirmationFor(options, settings))
-        : await runScan(scanOptions);
+    if (options.confirmGatewayRoutes || options.verifyEffectiveRoutes) {
+      // Loaded only when asked for: it brings the Azure network SDK.
+      const { confirmationFor, runConfirmedScan } = await import("../confirm/cli.js");
+      result = await runConfirmedScan(scanOptions, confirmationFor(options, settings));
+    } else {
+      result = await runScan(scanOptions);
+    }
     progress.finish("done");
   } catch (error) {
     progress.finish("failed");
@@ -165,6 +142,8 @@ async function writeToLogAnalytics(
   logger: Logger,
 ): Promise<boolean> {
   const say = (line: string) => io.stderr?.write(`kms-route-audit: Log Analytics: ${line}\n`);
+  const { createFilePendingStore, createLogAnalyticsSink, logAnalyticsSinkOptionsFromSettings } =
+    await import("../outputs/log-analytics/index.js");
   const store = createFilePendingStore(settings.pendingDirectory);
   const sinkLogger = io.env.KMS_AUDIT_LOG_LEVEL ? logger : logger.child({}, { level: "error" });
   let report: SinkReport;
