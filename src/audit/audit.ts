@@ -3,9 +3,9 @@ import type { ServiceTagIndex } from "../catalog/service-tags.js";
 import type { Inventory, RouteTable, Subnet } from "../inventory/inventory.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
 import type { EndpointVerdict, Finding, Impact, Remediation } from "../model.js";
-import { gatewayRoutesPossible } from "./gateway-exposure.js";
+import { virtualNetworkLearnsGatewayRoutes } from "./gateway-exposure.js";
 import { isPlatformSubnet } from "./not-applicable.js";
-import { ipv4ToNumber } from "./prefix.js";
+import { ipv4ToNumber, parsePrefix, type ParsedPrefix } from "./prefix.js";
 import { buildRemediation } from "./remediation.js";
 import {
   compileRouteTable,
@@ -28,62 +28,95 @@ export interface AuditOptions {
  */
 export function auditInventory(inventory: Inventory, options: AuditOptions): Finding[] {
   const ips = options.endpoints.map((e) => ipv4ToNumber(e.ip));
-  // Many subnets share one route table: decide each (table, gateway exposure) pair once.
-  const compiled = new Map<string, CompiledRouteTable>();
-  const outcomesCache = new Map<string, EndpointOutcome[]>();
+  const notFound = options.endpoints.map((endpoint) => ({
+    endpoint,
+    decision: unknownDecision("ROUTE_TABLE_NOT_FOUND"),
+    tunneledByAnyRoute: false,
+  }));
 
-  const outcomesFor = (
-    cacheKey: string,
-    table: RouteTable | null,
-    tableMissing: boolean,
-    bgp: boolean,
-  ): EndpointOutcome[] => {
-    let outcomes = outcomesCache.get(cacheKey);
-    if (outcomes) return outcomes;
-    let prepared: CompiledRouteTable | null = null;
-    if (table) {
-      const tableKey = keyOf(table.id);
-      prepared = compiled.get(tableKey) ?? compileRouteTable(table, options.serviceTags);
-      compiled.set(tableKey, prepared);
+  // Large estates have few distinct situations: many subnets share a route table and a VNet. Each
+  // (table, gateway exposure) pair is decided once; subnets in the same situation share one verdict
+  // and one endpoints array, and those of one route table its fix scripts. Caches are keyed by the
+  // objects themselves or by the ID strings as the data spells them, so the hot loop neither
+  // lower-cases nor builds keys. Findings are never mutated, so sharing is safe.
+  const tables = new Map<string, RouteTable | null>();
+  const vnets = new Map<string, { learnsGatewayRoutes: boolean; exemption: string | null }>();
+  const outcomesByTable = new Map<RouteTable | null, [EndpointOutcome[]?, EndpointOutcome[]?]>();
+  const compiled = new Map<RouteTable, CompiledRouteTable>();
+  const shapes = new Map<EndpointOutcome[], Map<string, Shape>>();
+  const remediations = new Map<string, Map<EndpointOutcome[], Remediation | null>>();
+
+  const subscriptionNames = new Map<string, string | null>();
+  const subscriptionNameOf = (id: string): string | null => {
+    let name = subscriptionNames.get(id);
+    if (name === undefined) {
+      subscriptionNames.set(id, (name = inventory.subscriptionNames.get(id.toLowerCase()) ?? null));
     }
-    outcomes = options.endpoints.map((endpoint, i) => ({
+    return name;
+  };
+  // The same prefixes (0.0.0.0/0, the KMS /32s) recur in thousands of tables: parse each once.
+  const prefixes = new Map<unknown, ParsedPrefix>();
+  const parseOnce = (text: unknown): ParsedPrefix => {
+    let parsed = prefixes.get(text);
+    if (!parsed) prefixes.set(text, (parsed = parsePrefix(text)));
+    return parsed;
+  };
+  const tableOf = (id: string): RouteTable | null => {
+    let table = tables.get(id);
+    if (table === undefined) tables.set(id, (table = inventory.routeTables.get(keyOf(id)) ?? null));
+    return table;
+  };
+  const vnetOf = (id: string) => {
+    let vnet = vnets.get(id);
+    if (!vnet) {
+      const key = keyOf(id);
+      vnet = {
+        learnsGatewayRoutes: virtualNetworkLearnsGatewayRoutes(inventory, key),
+        exemption: inventory.virtualNetworks.get(key)?.exemption ?? null,
+      };
+      vnets.set(id, vnet);
+    }
+    return vnet;
+  };
+  const outcomesFor = (table: RouteTable | null, bgp: boolean): EndpointOutcome[] => {
+    let pair = outcomesByTable.get(table);
+    if (!pair) outcomesByTable.set(table, (pair = []));
+    const cached = pair[bgp ? 1 : 0];
+    if (cached) return cached;
+    const prepared = table ? compiledOf(table) : null;
+    const outcomes = options.endpoints.map((endpoint, i) => ({
       endpoint,
-      decision: tableMissing
-        ? unknownDecision("ROUTE_TABLE_NOT_FOUND")
-        : decideEndpoint(prepared, ips[i]!, bgp),
+      decision: decideEndpoint(prepared, ips[i]!, bgp),
       tunneledByAnyRoute: isTunneledByAnyRoute(prepared, ips[i]!),
     }));
-    outcomesCache.set(cacheKey, outcomes);
+    pair[bgp ? 1 : 0] = outcomes;
     return outcomes;
   };
-
-  // Subnets in the same situation (outcomes, platform subnet, exemption, invalid routes) share one
-  // verdict and one endpoints array; those of one route table share its fix scripts. Findings are
-  // never mutated, so sharing is safe and keeps large estates small.
-  const shapes = new Map<string, { verdict: Verdict; endpoints: EndpointVerdict[] }>();
-  const remediations = new Map<string, Remediation | null>();
+  const compiledOf = (table: RouteTable): CompiledRouteTable => {
+    let prepared = compiled.get(table);
+    if (!prepared) {
+      prepared = compileRouteTable(table, options.serviceTags, parseOnce);
+      compiled.set(table, prepared);
+    }
+    return prepared;
+  };
 
   const findings: Finding[] = [];
   const subnets = [...inventory.subnets.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [subnetKey, subnet] of subnets) {
-    const table = subnet.routeTableId
-      ? (inventory.routeTables.get(keyOf(subnet.routeTableId)) ?? null)
-      : null;
+    const table = subnet.routeTableId ? tableOf(subnet.routeTableId) : null;
     const tableMissing = subnet.routeTableId !== null && table === null;
-    const bgp = gatewayRoutesPossible(inventory, subnet, table);
-    const tableKey = table ? keyOf(table.id) : null;
-    const outcomesKey = `${tableKey ?? (tableMissing ? "missing" : "none")}|${bgp}`;
-    const outcomes = outcomesFor(outcomesKey, table, tableMissing, bgp);
-    const prepared = tableKey ? compiled.get(tableKey) : undefined;
+    const vnet = vnetOf(subnet.virtualNetworkId);
+    const bgp = !table?.disableBgpRoutePropagation && vnet.learnsGatewayRoutes;
+    const outcomes = tableMissing ? notFound : outcomesFor(table, bgp);
     const notApplicable = isPlatformSubnet(subnet.name);
-    const hasInvalidRoutes = (prepared?.invalidRoutes.length ?? 0) > 0;
-    const exemption =
-      table?.exemption ??
-      inventory.virtualNetworks.get(keyOf(subnet.virtualNetworkId))?.exemption ??
-      null;
+    const hasInvalidRoutes = table ? compiledOf(table).invalidRoutes.length > 0 : false;
+    const exemption = table?.exemption ?? vnet.exemption;
     // The platform-subnet summary names the subnet, so those shapes are per name.
-    const shapeKey = `${outcomesKey}\u0000${notApplicable ? subnet.name : ""}\u0000${exemption ?? ""}\u0000${hasInvalidRoutes}`;
-    let shape = shapes.get(shapeKey);
+    const shapeKey = `${notApplicable ? subnet.name : ""}\u0000${exemption ?? ""}\u0000${hasInvalidRoutes}`;
+    let byKey = shapes.get(outcomes);
+    if (!byKey) shapes.set(outcomes, (byKey = new Map()));
+    let shape = byKey.get(shapeKey);
     if (!shape) {
       shape = {
         verdict: judge({
@@ -95,20 +128,22 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
         }),
         endpoints: outcomes.map(toEndpointVerdict),
       };
-      shapes.set(shapeKey, shape);
+      byKey.set(shapeKey, shape);
     }
     const { verdict } = shape;
     let remediation: Remediation | null = null;
     if (!notApplicable) {
-      // With a route table the scripts depend only on it and the outcomes; without one they
-      // create a table named after the subnet.
-      const remediationKey = subnet.routeTableId
-        ? `${keyOf(subnet.routeTableId)}|${outcomesKey}`
-        : null;
-      const cached = remediationKey === null ? undefined : remediations.get(remediationKey);
-      remediation = cached !== undefined ? cached : remediationFor(subnet, table, outcomes);
-      if (remediationKey !== null && cached === undefined)
-        remediations.set(remediationKey, remediation);
+      // With a route table (read or not) the scripts depend only on its ID and the outcomes;
+      // without one they create a table named after the subnet.
+      if (subnet.routeTableId) {
+        let byOutcomes = remediations.get(subnet.routeTableId);
+        if (!byOutcomes) remediations.set(subnet.routeTableId, (byOutcomes = new Map()));
+        const cached = byOutcomes.get(outcomes);
+        remediation = cached !== undefined ? cached : remediationFor(subnet, table, outcomes);
+        if (cached === undefined) byOutcomes.set(outcomes, remediation);
+      } else {
+        remediation = remediationFor(subnet, table, outcomes);
+      }
     }
     findings.push({
       subnetId: subnet.id,
@@ -116,8 +151,7 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
       virtualNetworkId: subnet.virtualNetworkId,
       virtualNetworkName: subnet.virtualNetworkName,
       subscriptionId: subnet.subscriptionId,
-      subscriptionName:
-        inventory.subscriptionNames.get(subnet.subscriptionId.toLowerCase()) ?? null,
+      subscriptionName: subscriptionNameOf(subnet.subscriptionId),
       resourceGroup: subnet.resourceGroup,
       location: subnet.location,
       routeTableId: table?.id ?? subnet.routeTableId,
@@ -134,6 +168,11 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
     });
   }
   return findings;
+}
+
+interface Shape {
+  verdict: Verdict;
+  endpoints: EndpointVerdict[];
 }
 
 function toEndpointVerdict({ endpoint, decision }: EndpointOutcome): EndpointVerdict {

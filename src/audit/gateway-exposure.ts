@@ -14,7 +14,11 @@ export function gatewayRoutesPossible(
   table: RouteTable | null,
 ): boolean {
   if (table?.disableBgpRoutePropagation) return false;
-  const vnetKey = keyOf(subnet.virtualNetworkId);
+  return virtualNetworkLearnsGatewayRoutes(inventory, keyOf(subnet.virtualNetworkId));
+}
+
+/** The VNet half of gatewayRoutesPossible: the same for every subnet of the VNet. */
+export function virtualNetworkLearnsGatewayRoutes(inventory: Inventory, vnetKey: string): boolean {
   if (inventory.gatewayVirtualNetworks.has(vnetKey)) return true;
   const vnet = inventory.virtualNetworks.get(vnetKey);
   if (!vnet) return true;

@@ -1,7 +1,7 @@
 import type { ServiceTagIndex } from "../catalog/service-tags.js";
 import type { Route, RouteTable } from "../inventory/inventory.js";
 import type { EndpointVerdict } from "../model.js";
-import { containsIpv4, parsePrefix } from "./prefix.js";
+import { containsIpv4, parsePrefix, type ParsedPrefix } from "./prefix.js";
 
 /** Why an endpoint's outcome is unknown. */
 export type UnknownCause =
@@ -52,6 +52,7 @@ function byPreference(a: CidrRoute, b: CidrRoute): number {
 export function compileRouteTable(
   table: RouteTable,
   serviceTags?: ServiceTagIndex,
+  parse: (prefix: unknown) => ParsedPrefix = parsePrefix,
 ): CompiledRouteTable {
   const compiled: CompiledRouteTable = {
     cidrs: [],
@@ -60,7 +61,7 @@ export function compileRouteTable(
     invalidRoutes: [],
   };
   for (const route of table.routes) {
-    const prefix = parsePrefix(route.addressPrefix);
+    const prefix = parse(route.addressPrefix);
     const internet = isInternet(route.nextHopType);
     switch (prefix.kind) {
       case "ipv4":
