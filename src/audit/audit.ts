@@ -115,7 +115,7 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
     // The platform-subnet summary names the subnet, so those shapes are per name.
     const shapeKey = `${notApplicable ? subnet.name : ""}\u0000${exemption ?? ""}\u0000${hasInvalidRoutes}`;
     let byKey = shapes.get(outcomes);
-    if (!byKey) shapes.set(outcomes, (byKey = new Map()));
+    if (!byKey) shapes.set(outcomes, (byKey = new Map<string, Shape>()));
     let shape = byKey.get(shapeKey);
     if (!shape) {
       shape = {
@@ -137,7 +137,11 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
       // without one they create a table named after the subnet.
       if (subnet.routeTableId) {
         let byOutcomes = remediations.get(subnet.routeTableId);
-        if (!byOutcomes) remediations.set(subnet.routeTableId, (byOutcomes = new Map()));
+        if (!byOutcomes)
+          remediations.set(
+            subnet.routeTableId,
+            (byOutcomes = new Map<EndpointOutcome[], Remediation | null>()),
+          );
         const cached = byOutcomes.get(outcomes);
         remediation = cached !== undefined ? cached : remediationFor(subnet, table, outcomes);
         if (cached === undefined) byOutcomes.set(outcomes, remediation);
