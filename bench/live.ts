@@ -18,7 +18,7 @@ import type { EstateSource } from "../src/sources/source.js";
 import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
 import { startLogsIngestionEmulator } from "../test/emulators/logs-ingestion.js";
 import { createLoopbackCertificate } from "../test/support/tls.js";
-import { startManagedIdentityEndpoint } from "../test/support/managed-identity.js";
+import { startIdentityEndpoint } from "../test/support/identity-endpoint.js";
 import { runSourceInChild } from "../test/support/source-process.js";
 import { generateEstate } from "./estate-generator.js";
 
@@ -55,19 +55,19 @@ export async function benchResourceGraph(options: {
   const subscriptions = rows.filter((r) => r.type === "microsoft.resources/subscriptions").length;
   const resources = rows.length - subscriptions;
   const certificate = await createLoopbackCertificate();
-  const identity = await startManagedIdentityEndpoint();
+  const identity = await startIdentityEndpoint();
   const emulator = await startResourceGraphEmulator({
     cert: certificate.cert,
     key: certificate.key,
     rows,
-    isValidToken: (t) => identity.tokens.has(t),
+    isValidToken: (t) => identity.isValidToken(t),
     quota: options.quota,
     latencyInMs: options.latencyInMs,
   });
   try {
     const run = await runSourceInChild(
       { cloud: "AzureCloud", armEndpoint: emulator.url },
-      { NODE_EXTRA_CA_CERTS: certificate.caFile, ...identity.env, KMS_AUDIT_LOG_LEVEL: "warn" },
+      { NODE_EXTRA_CA_CERTS: certificate.caFile, ...identity.env(), KMS_AUDIT_LOG_LEVEL: "warn" },
       600_000,
     );
     const minimumPages = Math.ceil(subscriptions / 1000) + Math.ceil(resources / 1000);

@@ -16,10 +16,7 @@ import {
 import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import { startLogsIngestionEmulator } from "./emulators/logs-ingestion.js";
 import { aScanResult } from "./log-analytics/scan-result.js";
-import {
-  startManagedIdentityEndpoint,
-  type ManagedIdentityEndpoint,
-} from "./support/managed-identity.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
 
 // Azurite's published development account (the same for every installation; not a secret).
 const ACCOUNT = "devstoreaccount1";
@@ -56,7 +53,7 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
 let azurite: ChildProcess;
 let port: number;
 let workspace: string;
-let identity: ManagedIdentityEndpoint;
+let identity: IdentityEndpoint;
 
 function container(name: string): ContainerClient {
   return new ContainerClient(
@@ -97,8 +94,8 @@ before(async () => {
     { stdio: "ignore" },
   );
   await waitForPort(port, Date.now() + 20_000);
-  identity = await startManagedIdentityEndpoint();
-  Object.assign(process.env, identity.env);
+  identity = await startIdentityEndpoint();
+  Object.assign(process.env, identity.env());
 });
 
 after(async () => {
@@ -158,7 +155,7 @@ describe("blob pending store (Azurite)", () => {
         [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
         [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
       },
-      isValidToken: (token) => identity.tokens.has(token),
+      isValidToken: (token) => identity.isValidToken(token),
     });
     try {
       const sink = () =>

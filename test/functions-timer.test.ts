@@ -33,7 +33,7 @@ before(async () => {
       [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
       [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
     },
-    isValidToken: (t) => azure.identity.tokens.has(t),
+    isValidToken: (t) => azure.identity.isValidToken(t),
   });
   pendingDir = await mkdtemp(join(tmpdir(), "kms-timer-"));
 });

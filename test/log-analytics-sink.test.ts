@@ -17,10 +17,7 @@ import {
   type LogsIngestionEmulator,
 } from "./emulators/logs-ingestion.js";
 import { aScanResult } from "./log-analytics/scan-result.js";
-import {
-  startManagedIdentityEndpoint,
-  type ManagedIdentityEndpoint,
-} from "./support/managed-identity.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
 
 const DCR = "dcr-0123456789abcdef0123456789abcdef";
 const FINDINGS = FINDINGS_TABLE.stream;
@@ -28,14 +25,14 @@ const RUNS = RUNS_TABLE.stream;
 const MiB = 1024 * 1024;
 const logger = pino({ level: "silent" });
 
-let identity: ManagedIdentityEndpoint;
+let identity: IdentityEndpoint;
 let emulator: LogsIngestionEmulator;
 let directory: string;
 
 before(async () => {
-  identity = await startManagedIdentityEndpoint();
+  identity = await startIdentityEndpoint();
   // The real DefaultAzureCredential finds the App Service managed identity through these.
-  Object.assign(process.env, identity.env);
+  Object.assign(process.env, identity.env());
   directory = await mkdtemp(join(tmpdir(), "kms-la-"));
 });
 
@@ -51,7 +48,7 @@ async function startEmulator() {
       [FINDINGS]: FINDINGS_TABLE.columns.map((c) => c.name),
       [RUNS]: RUNS_TABLE.columns.map((c) => c.name),
     },
-    isValidToken: (token) => identity.tokens.has(token),
+    isValidToken: (token) => identity.isValidToken(token),
   });
   return emulator;
 }

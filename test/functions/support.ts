@@ -10,11 +10,8 @@ import {
   startResourceGraphEmulator,
   type ResourceGraphEmulator,
 } from "../emulators/resource-graph.js";
-import { testCertificate } from "../support/https-server.js";
-import {
-  startManagedIdentityEndpoint,
-  type ManagedIdentityEndpoint,
-} from "../support/managed-identity.js";
+import { testCertificate } from "../support/tls.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../support/identity-endpoint.js";
 
 /** A log line an InvocationContext received, with the Functions log level. */
 export interface ContextLine {
@@ -91,7 +88,7 @@ export function bodyJson<T = Record<string, unknown>>(response: HttpResponseInit
  * with a self-signed certificate the clients trust through their tlsOptions.
  */
 export interface LoopbackAzure {
-  identity: ManagedIdentityEndpoint;
+  identity: IdentityEndpoint;
   ca: string;
   resourceGraph(
     rows: ArmRow[],
@@ -102,8 +99,8 @@ export interface LoopbackAzure {
 }
 
 export async function startLoopbackAzure(): Promise<LoopbackAzure> {
-  const identity = await startManagedIdentityEndpoint();
-  Object.assign(process.env, identity.env);
+  const identity = await startIdentityEndpoint();
+  Object.assign(process.env, identity.env());
   const certificate = await testCertificate();
   const emulators: ResourceGraphEmulator[] = [];
   return {
@@ -114,7 +111,7 @@ export async function startLoopbackAzure(): Promise<LoopbackAzure> {
         cert: certificate.cert,
         key: certificate.key,
         rows,
-        isValidToken: (t) => identity.tokens.has(t),
+        isValidToken: (t) => identity.isValidToken(t),
         ...extra,
       });
       emulators.push(e);

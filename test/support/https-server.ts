@@ -1,36 +1,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { generate } from "selfsigned";
-
-export interface TestCertificate {
-  /** PEM certificate; give it to the client as its trusted CA (tlsOptions.ca). */
-  cert: string;
-  key: string;
-}
-
-let cached: Promise<TestCertificate> | undefined;
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made once per process. */
-export function testCertificate(): Promise<TestCertificate> {
-  cached ??= generate([{ name: "commonName", value: "127.0.0.1" }], {
-    keySize: 2048,
-    algorithm: "sha256",
-    extensions: [
-      { name: "basicConstraints", cA: true },
-      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: "extKeyUsage", serverAuth: true },
-      {
-        name: "subjectAltName",
-        altNames: [
-          { type: 7, ip: "127.0.0.1" },
-          { type: 2, value: "localhost" },
-        ],
-      },
-    ],
-  }).then((pems) => ({ cert: pems.cert, key: pems.private }));
-  return cached;
-}
+import { testCertificate, type TestCertificate } from "./tls.js";
 
 export interface RunningHttpsServer {
   server: Server;
