@@ -3,7 +3,7 @@ import { auditInventory } from "./audit/audit.js";
 import { flattenEndpoints } from "./catalog/endpoints.js";
 import type { EndpointSet } from "./catalog/kms-endpoints.js";
 import type { ServiceTagIndex } from "./catalog/service-tags.js";
-import { InventoryBuilder } from "./inventory/inventory.js";
+import { InventoryBuilder, type Inventory } from "./inventory/inventory.js";
 import type { Logger } from "./logging/logger.js";
 import {
   STATUSES,
@@ -30,6 +30,16 @@ export interface ScanOptions {
 
 /** The one code path every entry point runs: read the estate, audit it, summarise the run. */
 export async function runScan(options: ScanOptions): Promise<ScanResult> {
+  return (await runScanWithInventory(options)).result;
+}
+
+/**
+ * runScan, also handing back the inventory the findings were judged on, for steps that work on
+ * after the audit (confirmation against ARM, remediation) without reading the estate twice.
+ */
+export async function runScanWithInventory(
+  options: ScanOptions,
+): Promise<{ result: ScanResult; inventory: Inventory }> {
   const now = options.now ?? (() => new Date());
   const id = (options.newRunId ?? randomUUID)();
   const startedAt = now();
@@ -73,7 +83,7 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
     },
     "scan finished",
   );
-  return {
+  const result: ScanResult = {
     schemaVersion: 1,
     run: {
       id,
@@ -89,6 +99,7 @@ export async function runScan(options: ScanOptions): Promise<ScanResult> {
     },
     findings,
   };
+  return { result, inventory };
 }
 
 export function countByStatus(findings: Finding[]): StatusCounts {

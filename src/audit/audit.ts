@@ -2,7 +2,7 @@ import type { Endpoint } from "../catalog/endpoints.js";
 import type { ServiceTagIndex } from "../catalog/service-tags.js";
 import type { Inventory, RouteTable, Subnet } from "../inventory/inventory.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
-import type { EndpointVerdict, Finding, Impact, Remediation } from "../model.js";
+import type { EndpointVerdict, Finding, Impact, Remediation, RouteEvidence } from "../model.js";
 import { virtualNetworkLearnsGatewayRoutes } from "./gateway-exposure.js";
 import { isPlatformSubnet } from "./not-applicable.js";
 import { ipv4ToNumber, parsePrefix, type ParsedPrefix } from "./prefix.js";
@@ -126,7 +126,7 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
           hasInvalidRoutes,
           exemption,
         }),
-        endpoints: outcomes.map(toEndpointVerdict),
+        endpoints: outcomes.map((o) => toEndpointVerdict(o)),
       };
       byKey.set(shapeKey, shape);
     }
@@ -179,7 +179,11 @@ interface Shape {
   endpoints: EndpointVerdict[];
 }
 
-function toEndpointVerdict({ endpoint, decision }: EndpointOutcome): EndpointVerdict {
+/** One endpoint's verdict as findings report it, with the evidence that confirmed it, if any. */
+export function toEndpointVerdict(
+  { endpoint, decision }: EndpointOutcome,
+  evidence?: RouteEvidence,
+): EndpointVerdict {
   return {
     set: endpoint.set,
     host: endpoint.host,
@@ -190,6 +194,7 @@ function toEndpointVerdict({ endpoint, decision }: EndpointOutcome): EndpointVer
     addressPrefix: decision.addressPrefix,
     routeName: decision.routeName,
     decidedBy: decision.decidedBy,
+    ...(evidence ? { evidence } : {}),
   };
 }
 

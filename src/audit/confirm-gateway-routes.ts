@@ -2,8 +2,8 @@ import type { Endpoint } from "../catalog/endpoints.js";
 import type { ServiceTagIndex } from "../catalog/service-tags.js";
 import type { Inventory, RouteTable, Subnet } from "../inventory/inventory.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
-import type { EndpointVerdict, Finding, RouteEvidence } from "../model.js";
-import { remediationFor } from "./audit.js";
+import type { Finding, RouteEvidence } from "../model.js";
+import { remediationFor, toEndpointVerdict } from "./audit.js";
 import { containsIpv4, ipv4ToNumber, parsePrefix } from "./prefix.js";
 import type { ReasonCode } from "./reasons.js";
 import {
@@ -14,6 +14,7 @@ import {
   type CompiledRouteTable,
   type RouteDecision,
   type UnknownCause,
+  SYSTEM_DEFAULT,
 } from "./route-decision.js";
 import { judge, type EndpointOutcome } from "./verdict.js";
 
@@ -164,16 +165,6 @@ function gatewayDecision(best: LearnedCidr): RouteDecision {
   };
 }
 
-const SYSTEM_ROUTE: RouteDecision = {
-  bypassed: true,
-  nextHopType: "Internet",
-  addressPrefix: "0.0.0.0/0",
-  routeName: null,
-  decidedBy: "SystemRoute",
-  hostRoute: false,
-  unknownCause: null,
-};
-
 function learnedEvidence(best: LearnedCidr): RouteEvidence {
   return {
     kind: "GatewayLearnedRoute",
@@ -184,24 +175,6 @@ function learnedEvidence(best: LearnedCidr): RouteEvidence {
     nextHop: best.route.nextHop,
     asPath: best.route.asPath,
     weight: best.route.weight,
-  };
-}
-
-function toEndpointVerdict(
-  { endpoint, decision }: EndpointOutcome,
-  evidence: RouteEvidence | undefined,
-): EndpointVerdict {
-  return {
-    set: endpoint.set,
-    host: endpoint.host,
-    ip: endpoint.ip,
-    port: endpoint.port,
-    bypassed: decision.bypassed,
-    nextHopType: decision.nextHopType,
-    addressPrefix: decision.addressPrefix,
-    routeName: decision.routeName,
-    decidedBy: decision.decidedBy,
-    ...(evidence ? { evidence } : {}),
   };
 }
 
@@ -299,7 +272,7 @@ export function confirmWithGatewayRoutes(
         return keep(gatewayDecision(best), learnedEvidence(best));
       if (original.unknownCause !== "BGP_DEFAULT_ROUTE_POSSIBLE") return keep(original);
       if (unreadable.length > 0) return keep(unknownDecision("GATEWAY_ROUTES_UNREADABLE"));
-      return keep(SYSTEM_ROUTE, { kind: "NoGatewayRoute", gatewayIds: [...gatewayIds] });
+      return keep(SYSTEM_DEFAULT, { kind: "NoGatewayRoute", gatewayIds: [...gatewayIds] });
     });
 
     const decidingGateway = outcomes.findIndex((o) => o.decision.decidedBy === "GatewayRoute");

@@ -118,7 +118,8 @@ export function unknownDecision(cause: UnknownCause): RouteDecision {
   };
 }
 
-const SYSTEM_DEFAULT: RouteDecision = {
+/** The system default route: 0.0.0.0/0 to the Internet, where no other route covers an IP. */
+export const SYSTEM_DEFAULT: RouteDecision = {
   bypassed: true,
   nextHopType: "Internet",
   addressPrefix: "0.0.0.0/0",

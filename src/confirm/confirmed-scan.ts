@@ -6,11 +6,8 @@ import {
   networkInterfaceFor,
 } from "../audit/confirm-gateway-routes.js";
 import { flattenEndpoints } from "../catalog/endpoints.js";
-import type { ArmRow } from "../inventory/arm-row.js";
-import { buildInventory } from "../inventory/inventory.js";
 import type { RunError, ScanResult } from "../model.js";
-import { countByStatus, runScan, type ScanOptions } from "../scan.js";
-import type { EstateSource } from "../sources/source.js";
+import { countByStatus, runScanWithInventory, type ScanOptions } from "../scan.js";
 import {
   createNetworkClients,
   type ArmNetworkOptions,
@@ -32,21 +29,6 @@ export interface ConfirmationOptions {
 
 export const DEFAULT_MAX_NETWORK_INTERFACES = 50;
 
-/** A source that hands on every row and keeps a copy, so the inventory can be rebuilt after. */
-function recording(source: EstateSource, rows: ArmRow[]): EstateSource {
-  return {
-    kind: source.kind,
-    inputs: source.inputs,
-    scope: source.scope,
-    async *read(context) {
-      for await (const row of source.read(context)) {
-        rows.push(row);
-        yield row;
-      }
-    },
-  };
-}
-
 /**
  * runScan, then confirmation against ARM (issue 6): learned routes of the gateways behind the
  * Unverified BGP subnets, then, optionally, effective routes for the subnets still in doubt.
@@ -60,12 +42,10 @@ export async function runConfirmedScan(
   scan: ScanOptions,
   confirm: ConfirmationOptions,
 ): Promise<ScanResult> {
-  const rows: ArmRow[] = [];
-  const result = await runScan({ ...scan, source: recording(scan.source, rows) });
+  const { result, inventory } = await runScanWithInventory(scan);
   if (!confirm.confirmGatewayRoutes && !confirm.verifyEffectiveRoutes) return result;
   const now = scan.now ?? (() => new Date());
   const logger = scan.logger.child({ runId: result.run.id });
-  const inventory = buildInventory(rows);
   const endpoints = flattenEndpoints(scan.endpointSets);
   const clients = confirm.clients ?? createNetworkClients(confirm.network);
   const ctx = { clients, options: confirm.network, logger, signal: scan.signal };

@@ -3,11 +3,8 @@ import {
   type ArmNetworkOptions,
   type NetworkClients,
 } from "../confirm/network-client.js";
-import { buildInventory } from "../inventory/inventory.js";
-import type { ArmRow } from "../inventory/arm-row.js";
 import type { RunError } from "../model.js";
-import { runScan, type ScanOptions } from "../scan.js";
-import type { EstateSource } from "../sources/source.js";
+import { runScanWithInventory, type ScanOptions } from "../scan.js";
 import { applyPlan } from "./apply.js";
 import { desiredByTable, planFromInventory, type ChangeStatus, type RouteChange } from "./plan.js";
 
@@ -41,29 +38,13 @@ export interface RemediationReport {
   counts: Record<ChangeStatus, number> & { conflicts: number };
 }
 
-function recording(source: EstateSource, rows: ArmRow[]): EstateSource {
-  return {
-    kind: source.kind,
-    inputs: source.inputs,
-    scope: source.scope,
-    async *read(context) {
-      for await (const row of source.read(context)) {
-        rows.push(row);
-        yield row;
-      }
-    },
-  };
-}
-
 /** Scans, plans the missing KMS routes per route table and, in apply mode, adds them. */
 export async function runRemediation(
   scan: ScanOptions,
   options: RemediationOptions,
 ): Promise<RemediationReport> {
   const now = scan.now ?? (() => new Date());
-  const rows: ArmRow[] = [];
-  const result = await runScan({ ...scan, source: recording(scan.source, rows) });
-  const inventory = buildInventory(rows);
+  const { result, inventory } = await runScanWithInventory(scan);
   const { tables, withoutTable } = desiredByTable(result.findings);
   let changes: RouteChange[];
   if (options.mode === "apply") {
