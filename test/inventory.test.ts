@@ -80,6 +80,38 @@ describe("inventory: IDs, duplicates and shapes", () => {
     assert.match(f.remediation!.azureCli, /--route-table-name 'rt-gone'/);
   });
 
+  it("a route table row without its routes list is unreadable, never taken as empty", () => {
+    for (const properties of [undefined, {}, { routes: "0.0.0.0/0" }, { routes: null }]) {
+      const rtId = rid("Microsoft.Network/routeTables", "rt");
+      const b = new EstateBuilder();
+      b.add({
+        id: rtId,
+        type: "Microsoft.Network/routeTables",
+        ...(properties ? { properties } : {}),
+      });
+      b.vnet("vnet", [{ name: "snet", routeTable: rtId }]);
+      const f = findingFor(audit(b.rows), "snet");
+      assert.equal(f.status, "Unverified", JSON.stringify(properties));
+      assert.deepEqual(f.reasons, ["ROUTE_TABLE_UNREADABLE"]);
+      assert.ok(f.endpoints.every((e) => e.bypassed === null));
+    }
+  });
+
+  it("route rows fill in a route table row that came without its routes list", () => {
+    const rtId = rid("Microsoft.Network/routeTables", "rt");
+    const b = new EstateBuilder();
+    b.add(
+      { id: rtId, type: "Microsoft.Network/routeTables", properties: {} },
+      {
+        id: `${rtId}/routes/d`,
+        type: "Microsoft.Network/routeTables/routes",
+        properties: { addressPrefix: "0.0.0.0/0", nextHopType: "Internet" },
+      },
+    );
+    b.vnet("vnet", [{ name: "snet", routeTable: rtId }]);
+    assert.equal(findingFor(audit(b.rows), "snet").status, "Compliant");
+  });
+
   it("reads separate subnet rows, peering rows and route rows (ARM list exports)", () => {
     const vnetId = rid("Microsoft.Network/virtualNetworks", "vnet");
     const rtId = rid("Microsoft.Network/routeTables", "rt");

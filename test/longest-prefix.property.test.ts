@@ -75,6 +75,7 @@ function table(routes: { prefix: string; hop: string }[]): RouteTable {
     resourceGroup: "r",
     location: null,
     disableBgpRoutePropagation: false,
+    routesUnreadable: false,
     exemption: null,
     routes: routes.map((r, i): Route => ({
       name: `r${i}`,

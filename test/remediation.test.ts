@@ -52,6 +52,25 @@ describe("remediation", () => {
     assert.match(r.powershell, /Set-AzRouteConfig -RouteTable \$rt -Name 'kms-new'/);
   });
 
+  it("recognises an existing KMS host route written with stray white space", () => {
+    const b = new EstateBuilder();
+    b.vnet("vnet", [
+      {
+        name: "snet",
+        routeTable: b.routeTable("rt", [
+          ["0.0.0.0/0", "VirtualAppliance"],
+          ["20.118.99.224/32 ", "VirtualAppliance", "kms-a"],
+        ]),
+      },
+    ]);
+    const r = findingFor(audit(b.rows), "snet").remediation!;
+    assert.match(
+      r.azureCli,
+      /route update .* --name 'kms-a' --address-prefix 20\.118\.99\.224\/32/,
+    );
+    assert.equal((r.azureCli.match(/20\.118\.99\.224/g) ?? []).length, 1);
+  });
+
   it("picks a free name when the predictable one is taken by another route", () => {
     const b = new EstateBuilder();
     b.vnet("vnet", [

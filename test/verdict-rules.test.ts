@@ -230,6 +230,18 @@ const cases: Case[] = [
     missing: ALL_MISSING,
   },
   {
+    name: "stray white space around a prefix does not hide a tunnel",
+    routes: [
+      [" 0.0.0.0/0 ", FW],
+      ["23.102.135.246/32\n", "Internet"],
+    ],
+    status: "NonCompliant",
+    severity: "medium",
+    bypassed: [false, false, true],
+    reasons: ["KMS_ROUTES_INCOMPLETE", "LEGACY_KMS_IP_ONLY"],
+    missing: ["20.118.99.224/32", "40.83.235.53/32"],
+  },
+  {
     name: "a service-tag route leaves IPs without a /32 unknown",
     routes: [
       ["0.0.0.0/0", FW],

@@ -13,6 +13,7 @@ import {
   isTunneledByAnyRoute,
   unknownDecision,
   type CompiledRouteTable,
+  type UnknownCause,
 } from "./route-decision.js";
 import { judge, type EndpointOutcome, type Verdict } from "./verdict.js";
 
@@ -28,11 +29,14 @@ export interface AuditOptions {
  */
 export function auditInventory(inventory: Inventory, options: AuditOptions): Finding[] {
   const ips = options.endpoints.map((e) => ipv4ToNumber(e.ip));
-  const notFound = options.endpoints.map((endpoint) => ({
-    endpoint,
-    decision: unknownDecision("ROUTE_TABLE_NOT_FOUND"),
-    tunneledByAnyRoute: false,
-  }));
+  const unknownFor = (cause: UnknownCause): EndpointOutcome[] =>
+    options.endpoints.map((endpoint) => ({
+      endpoint,
+      decision: unknownDecision(cause),
+      tunneledByAnyRoute: false,
+    }));
+  const notFound = unknownFor("ROUTE_TABLE_NOT_FOUND");
+  const unreadable = unknownFor("ROUTE_TABLE_UNREADABLE");
 
   // Large estates have few distinct situations: many subnets share a route table and a VNet. Each
   // (table, gateway exposure) pair is decided once; subnets in the same situation share one verdict
@@ -108,7 +112,11 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
     const tableMissing = subnet.routeTableId !== null && table === null;
     const vnet = vnetOf(subnet.virtualNetworkId);
     const bgp = !table?.disableBgpRoutePropagation && vnet.learnsGatewayRoutes;
-    const outcomes = tableMissing ? notFound : outcomesFor(table, bgp);
+    const outcomes = tableMissing
+      ? notFound
+      : table?.routesUnreadable
+        ? unreadable
+        : outcomesFor(table, bgp);
     const notApplicable = isPlatformSubnet(subnet.name);
     const hasInvalidRoutes = table ? compiledOf(table).invalidRoutes.length > 0 : false;
     const exemption = table?.exemption ?? vnet.exemption;

@@ -256,7 +256,9 @@ export function confirmWithGatewayRoutes(
       const tunneledByAnyRoute = isTunneledByAnyRoute(ctx.compiled, ip) || best !== undefined;
       const original = ctx.tableMissing
         ? unknownDecision("ROUTE_TABLE_NOT_FOUND")
-        : decideEndpoint(ctx.compiled, ip, true);
+        : ctx.table?.routesUnreadable
+          ? unknownDecision("ROUTE_TABLE_UNREADABLE")
+          : decideEndpoint(ctx.compiled, ip, true);
       const keep = (decision: RouteDecision, ev?: RouteEvidence): EndpointOutcome => {
         evidence.push(ev);
         return { endpoint, decision, tunneledByAnyRoute };
@@ -264,7 +266,8 @@ export function confirmWithGatewayRoutes(
       // Gateway routes cannot tell what a service tag or an unread route table holds.
       if (
         original.unknownCause === "SERVICE_TAG_ROUTE_UNRESOLVED" ||
-        original.unknownCause === "ROUTE_TABLE_NOT_FOUND"
+        original.unknownCause === "ROUTE_TABLE_NOT_FOUND" ||
+        original.unknownCause === "ROUTE_TABLE_UNREADABLE"
       )
         return keep(original);
       const userLength = longestUserRouteLength(ctx.compiled, ip);
@@ -325,6 +328,7 @@ const UNKNOWN_CAUSES: UnknownCause[] = [
   "GATEWAY_ROUTES_UNREADABLE",
   "SERVICE_TAG_ROUTE_UNRESOLVED",
   "ROUTE_TABLE_NOT_FOUND",
+  "ROUTE_TABLE_UNREADABLE",
   "BGP_DEFAULT_ROUTE_POSSIBLE",
 ];
 function causeOf(finding: Finding): UnknownCause {

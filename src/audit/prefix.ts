@@ -31,8 +31,10 @@ export function maskOf(length: number): number {
  * Classifies a route prefix. Only strict four-part decimal IPv4 CIDRs are IPv4 (ipaddr.js alone
  * would accept "10/8" or hex forms, which Azure never stores); host bits are masked off.
  */
-export function parsePrefix(text: unknown): ParsedPrefix {
-  if (typeof text !== "string") return { kind: "invalid" };
+export function parsePrefix(raw: unknown): ParsedPrefix {
+  if (typeof raw !== "string") return { kind: "invalid" };
+  // Exports sometimes carry stray white space around an otherwise valid prefix.
+  const text = raw.trim();
   if (ipaddr.IPv4.isValidCIDRFourPartDecimal(text)) {
     const [address, length] = ipaddr.IPv4.parseCIDR(text);
     return {

@@ -16,6 +16,8 @@ export const REASONS = {
     "A service-tag route may cover a KMS IP; supply the service-tag file (--service-tags) to resolve it.",
   ROUTE_TABLE_NOT_FOUND:
     "The subnet's route table is not in the inventory, so its routes could not be read.",
+  ROUTE_TABLE_UNREADABLE:
+    "The subnet's route table came without its list of routes, so its routes could not be read.",
   INVALID_ROUTE_PREFIX:
     "A route has an address prefix that is neither a CIDR nor a service tag; it was ignored.",
   NO_FORCED_TUNNEL: "No route sends a KMS IP anywhere but the Internet.",

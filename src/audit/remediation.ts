@@ -38,22 +38,33 @@ function bicepString(value: string): string {
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\$\{/g, "\\${")}'`;
 }
 
-/** Predictable route names (kms-20-118-99-224) that never collide with existing ones. */
+/** A route with exactly this /32 prefix, if the table has one (host bits masked as Azure does). */
+export function hostRouteFor(routes: Route[], ip: string): Route | undefined {
+  const want = parsePrefix(`${ip}/32`);
+  if (want.kind !== "ipv4") return undefined;
+  return routes.find((r) => {
+    const p = parsePrefix(r.addressPrefix);
+    return p.kind === "ipv4" && p.length === 32 && p.network === want.network;
+  });
+}
+
+/** The predictable name (kms-20-118-99-224), suffixed -2, -3 while `taken` (lower case) has it. */
+export function freeRouteName(taken: ReadonlySet<string>, set: string, ip: string): string {
+  const base = `${set}-${ip.replace(/\./g, "-")}`;
+  let name = base;
+  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
+  return name;
+}
+
+/** Routes to add, or to update where a /32 for the IP exists with another next hop. */
 function planRoutes(target: RemediationTarget): PlannedRoute[] {
   const existing = target.existingRoutes ?? [];
   const taken = new Set(existing.map((r) => r.name.toLowerCase()));
   return target.missing.map(({ set, ip }) => {
     const prefix = `${ip}/32`;
-    // The cheap string test first: parsing every route's prefix for every subnet was a hot spot.
-    const same = existing.find((r) => {
-      if (r.addressPrefix !== prefix) return false;
-      const parsed = parsePrefix(r.addressPrefix);
-      return parsed.kind === "ipv4" && parsed.length === 32;
-    });
+    const same = hostRouteFor(existing, ip);
     if (same) return { name: same.name, prefix, update: true };
-    const base = `${set}-${ip.replace(/\./g, "-")}`;
-    let name = base;
-    for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
+    const name = freeRouteName(taken, set, ip);
     taken.add(name.toLowerCase());
     return { name, prefix, update: false };
   });

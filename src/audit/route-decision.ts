@@ -8,6 +8,7 @@ export type UnknownCause =
   | "BGP_DEFAULT_ROUTE_POSSIBLE"
   | "SERVICE_TAG_ROUTE_UNRESOLVED"
   | "ROUTE_TABLE_NOT_FOUND"
+  | "ROUTE_TABLE_UNREADABLE"
   | "GATEWAY_ROUTES_UNREADABLE";
 
 export interface RouteDecision {

@@ -18,6 +18,11 @@ export interface RouteTable {
   location: string | null;
   routes: Route[];
   disableBgpRoutePropagation: boolean;
+  /**
+   * The row had no `routes` list (ARM and Resource Graph always send one, empty or not), and no
+   * route rows filled it in: its routes are unknown, never assumed to be none.
+   */
+  routesUnreadable: boolean;
   /** Justification from the exemption tag, when the table carries one. */
   exemption: string | null;
 }
@@ -204,6 +209,7 @@ export class InventoryBuilder {
       ...scope,
       location: text(row.location),
       routes: list(props.routes).filter(isObject).map(toRoute),
+      routesUnreadable: !Array.isArray(props.routes),
       disableBgpRoutePropagation: flag(props.disableBgpRoutePropagation),
       exemption: exemptionOf(row),
     });
@@ -304,6 +310,7 @@ export class InventoryBuilder {
     for (const { tableKey, route } of this.routes) {
       const table = inventory.routeTables.get(tableKey);
       if (!table) continue;
+      table.routesUnreadable = false;
       if (!table.routes.some((r) => r.name.toLowerCase() === route.name.toLowerCase()))
         table.routes.push(route);
     }

@@ -67,12 +67,32 @@ export async function writeChunksToFile(path: string, chunks: Iterable<string>):
   }
 }
 
-/** Writes the pieces to a stream, waiting for it to drain when it asks to. */
+/**
+ * Writes the pieces to a stream, waiting for it to drain when it asks to. A reader that went away
+ * (`| head` closes the pipe: EPIPE) ends the writing quietly; the run itself goes on.
+ */
 export async function writeChunksToStream(
   stream: NodeJS.WritableStream,
   chunks: Iterable<string>,
 ): Promise<void> {
-  for (const batch of batched(chunks)) {
-    if (!stream.write(batch)) await once(stream, "drain");
+  let failure: NodeJS.ErrnoException | null = null;
+  const onError = (error: NodeJS.ErrnoException) => {
+    failure ??= error;
+  };
+  stream.on("error", onError);
+  try {
+    for (const batch of batched(chunks)) {
+      if (failure) break;
+      if (!stream.write(batch)) {
+        try {
+          await once(stream, "drain");
+        } catch (error) {
+          failure ??= error as NodeJS.ErrnoException;
+        }
+      }
+    }
+  } finally {
+    stream.off("error", onError);
   }
+  if (failure !== null && (failure).code !== "EPIPE") throw failure;
 }

@@ -6,6 +6,9 @@ export interface TableOptions {
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { high: 0, medium: 1, low: 2, none: 3 };
+/** The table lists the worst subnets of each status; the other formats list every one. */
+export const TABLE_ROWS_PER_STATUS = 200;
+
 type Style = Parameters<typeof styleText>[0];
 
 const STATUS_STYLE: Record<Status, "red" | "yellow" | "cyan" | "green" | "gray"> = {
@@ -61,9 +64,11 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
   }
 
   for (const status of ["NonCompliant", "Unverified"] as const) {
-    const rows = result.findings.filter((f) => f.status === status).sort(worstFirst);
-    if (rows.length === 0) continue;
-    lines.push("", paint(["bold", STATUS_STYLE[status]], `${status} (${rows.length})`));
+    const all = result.findings.filter((f) => f.status === status).sort(worstFirst);
+    if (all.length === 0) continue;
+    // At a glance: the worst ones. Every subnet is in the csv, json and ndjson formats.
+    const rows = all.slice(0, TABLE_ROWS_PER_STATUS);
+    lines.push("", paint(["bold", STATUS_STYLE[status]], `${status} (${all.length})`));
     const header = ["SEVERITY", "SUBSCRIPTION", "VNET/SUBNET", "ROUTE TABLE", "WINDOWS", "REASONS"];
     const cells = rows.map((f) => [
       f.severity,
@@ -73,12 +78,20 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
       windowsCount(f),
       f.reasons.join(", "),
     ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+    // A loop, not Math.max(...cells): a spread of 100k+ arguments overflows the stack.
+    const widths = header.map((h, i) =>
+      cells.reduce((w, c) => Math.max(w, c[i]!.length), h.length),
+    );
     lines.push(`  ${paint("dim", pad(header, widths))}`);
     rows.forEach((f, i) => {
       lines.push(`  ${pad(cells[i]!, widths)}`);
       lines.push(`    ${paint("dim", f.summary)}`);
     });
+    if (all.length > rows.length) {
+      lines.push(
+        `  ... and ${all.length - rows.length} more ${status} subnets (--format csv or json lists them all)`,
+      );
+    }
   }
 
   if (run.errors.length > 0) {

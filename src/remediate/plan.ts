@@ -1,4 +1,4 @@
-import { parsePrefix } from "../audit/prefix.js";
+import { freeRouteName, hostRouteFor } from "../audit/remediation.js";
 import { isInternet } from "../audit/route-decision.js";
 import type { Inventory, Route } from "../inventory/inventory.js";
 import { keyOf } from "../inventory/resource-id.js";
@@ -84,26 +84,6 @@ export function desiredByTable(findings: Finding[]): {
   return { tables, withoutTable };
 }
 
-/** A route with exactly this /32 prefix, if the table has one (host bits masked as Azure does). */
-function routeWithPrefix(routes: Route[], ip: string): Route | undefined {
-  const want = parsePrefix(`${ip}/32`);
-  return routes.find((r) => {
-    const p = parsePrefix(r.addressPrefix);
-    return (
-      p.kind === "ipv4" && want.kind === "ipv4" && p.length === 32 && p.network === want.network
-    );
-  });
-}
-
-/** The predictable name remediation scripts use (kms-20-118-99-224), suffixed -2, -3 when taken. */
-export function freeRouteName(routes: Route[], set: string, ip: string): string {
-  const taken = new Set(routes.map((r) => r.name.toLowerCase()));
-  const base = `${set}-${ip.replace(/\./g, "-")}`;
-  let name = base;
-  for (let i = 2; taken.has(name.toLowerCase()); i++) name = `${base}-${i}`;
-  return name;
-}
-
 /**
  * The change one KMS IP needs on a table in its current state. Pure; apply calls it again against
  * every fresh read of the table, so each write is planned against the version its If-Match names.
@@ -114,7 +94,7 @@ export function planRoute(
   options: { replaceConflicting: boolean },
 ): Pick<RouteChange, "routeName" | "addressPrefix" | "action" | "previousNextHopType"> {
   const addressPrefix = `${wanted.ip}/32`;
-  const same = routeWithPrefix(routes, wanted.ip);
+  const same = hostRouteFor(routes, wanted.ip);
   if (same && isInternet(same.nextHopType))
     return {
       routeName: same.name,
@@ -130,7 +110,11 @@ export function planRoute(
       previousNextHopType: same.nextHopType,
     };
   return {
-    routeName: freeRouteName(routes, wanted.set, wanted.ip),
+    routeName: freeRouteName(
+      new Set(routes.map((r) => r.name.toLowerCase())),
+      wanted.set,
+      wanted.ip,
+    ),
     addressPrefix,
     action: "create",
     previousNextHopType: null,
