@@ -8,6 +8,8 @@ import { CLOUDS, type CloudName } from "./model.js";
 export interface Settings {
   cloud: CloudName;
   armEndpoint: URL | null;
+  /** KMS_AUDIT_PENDING_BLOB_URL: the Functions' pending store, a blob container (https). */
+  pendingBlobUrl: URL | null;
   subscriptions: string[];
   managementGroups: string[];
   schedule: string;
@@ -163,6 +165,7 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       ? parseCloud(env.KMS_AUDIT_CLOUD, "KMS_AUDIT_CLOUD")
       : "AzureCloud",
     armEndpoint: httpsUrl("KMS_AUDIT_ARM_ENDPOINT", env.KMS_AUDIT_ARM_ENDPOINT),
+    pendingBlobUrl: httpsUrl("KMS_AUDIT_PENDING_BLOB_URL", env.KMS_AUDIT_PENDING_BLOB_URL),
     subscriptions,
     managementGroups,
     schedule: env.KMS_AUDIT_SCHEDULE?.trim()

@@ -245,3 +245,20 @@ void test("the file pending store writes, lists oldest first and removes", async
   );
   await assert.rejects(store.put(batch("../escape")), /invalid pending batch id/);
 });
+
+void test("a torn pending batch is set aside and reported; this run's rows still go out", async () => {
+  await startEmulator();
+  const dir = join(directory, "pending-torn");
+  const store = createFilePendingStore(dir);
+  const { mkdir, writeFile, readdir } = await import("node:fs/promises");
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "2026-11-28T00-00-00-000Z_torn.json"), '{"id":"x","stream":"Cust');
+  const report = await sink(store).write(aScanResult(20, { id: "run-torn" }), { logger });
+  assert.equal(report.failed, 0);
+  assert.equal(emulator.rowsOf(FINDINGS).length, 20);
+  const corrupt = report.errors.find((e) => e.code === "LOG_ANALYTICS_PENDING_CORRUPT");
+  assert.ok(corrupt, JSON.stringify(report.errors));
+  assert.match(corrupt.message, /not JSON/);
+  assert.deepEqual(await readdir(dir), ["2026-11-28T00-00-00-000Z_torn.json.corrupt"]);
+  assert.deepEqual(await store.list(), []);
+});

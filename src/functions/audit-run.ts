@@ -3,7 +3,6 @@ import { join } from "node:path";
 import type { Logger } from "../logging/logger.js";
 import type { ScanResult } from "../model.js";
 import { DefaultAzureCredential } from "@azure/identity";
-import { SettingsError } from "../errors.js";
 import {
   createBlobPendingStoreFromUrl,
   createFilePendingStore,
@@ -29,38 +28,26 @@ export interface FunctionDependencies {
 }
 
 /**
- * The pending store of a Function App: KMS_AUDIT_PENDING_DIR, else the instance's temporary
- * directory (Flex Consumption has no persistent local disk: pending rows live as long as the
- * instance does).
- */
-export function functionsPendingDirectory(env: Record<string, string | undefined>): string {
-  return env.KMS_AUDIT_PENDING_DIR?.trim() || join(tmpdir(), "kms-route-audit", "pending");
-}
-
-/**
- * Where a Function App keeps rows Log Analytics did not take: the blob container named by
- * KMS_AUDIT_PENDING_BLOB_URL (the app's own storage, reached with its identity; infra sets it),
- * so they survive the instance; without it, the local directory above.
+ * Where a Function App keeps rows Log Analytics did not take: the blob container of
+ * KMS_AUDIT_PENDING_BLOB_URL (the app's own storage, reached with its identity; the Bicep sets it),
+ * so they survive the instance; without it, KMS_AUDIT_PENDING_DIR or the instance's temporary
+ * directory (Flex Consumption has no lasting local disk: those rows live as long as the instance).
  */
 export function functionsPendingStore(
+  settings: Settings,
   env: Record<string, string | undefined>,
   overrides: LiveScanOverrides = {},
 ): PendingStore {
-  const raw = env.KMS_AUDIT_PENDING_BLOB_URL?.trim();
-  if (!raw) return createFilePendingStore(functionsPendingDirectory(env));
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new SettingsError("KMS_AUDIT_PENDING_BLOB_URL", `"${raw}" is not a URL`);
-  }
-  if (url.protocol !== "https:" && url.hostname !== "127.0.0.1") {
-    throw new SettingsError(
-      "KMS_AUDIT_PENDING_BLOB_URL",
-      `"${raw}" is not an https:// container URL`,
+  if (settings.pendingBlobUrl) {
+    return createBlobPendingStoreFromUrl(
+      settings.pendingBlobUrl,
+      overrides.credential ?? new DefaultAzureCredential(),
     );
   }
-  return createBlobPendingStoreFromUrl(url, overrides.credential ?? new DefaultAzureCredential());
+  const directory = env.KMS_AUDIT_PENDING_DIR?.trim()
+    ? settings.pendingDirectory
+    : join(tmpdir(), "kms-route-audit", "pending");
+  return createFilePendingStore(directory);
 }
 
 export interface AuditRun {
@@ -84,6 +71,16 @@ export async function runLiveAudit(options: {
   // runScan binds the run ID itself; the lines of this function and the sinks get it here.
   const logger = options.logger.child({ runId: options.runId });
   const started = Date.now();
+  // Sinks first: a bad Log Analytics setting fails before the tenant is read, not after.
+  const sinks = options.write
+    ? [
+        logAnalyticsSinkFromSettings(
+          settings,
+          functionsPendingStore(settings, options.env, options.overrides),
+          options.overrides,
+        ),
+      ]
+    : [];
   const result = await runScan(
     liveScanOptions({
       settings,
@@ -94,15 +91,6 @@ export async function runLiveAudit(options: {
       overrides: options.overrides,
     }),
   );
-  const sinks = options.write
-    ? [
-        logAnalyticsSinkFromSettings(
-          settings,
-          functionsPendingStore(options.env, options.overrides),
-          options.overrides,
-        ),
-      ]
-    : [];
   const reports = await writeToSinks(result, sinks, { logger, signal: options.signal });
   logger.info(
     {

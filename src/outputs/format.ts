@@ -94,5 +94,5 @@ export async function writeChunksToStream(
   } finally {
     stream.off("error", onError);
   }
-  if (failure !== null && (failure).code !== "EPIPE") throw failure;
+  if (failure !== null && failure.code !== "EPIPE") throw failure;
 }

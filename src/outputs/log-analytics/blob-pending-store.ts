@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/identity";
 import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import type { PendingBatch, PendingStore } from "./pending-store.js";
+import { parseBatch, type PendingBatch, type PendingStore } from "./pending-store.js";
 
 const PREFIX = "pending/";
 const BATCH_ID = /^[A-Za-z0-9_-]{1,200}$/;
@@ -22,7 +22,7 @@ function isNotFound(error: unknown): boolean {
 export function createBlobPendingStore(container: ContainerClient): PendingStore {
   return {
     location: container.url,
-    async list() {
+    async list(onCorrupt) {
       const names: string[] = [];
       try {
         for await (const blob of container.listBlobsFlat({ prefix: PREFIX })) names.push(blob.name);
@@ -32,12 +32,24 @@ export function createBlobPendingStore(container: ContainerClient): PendingStore
       }
       const batches: PendingBatch[] = [];
       for (const name of names.sort()) {
+        const id = name.slice(PREFIX.length, -".json".length);
+        let text: string;
         try {
-          const bytes = await container.getBlockBlobClient(name).downloadToBuffer();
-          batches.push(JSON.parse(bytes.toString("utf8")) as PendingBatch);
+          text = (await container.getBlockBlobClient(name).downloadToBuffer()).toString("utf8");
         } catch (error) {
-          if (!isNotFound(error)) throw error; // removed since it was listed
+          if (isNotFound(error)) continue; // removed since it was listed
+          throw error;
         }
+        const batch = parseBatch(text, id);
+        if (typeof batch !== "string") {
+          batches.push(batch);
+          continue;
+        }
+        // Set aside under corrupt/, out of the way of later runs.
+        const aside = container.getBlockBlobClient(`corrupt/${id}.json`);
+        await aside.upload(text, Buffer.byteLength(text));
+        await container.getBlockBlobClient(name).deleteIfExists();
+        onCorrupt?.(id, batch);
       }
       return batches;
     },

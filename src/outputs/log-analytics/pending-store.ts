@@ -28,12 +28,39 @@ export interface PendingBatch {
 export interface PendingStore {
   /** Says where the store is, for logs and messages. */
   readonly location: string;
-  /** Every batch, oldest first. */
-  list(): Promise<PendingBatch[]>;
+  /**
+   * Every batch, oldest first. A batch that cannot be read back (a torn or edited file) is moved
+   * aside, reported through `onCorrupt`, and left out, so one bad batch never blocks the others.
+   */
+  list(onCorrupt?: (id: string, reason: string) => void): Promise<PendingBatch[]>;
   /** Creates or replaces a batch. Must be durable when it resolves. */
   put(batch: PendingBatch): Promise<void>;
   /** Removes a batch; removing a missing batch is not an error. */
   remove(id: string): Promise<void>;
+}
+
+/**
+ * A stored batch, or why it is unusable. The ID comes from where it is stored (file or blob name),
+ * so removing it after a resend always removes that very entry.
+ */
+export function parseBatch(text: string, id: string): PendingBatch | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return `not JSON (${error instanceof Error ? error.message : String(error)})`;
+  }
+  const b = value as Partial<PendingBatch> | null;
+  if (
+    typeof b !== "object" ||
+    b === null ||
+    typeof b.stream !== "string" ||
+    !Array.isArray(b.rows) ||
+    typeof b.attempts !== "number"
+  ) {
+    return "not a pending batch (stream, rows and attempts expected)";
+  }
+  return { ...(b as PendingBatch), id };
 }
 
 export function newPendingBatchId(now: Date = new Date()): string {
@@ -63,7 +90,7 @@ export function createFilePendingStore(directory: string): PendingStore {
   const file = (id: string) => join(directory, `${checkId(id)}.json`);
   return {
     location: directory,
-    async list() {
+    async list(onCorrupt) {
       let names: string[];
       try {
         names = await readdir(directory);
@@ -73,8 +100,14 @@ export function createFilePendingStore(directory: string): PendingStore {
       }
       const batches: PendingBatch[] = [];
       for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
-        const text = await readFile(join(directory, name), "utf8");
-        batches.push(JSON.parse(text) as PendingBatch);
+        const id = name.slice(0, -".json".length);
+        const batch = parseBatch(await readFile(join(directory, name), "utf8"), id);
+        if (typeof batch === "string") {
+          await rename(join(directory, name), join(directory, `${name}.corrupt`));
+          onCorrupt?.(id, batch);
+        } else {
+          batches.push(batch);
+        }
       }
       return batches;
     },

@@ -235,7 +235,23 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       // 1. Rows earlier runs could not deliver, unchanged.
       let resent = 0;
       let stillPending = 0;
-      for (const batch of await store.list()) {
+      // A store that cannot be listed (storage down) must not stop this run's rows.
+      let pendingBatches: Awaited<ReturnType<PendingStore["list"]>> = [];
+      try {
+        pendingBatches = await store.list((id, reason) =>
+          errors.push({
+            code: "LOG_ANALYTICS_PENDING_CORRUPT",
+            message: `pending batch ${id} in ${store.location} cannot be read (${reason}); it was set aside`,
+            target: id,
+          }),
+        );
+      } catch (error) {
+        errors.push({
+          code: "LOG_ANALYTICS_PENDING_UNREADABLE",
+          message: `pending rows in ${store.location} could not be listed: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+      for (const batch of pendingBatches) {
         const outcome = await upload(batch.stream, batch.rows, logger, signal);
         resent += outcome.delivered;
         delivered += outcome.delivered;
