@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, normalize } from "node:path";
 import { z } from "zod";
-import { SettingsError } from "./errors.js";
+import { InputError, SettingsError } from "./errors.js";
 import { CLOUDS, type CloudName } from "./model.js";
 
 /** Every setting of DESIGN.md section 5, parsed and validated once into a typed object. */
@@ -53,13 +53,14 @@ export function isManagementGroupId(value: string): boolean {
   return MANAGEMENT_GROUP.test(value);
 }
 
+/** `where` names a setting (KMS_AUDIT_CLOUD) or a command-line option (--cloud). */
 export function parseCloud(value: string, where: string): CloudName {
   const match = CLOUDS.find((c) => c.toLowerCase() === value.trim().toLowerCase());
   if (!match) {
-    throw new SettingsError(
-      where,
-      `unknown cloud "${value}"; expected one of ${CLOUDS.join(", ")}`,
-    );
+    const why = `unknown cloud "${value}"; expected one of ${CLOUDS.join(", ")}`;
+    throw where.startsWith("--")
+      ? new InputError(`${where}: ${why}`)
+      : new SettingsError(where, why);
   }
   return match;
 }

@@ -118,6 +118,35 @@ describe("remediation", () => {
     assert.match(r.bicep, /name: 't\$\(whoami\)'/);
   });
 
+  it("doubles PowerShell's typographic quotes and keeps Bicep comments on one line", () => {
+    const r = buildRemediation({
+      subnetName: "s\nresource evil 'x' = {}",
+      virtualNetworkName: "v",
+      subscriptionId: SUB,
+      resourceGroup: "rg",
+      location: "westeurope",
+      routeTableId: `/subscriptions/${SUB}/resourceGroups/rg\u2019; Remove-AzResourceGroup x; \u2019/providers/Microsoft.Network/routeTables/t`,
+      existingRoutes: [],
+      missing: [{ set: "kms", ip: "20.118.99.224" }],
+    })!;
+    assert.match(
+      r.powershell,
+      /-ResourceGroupName 'rg\u2019\u2019; Remove-AzResourceGroup x; \u2019\u2019'/,
+    );
+    const created = buildRemediation({
+      subnetName: "s\nresource evil 'x' = {}",
+      virtualNetworkName: "v",
+      subscriptionId: SUB,
+      resourceGroup: "rg",
+      location: "westeurope",
+      routeTableId: null,
+      existingRoutes: null,
+      missing: [{ set: "kms", ip: "20.118.99.224" }],
+    })!;
+    assert.match(created.bicep, /subnet s resource evil/);
+    for (const line of created.bicep.split("\n")) assert.doesNotMatch(line, /^resource evil/);
+  });
+
   it("gives no remediation when nothing is missing", () => {
     assert.equal(
       buildRemediation({

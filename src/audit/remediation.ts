@@ -32,7 +32,12 @@ function sh(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 function ps(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  // PowerShell also ends a single-quoted string at the typographic quotes U+2018 to U+201B.
+  return `'${value.replace(/['\u2018-\u201B]/g, (q) => q + q)}'`;
+}
+/** Text for a // comment: one line, whatever the data holds. */
+function comment(value: string): string {
+  return value.replace(/[\r\n\u2028\u2029]+/g, " ");
 }
 function bicepString(value: string): string {
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\$\{/g, "\\${")}'`;
@@ -154,7 +159,7 @@ function powershell(routes: PlannedRoute[], c: Context): string {
 
 function bicep(routes: PlannedRoute[], c: Context): string {
   const lines = [
-    `// Deploy to resource group ${c.tableGroup} in subscription ${c.subscription}.`,
+    `// Deploy to resource group ${comment(c.tableGroup)} in subscription ${comment(c.subscription)}.`,
     c.creating
       ? `resource routeTable 'Microsoft.Network/routeTables@${API_VERSION}' = {\n  name: ${bicepString(c.tableName)}\n  location: ${bicepString(c.location)}\n}`
       : `resource routeTable 'Microsoft.Network/routeTables@${API_VERSION}' existing = {\n  name: ${bicepString(c.tableName)}\n}`,
@@ -166,7 +171,7 @@ function bicep(routes: PlannedRoute[], c: Context): string {
   });
   if (c.creating) {
     lines.push(
-      `// Then associate the table with subnet ${c.target.subnetName} of ${c.target.virtualNetworkName} in the template that owns the VNet:\n//   routeTable: { id: routeTable.id }`,
+      `// Then associate the table with subnet ${comment(c.target.subnetName)} of ${comment(c.target.virtualNetworkName)} in the template that owns the VNet:\n//   routeTable: { id: routeTable.id }`,
     );
   }
   return lines.join("\n");
