@@ -40,7 +40,12 @@ function comment(value: string): string {
   return value.replace(/[\r\n\u2028\u2029]+/g, " ");
 }
 function bicepString(value: string): string {
-  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\$\{/g, "\\${")}'`;
+  return `'${value
+    .replace(/\\/g, "\\\\")
+    .replace(/'/g, "\\'")
+    .replace(/\$\{/g, "\\${")
+    .replace(/\r/g, "\\r")
+    .replace(/\n/g, "\\n")}'`;
 }
 
 /** A route with exactly this /32 prefix, if the table has one (host bits masked as Azure does). */
@@ -80,7 +85,9 @@ export function buildRemediation(target: RemediationTarget): Remediation | null 
   const routes = planRoutes(target);
   const creating = target.routeTableId === null;
   const tableName = creating
-    ? `rt-${target.virtualNetworkName}-${target.subnetName}-kms`.slice(0, 80)
+    ? `rt-${target.virtualNetworkName}-${target.subnetName}-kms`
+        .replace(/[^A-Za-z0-9._-]/g, "-") // the characters a route table name may hold
+        .slice(0, 80)
     : nameOf(target.routeTableId!);
   const tableGroup = creating
     ? target.resourceGroup
