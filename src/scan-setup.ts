@@ -20,8 +20,8 @@ import type { EstateSource } from "./sources/source.js";
 
 /**
  * Builds a live scan (Resource Graph source, Log Analytics sink) from validated settings, the
- * same way for every entry point that scans a tenant: the timer and HTTP functions today, and the
- * CLI's live mode when it adopts this helper.
+ * same way for every entry point that scans a tenant: the timer and HTTP functions and the CLI's
+ * live mode (which loads this module only for a live scan).
  */
 
 export interface LiveScope {

@@ -28,13 +28,7 @@ export async function estateSourceFor(
     });
   }
   if (options.input.length > 0) return createEstateFileSource(options.input, { stdin });
-  const { createResourceGraphSource } = await import("../sources/resource-graph/index.js");
-  // Live: the command line's scope wins over the settings' scope.
-  const narrowed = options.subscriptions.length > 0 || options.managementGroups.length > 0;
-  return createResourceGraphSource({
-    cloud: options.cloud,
-    armEndpoint: settings.armEndpoint,
-    subscriptions: narrowed ? options.subscriptions : settings.subscriptions,
-    managementGroups: narrowed ? options.managementGroups : settings.managementGroups,
-  });
+  const { liveSourceFromSettings } = await import("../scan-setup.js");
+  // The command line's cloud and scope win over the settings'.
+  return liveSourceFromSettings({ ...settings, cloud: options.cloud }, options);
 }
