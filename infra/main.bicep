@@ -28,6 +28,13 @@ param auditSubscriptions array = []
 @description('NCRONTAB schedule of the timer (KMS_AUDIT_SCHEDULE), six fields.')
 param auditSchedule string = '0 0 */6 * * *'
 
+@description('What the timer does about missing KMS routes (KMS_AUDIT_REMEDIATION): off, plan (log them) or apply (add them; assign the remediation role of custom-roles.bicep first).')
+@allowed(['off', 'plan', 'apply'])
+param auditRemediation string = 'off'
+
+@description('Confirm doubtful subnets against gateways\' learned routes (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES; needs the confirm role of custom-roles.bicep).')
+param auditConfirmGatewayRoutes bool = false
+
 @description('Log level of the function (KMS_AUDIT_LOG_LEVEL).')
 @allowed(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 param auditLogLevel string = 'info'
@@ -145,6 +152,8 @@ module functionApp 'app/function.bicep' = {
       KMS_AUDIT_SUBSCRIPTIONS: join(auditSubscriptions, ',')
       KMS_AUDIT_SCHEDULE: auditSchedule
       KMS_AUDIT_LOG_LEVEL: auditLogLevel
+      KMS_AUDIT_REMEDIATION: auditRemediation
+      KMS_AUDIT_CONFIRM_GATEWAY_ROUTES: string(auditConfirmGatewayRoutes)
       KMS_AUDIT_LOGS_ENDPOINT: dcr.outputs.logsIngestionEndpoint
       KMS_AUDIT_DCR_ID: dcr.outputs.immutableId
       KMS_AUDIT_FINDINGS_STREAM: dcr.outputs.findingsStream

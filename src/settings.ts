@@ -24,6 +24,11 @@ export interface Settings {
    * ~/.local/state/kms-route-audit/pending.
    */
   pendingDirectory: string;
+  /**
+   * KMS_AUDIT_REMEDIATION: what the timer function does about missing KMS routes after its audit:
+   * nothing (off, the default), plan them (logged), or apply them.
+   */
+  remediation: "off" | "plan" | "apply";
   /** KMS_AUDIT_CONFIRM_GATEWAY_ROUTES: read gateways' learned routes for BGP-doubtful subnets. */
   confirmGatewayRoutes: boolean;
   /** KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES: read a VM NIC's effective routes per subnet in doubt. */
@@ -122,6 +127,13 @@ export function pendingDirectoryFrom(env: Record<string, string | undefined>): s
   return join(state, "kms-route-audit", "pending");
 }
 
+function remediationSetting(raw: string | undefined): Settings["remediation"] {
+  const value = (raw ?? "").trim().toLowerCase();
+  if (value === "") return "off";
+  if (value === "off" || value === "plan" || value === "apply") return value;
+  throw new SettingsError("KMS_AUDIT_REMEDIATION", `"${raw}" is not one of off, plan, apply`);
+}
+
 function booleanSetting(name: string, raw: string | undefined): boolean {
   if (raw === undefined || raw.trim() === "") return false;
   const value = raw.trim().toLowerCase();
@@ -190,6 +202,7 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       ) ?? "Custom-KmsRouteAuditRun_CL",
     logLevel: level as LogLevel,
     pendingDirectory: pendingDirectoryFrom(env),
+    remediation: remediationSetting(env.KMS_AUDIT_REMEDIATION),
     confirmGatewayRoutes: booleanSetting(
       "KMS_AUDIT_CONFIRM_GATEWAY_ROUTES",
       env.KMS_AUDIT_CONFIRM_GATEWAY_ROUTES,

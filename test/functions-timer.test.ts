@@ -158,6 +158,32 @@ void describe("timerScan", () => {
     assert.ok((await readdir(pendingDir)).length > 0, "kept in KMS_AUDIT_PENDING_DIR");
   });
 
+  it("KMS_AUDIT_REMEDIATION=plan logs every planned route change, and changes nothing", async () => {
+    const { context, lines } = anInvocation("timerScan");
+    const before = rg.requests.length;
+    await handler({ KMS_AUDIT_SUBSCRIPTIONS: SUB1, KMS_AUDIT_REMEDIATION: "plan" })(
+      aTimer(false),
+      context,
+    );
+    const changes = lines.filter((l) => l.json?.msg === "remediation change");
+    assert.ok(changes.length > 0, "planned changes are logged");
+    for (const line of changes) {
+      const change = line.json?.change as { status: string; action: string; addressPrefix: string };
+      assert.equal(change.status, "planned");
+      assert.match(change.addressPrefix, /^\d+\.\d+\.\d+\.\d+\/32$/);
+    }
+    const finished = lines.find((l) => l.json?.msg === "remediation finished");
+    assert.equal(finished?.json?.mode, "plan");
+    // Planning reads nothing but the estate: only Resource Graph was asked.
+    assert.ok(rg.requests.length > before);
+  });
+
+  it("no remediation runs unless KMS_AUDIT_REMEDIATION asks for it", async () => {
+    const { context, lines } = anInvocation("timerScan");
+    await handler({ KMS_AUDIT_SUBSCRIPTIONS: SUB1 })(aTimer(false), context);
+    assert.ok(!lines.some((l) => l.json?.msg === "remediation finished"));
+  });
+
   it("a malformed setting fails the invocation with the setting's name", async () => {
     const { context, lines } = anInvocation("timerScan");
     await assert.rejects(

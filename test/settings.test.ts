@@ -20,6 +20,7 @@ describe("settings", () => {
     assert.equal(s.pendingBlobUrl, null);
     assert.equal(s.pendingDirectory, "/var/state/kms-route-audit/pending");
     assert.equal(s.confirmGatewayRoutes, false);
+    assert.equal(s.remediation, "off");
   });
 
   it("parses lists, clouds in any case and URLs", () => {
@@ -56,6 +57,7 @@ describe("settings", () => {
       { KMS_AUDIT_PENDING_BLOB_URL: "http://st.blob.core.windows.net/p" },
     ],
     ["KMS_AUDIT_CONFIRM_GATEWAY_ROUTES", { KMS_AUDIT_CONFIRM_GATEWAY_ROUTES: "yes" }],
+    ["KMS_AUDIT_REMEDIATION", { KMS_AUDIT_REMEDIATION: "fix-it" }],
     ["KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES", { KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES: "1" }],
   ];
   for (const [setting, env] of bad) {

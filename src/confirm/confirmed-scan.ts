@@ -7,6 +7,7 @@ import {
 } from "../audit/confirm-gateway-routes.js";
 import { flattenEndpoints } from "../catalog/endpoints.js";
 import type { RunError, ScanResult } from "../model.js";
+import type { Inventory } from "../inventory/inventory.js";
 import { countByStatus, runScanWithInventory, type ScanOptions } from "../scan.js";
 import {
   createNetworkClients,
@@ -42,7 +43,23 @@ export async function runConfirmedScan(
   scan: ScanOptions,
   confirm: ConfirmationOptions,
 ): Promise<ScanResult> {
-  const { result, inventory } = await runScanWithInventory(scan);
+  return (await runConfirmedScanWithInventory(scan, confirm)).result;
+}
+
+/** runConfirmedScan, also handing back the inventory (for remediation after it). */
+export async function runConfirmedScanWithInventory(
+  scan: ScanOptions,
+  confirm: ConfirmationOptions,
+): Promise<{ result: ScanResult; inventory: Inventory }> {
+  const scanned = await runScanWithInventory(scan);
+  return { result: await confirmScanned(scanned, scan, confirm), inventory: scanned.inventory };
+}
+
+async function confirmScanned(
+  { result, inventory }: { result: ScanResult; inventory: Inventory },
+  scan: ScanOptions,
+  confirm: ConfirmationOptions,
+): Promise<ScanResult> {
   if (!confirm.confirmGatewayRoutes && !confirm.verifyEffectiveRoutes) return result;
   const now = scan.now ?? (() => new Date());
   const logger = scan.logger.child({ runId: result.run.id });

@@ -9,7 +9,6 @@ import {
   type PendingStore,
 } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
-import { runScan } from "../scan.js";
 import {
   liveScanOptions,
   logAnalyticsSinkFromSettings,
@@ -18,6 +17,8 @@ import {
   type LiveScope,
 } from "../scan-setup.js";
 import type { Settings } from "../settings.js";
+import { runConfirmedScanWithInventory } from "../confirm/confirmed-scan.js";
+import { remediateScanned, type RemediationReport } from "../remediate/remediate.js";
 
 /** What the registered functions get by default, and tests replace. */
 export interface FunctionDependencies {
@@ -53,6 +54,8 @@ export function functionsPendingStore(
 export interface AuditRun {
   result: ScanResult;
   reports: SinkReport[];
+  /** The plan or the changes made, when KMS_AUDIT_REMEDIATION asked for them and `remediate`. */
+  remediation: RemediationReport | null;
 }
 
 /** The live scan every function runs: Resource Graph in `scope`, then Log Analytics if `write`. */
@@ -66,6 +69,8 @@ export async function runLiveAudit(options: {
   logger: Logger;
   overrides?: LiveScanOverrides;
   signal?: AbortSignal;
+  /** Run KMS_AUDIT_REMEDIATION's plan or apply after the audit (the timer; never HTTP). */
+  remediate?: boolean;
 }): Promise<AuditRun> {
   const { settings } = options;
   // runScan binds the run ID itself; the lines of this function and the sinks get it here.
@@ -81,16 +86,38 @@ export async function runLiveAudit(options: {
         ),
       ]
     : [];
-  const result = await runScan(
-    liveScanOptions({
-      settings,
-      scope: options.scope,
-      logger: options.logger,
-      signal: options.signal,
-      newRunId: () => options.runId,
-      overrides: options.overrides,
-    }),
-  );
+  const scanOptions = liveScanOptions({
+    settings,
+    scope: options.scope,
+    logger: options.logger,
+    signal: options.signal,
+    newRunId: () => options.runId,
+    overrides: options.overrides,
+  });
+  const network = {
+    cloud: settings.cloud,
+    armEndpoint: settings.armEndpoint,
+    ...(options.overrides?.credential ? { credential: options.overrides.credential } : {}),
+  };
+  // Confirmation against ARM when the settings ask for it (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES,
+  // KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES), as the CLI's flags do.
+  const scanned = await runConfirmedScanWithInventory(scanOptions, {
+    confirmGatewayRoutes: settings.confirmGatewayRoutes,
+    verifyEffectiveRoutes: settings.verifyEffectiveRoutes,
+    network,
+  });
+  const { result } = scanned;
+  let remediation: RemediationReport | null = null;
+  if (options.remediate && settings.remediation !== "off") {
+    remediation = await remediateScanned(
+      scanned,
+      { mode: settings.remediation, replaceConflicting: false, network },
+      { cloud: settings.cloud, logger, signal: options.signal },
+    );
+    // The audit trail: one line per change, with the run ID, in Application Insights.
+    for (const change of remediation.changes) logger.info({ change }, "remediation change");
+    logger.info({ mode: remediation.mode, counts: remediation.counts }, "remediation finished");
+  }
   const reports = await writeToSinks(result, sinks, { logger, signal: options.signal });
   logger.info(
     {
@@ -102,7 +129,7 @@ export async function runLiveAudit(options: {
     },
     "audit finished",
   );
-  return { result, reports };
+  return { result, reports, remediation };
 }
 
 /** Records the sinks could not deliver in this run. */

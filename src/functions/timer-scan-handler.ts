@@ -60,6 +60,7 @@ export function createTimerScanHandler(
         runId,
         logger: baseLogger,
         overrides: dependencies.overrides,
+        remediate: true,
       });
       service.runs.finish(runId, outcome.result, outcome.reports);
     } catch (error) {
@@ -83,6 +84,8 @@ export function createTimerScanHandler(
       );
     }
     if (failed > 0) problems.push(`${failed} records not delivered to Log Analytics`);
+    const failedChanges = outcome.remediation?.counts.failed ?? 0;
+    if (failedChanges > 0) problems.push(`${failedChanges} route changes failed`);
     if (problems.length > 0) {
       logger.error(
         { complete: result.run.complete, runErrors: result.run.errors, failedRecords: failed },

@@ -3,7 +3,8 @@ import {
   type ArmNetworkOptions,
   type NetworkClients,
 } from "../confirm/network-client.js";
-import type { RunError } from "../model.js";
+import type { Inventory } from "../inventory/inventory.js";
+import type { RunError, ScanResult } from "../model.js";
 import { runScanWithInventory, type ScanOptions } from "../scan.js";
 import { applyPlan } from "./apply.js";
 import { desiredByTable, planFromInventory, type ChangeStatus, type RouteChange } from "./plan.js";
@@ -43,8 +44,16 @@ export async function runRemediation(
   scan: ScanOptions,
   options: RemediationOptions,
 ): Promise<RemediationReport> {
+  return remediateScanned(await runScanWithInventory(scan), options, scan);
+}
+
+/** Plans (and in apply mode adds) the missing KMS routes of an estate already scanned. */
+export async function remediateScanned(
+  { result, inventory }: { result: ScanResult; inventory: Inventory },
+  options: RemediationOptions,
+  scan: Pick<ScanOptions, "cloud" | "logger" | "now" | "signal">,
+): Promise<RemediationReport> {
   const now = scan.now ?? (() => new Date());
-  const { result, inventory } = await runScanWithInventory(scan);
   const { tables, withoutTable } = desiredByTable(result.findings);
   let changes: RouteChange[];
   if (options.mode === "apply") {
