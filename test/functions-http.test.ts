@@ -137,6 +137,32 @@ void describe("GET/POST /api/scan", () => {
     assert.ok(!logText.includes("functionkey"), "the function key is not logged");
   });
 
+  it("a request may narrow the configured scope but not leave it", async () => {
+    const { scan } = handlers(rg, {
+      env: {
+        KMS_AUDIT_ARM_ENDPOINT: rg.url,
+        KMS_AUDIT_SUBSCRIPTIONS: SUB1,
+        KMS_AUDIT_MANAGEMENT_GROUPS: "mg-corp",
+      },
+    });
+    const before = rg.requests.length;
+    const outside = await scan(
+      get(`/api/scan?subscriptionId=${SUB2}&managementGroup=mg-other`),
+      anInvocation("httpScan").context,
+    );
+    const problem = assertProblem(outside, 400);
+    assert.deepEqual(problem.invalidParams?.map((p) => p.name).sort(), [
+      "managementGroup",
+      "subscriptionId",
+    ]);
+    assert.equal(rg.requests.length, before, "nothing was read");
+    const inside = await scan(
+      get(`/api/scan?subscriptionId=${SUB1.toUpperCase()}`),
+      anInvocation("httpScan").context,
+    );
+    assert.equal(inside.status, 200, bodyText(inside));
+  });
+
   it("repeated subscriptionId values are all scanned", async () => {
     const { scan } = handlers(rg);
     const response = await scan(

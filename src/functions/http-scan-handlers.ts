@@ -174,6 +174,39 @@ function answer(
 }
 
 /** The handlers of GET/POST /api/scan and GET /api/scan/runs/{runId}. */
+/**
+ * When the app settings name a scope (KMS_AUDIT_SUBSCRIPTIONS, KMS_AUDIT_MANAGEMENT_GROUPS), a
+ * request may narrow it but not leave it: a function key must not widen what the operators chose
+ * to audit. Management-group membership of a subscription is not looked up, so with only
+ * management groups configured a request names management groups. IDs compare case-insensitively.
+ */
+function outsideConfiguredScope(
+  request: { subscriptions: readonly string[]; managementGroups: readonly string[] },
+  settings: Settings,
+): InvalidParam[] {
+  const configuredSubs = new Set(settings.subscriptions.map((s) => s.toLowerCase()));
+  const configuredMgs = new Set(settings.managementGroups.map((m) => m.toLowerCase()));
+  if (configuredSubs.size === 0 && configuredMgs.size === 0) return [];
+  const outside: InvalidParam[] = [];
+  for (const sub of request.subscriptions) {
+    if (!configuredSubs.has(sub.toLowerCase())) {
+      outside.push({
+        name: "subscriptionId",
+        reason: `${sub} is outside the scope this app audits`,
+      });
+    }
+  }
+  for (const mg of request.managementGroups) {
+    if (!configuredMgs.has(mg.toLowerCase())) {
+      outside.push({
+        name: "managementGroup",
+        reason: `${mg} is outside the scope this app audits`,
+      });
+    }
+  }
+  return outside;
+}
+
 export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}): {
   scan: HttpHandler;
   scanRun: HttpHandler;
@@ -208,6 +241,9 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
         ]),
       );
     }
+
+    const outside = outsideConfiguredScope(scanRequest, settings);
+    if (outside.length > 0) return problemResponse(invalidParameters(outside));
 
     const { gate, runs } = service();
     const release = gate.tryAcquire();
