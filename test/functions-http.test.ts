@@ -393,6 +393,22 @@ void describe("tenant-wide scans and GET /api/scan/runs/{runId}", () => {
     for (const r of tenantRequests) assert.equal(r.subscriptions, null, "tenant scope");
   });
 
+  it("a run that outlives its deadline is abandoned, reported as failed, and frees the instance", async () => {
+    const { scan, scanRun } = handlers(slow, { maxRunInMs: 150 });
+    const accepted = await scan(get("/api/scan"), anInvocation("a").context);
+    assert.equal(accepted.status, 202, bodyText(accepted));
+    const runId = headerOf(accepted, "x-run-id") ?? "";
+    let polled = accepted;
+    for (let i = 0; i < 100 && polled.status === 202; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      polled = await scanRun(getRun(runId), anInvocation("p").context);
+    }
+    const problem = assertProblem(polled, 500);
+    assert.match(problem.type, /scan-failed/);
+    const next = await scan(get(`/api/scan?subscriptionId=${SUB1}`), anInvocation("b").context);
+    assert.notEqual(next.status, 429, "the gate was released");
+  });
+
   it("unknown run ID: 404; malformed run ID or parameter: 400", async () => {
     const unknown = getRun("0b6f3c1e-2d4a-4c5b-8e9f-0a1b2c3d4e5f");
     const notFound = assertProblem(await httpScanRun(unknown, anInvocation("p").context), 404);

@@ -38,6 +38,11 @@ export interface HttpScanDependencies extends FunctionDependencies {
    * end gives up after 230 s). Default 200 s.
    */
   syncBudgetInMs?: number;
+  /**
+   * A run still going after this long is abandoned and recorded as failed, so a stuck scan never
+   * holds the instance's one-scan gate for good. Default 30 minutes.
+   */
+  maxRunInMs?: number;
   /** Retry-After of a 429 (a scan is running). Default 60. */
   busyRetryAfterSeconds?: number;
   /** Retry-After of a 202 (the run is still going). Default 10. */
@@ -291,6 +296,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
           runId,
           logger: baseLogger,
           overrides: dependencies.overrides,
+          signal: AbortSignal.timeout(dependencies.maxRunInMs ?? 30 * 60_000),
         });
         runs.finish(runId, result, reports);
         if (!result.run.complete || failedRecords(reports) > 0) {
