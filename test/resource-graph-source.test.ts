@@ -222,6 +222,25 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.ok(retries.some((r) => r.timedOut === true));
   });
 
+  void it("a Resource Graph that will not serve subscription names still gives a complete audit", async () => {
+    const estate = buildEstate(2, 10);
+    const rg = await emulator({ rows: estate });
+    rg.injectFault({ status: 400, times: Infinity, when: (r) => r.table === "resourcecontainers" });
+    const subs = [...new Set(estate.map((r) => r.subscriptionId).filter(Boolean))] as string[];
+    const result = await run(rg, { subscriptions: subs, retry: { maxRetries: 0 } });
+
+    assert.deepEqual(
+      result.errors,
+      [],
+      "names are cosmetic; the resources answer proves the scope",
+    );
+    const resources = estate.filter((r) => r.type !== "microsoft.resources/subscriptions");
+    assert.deepEqual(ids(result.rows), expectedIds(resources));
+    assert.ok(
+      result.logs.some((l) => l.msg === "resource graph: subscription names could not be read"),
+    );
+  });
+
   void it("reports a page that keeps failing, keeps what it read, and does not retry forever", async () => {
     const estate = buildEstate(1, 30); // pages of 100: 100 + 80
     const rg = await emulator({ rows: estate });

@@ -318,10 +318,20 @@ async function* readAll(
       ["resources", RESOURCES_QUERY],
     ] as const) {
       if (scopeFailed) break;
-      for await (const row of reader.pages(name, query, scope, plan.pageSize, report, onPage)) {
-        if (name === "subscriptions" && typeof row.subscriptionId === "string") {
-          readableSubscriptions.add(row.subscriptionId.toLowerCase());
-        }
+      // Subscription names only label findings: a failure to read them is logged, not a gap in
+      // the audit (the resources query reports any scope it cannot read on its own).
+      const onError =
+        name === "subscriptions"
+          ? (error: RunError) =>
+              logger.warn({ error }, "resource graph: subscription names could not be read")
+          : report;
+      for await (const row of reader.pages(name, query, scope, plan.pageSize, onError, onPage)) {
+        // A subscription is readable when any row of it came back, a resource or its container.
+        const subscription =
+          typeof row.subscriptionId === "string"
+            ? row.subscriptionId
+            : /^\/subscriptions\/([^/]+)/i.exec(row.id)?.[1];
+        if (subscription) readableSubscriptions.add(subscription.toLowerCase());
         const key = row.id.toLowerCase();
         if (seen.has(key)) continue;
         seen.add(key);
