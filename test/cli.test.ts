@@ -3,7 +3,6 @@
  * formats, exit codes, estate file formats, clouds, endpoint files (DESIGN.md section 5).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
@@ -12,9 +11,9 @@ import { fileURLToPath } from "node:url";
 import ajvDraft04 from "ajv-draft-04";
 import ajvFormats from "ajv-formats";
 import { parse as parseCsv } from "csv-parse/sync";
+import { runCli, type CliRun } from "./support/cli-process.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const DEMO = path.join(ROOT, "samples", "demo-estate.json");
 const SARIF_SCHEMA = path.join(
   ROOT,
@@ -118,19 +117,14 @@ interface ArmRow {
 // ---------------------------------------------------------------------------------------------
 // Running the binary.
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
 /** The parent's environment without any KMS_AUDIT_* setting, colour switch or test-runner marker. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+function cleanEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (key.startsWith("KMS_AUDIT_") || key.startsWith("NODE_TEST")) continue;
-    if (key === "NO_COLOR" || key === "FORCE_COLOR") continue;
+    if (key === "NO_COLOR" || key === "FORCE_COLOR" || value === undefined) continue;
     env[key] = value;
   }
   return { ...env, ...extra };
@@ -159,28 +153,10 @@ function spawnCli(
   args: string[],
   options: { env?: Record<string, string>; stdin?: Buffer | string },
 ): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: tmp,
-      env: cleanEnv(options.env ?? {}),
-      stdio: ["pipe", "pipe", "pipe"],
-      timeout: TIMEOUT_MS,
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
-    child.stdin.on("error", () => undefined); // the CLI may exit without reading stdin
-    child.on("error", reject);
-    child.on("close", (code, signal) =>
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-      }),
-    );
-    child.stdin.end(options.stdin);
+  return runCli(args, cleanEnv(options.env ?? {}), {
+    cwd: tmp,
+    timeoutInMs: TIMEOUT_MS,
+    stdin: options.stdin ?? "",
   });
 }
 

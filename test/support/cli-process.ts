@@ -22,7 +22,7 @@ export interface CliRun {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  options: { cwd: string; timeoutInMs?: number },
+  options: { cwd: string; timeoutInMs?: number; stdin?: Buffer | string },
 ): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -34,13 +34,14 @@ export function runCli(
         NO_PROXY: "127.0.0.1,localhost",
         ...env,
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
       timeout: options.timeoutInMs ?? 45_000,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
+    child.stdin.on("error", () => undefined); // the CLI may exit without reading stdin
     child.on("error", reject);
     child.on("close", (code, signal) =>
       resolve({
@@ -51,6 +52,7 @@ export function runCli(
         elapsedMs: Date.now() - started,
       }),
     );
+    child.stdin.end(options.stdin ?? "");
   });
 }
 

@@ -1,3 +1,4 @@
+import { createRandom } from "../../bench/estate-generator.js";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
 
 /**
@@ -50,18 +51,6 @@ const VARIANTS = [
 ] as const;
 type Variant = (typeof VARIANTS)[number];
 
-/** mulberry32: a tiny seeded PRNG, enough for a reproducible mix. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type RouteSpec = [prefix: string, hop: string, ip?: string];
 
 function routesFor(variant: Variant): RouteSpec[] {
@@ -103,7 +92,7 @@ export function syntheticEstate(options: SyntheticEstateOptions): ArmRow[] {
   const perVnet = options.subnetsPerVnet ?? 5;
   const spokes = options.spokeSubscriptions ?? 4;
   const vmShare = options.vmShare ?? 0.9;
-  const random = prng(options.seed ?? 20260501);
+  const random = createRandom(options.seed ?? 20260501);
   const rows: ArmRow[] = [];
   const location = "westeurope";
 
