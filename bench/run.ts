@@ -211,19 +211,23 @@ async function main() {
   }
 
   if (!values["no-live"]) {
-    print(
-      "\nlive: Resource Graph emulator, quota 5 queries / 1 s (the service: 15 / 5 s), 50 ms per page",
-    );
-    const g = await benchResourceGraph({
-      subnets: 10_000,
-      quota: { limit: 5, windowInMs: 1000 },
-      latencyInMs: 50,
-    });
-    print(
-      `  ${g.subnets} subnets, ${g.rows.subscriptions} subscription + ${g.rows.resources} resource rows: ` +
-        `${g.pages} requests vs minimum ${g.minimumPages} pages, ${g.throttled} x 429, ` +
-        `${s(g.elapsedMs)} vs quota bound ${s(g.boundMs)} = ${x(g.elapsedMs / g.boundMs)}; ${g.rowsRead} rows read, ${g.errors} errors`,
-    );
+    // The issue's quota (5 queries per 5 s) and a short window that weighs the fixed costs (process
+    // start, token) more.
+    for (const windowInMs of [5000, 1000]) {
+      print(
+        `\nlive: Resource Graph emulator, quota 5 queries / ${windowInMs / 1000} s (the service: 15 / 5 s), 50 ms per page`,
+      );
+      const g = await benchResourceGraph({
+        subnets: 10_000,
+        quota: { limit: 5, windowInMs },
+        latencyInMs: 50,
+      });
+      print(
+        `  ${g.subnets} subnets, ${g.rows.subscriptions} subscription + ${g.rows.resources} resource rows: ` +
+          `${g.pages} requests vs minimum ${g.minimumPages} pages, ${g.throttled} x 429, ` +
+          `${s(g.elapsedMs)} vs quota bound ${s(g.boundMs)} = ${x(g.elapsedMs / g.boundMs)}; ${g.rowsRead} rows read, ${g.errors} errors`,
+      );
+    }
     print("\nlive: Log Analytics emulator (1 MB per request)");
     const l = await benchLogAnalytics({ subnets: 10_000 });
     print(
