@@ -1,7 +1,6 @@
 import type { Remediation } from "../model.js";
 import type { Route } from "../inventory/inventory.js";
 import { nameOf, parseResourceId } from "../inventory/resource-id.js";
-import { parsePrefix } from "./prefix.js";
 
 export interface RemediationTarget {
   subnetName: string;
@@ -48,14 +47,15 @@ function bicepString(value: string): string {
     .replace(/\n/g, "\\n")}'`;
 }
 
-/** A route with exactly this /32 prefix, if the table has one (host bits masked as Azure does). */
+/**
+ * A route with exactly this /32 prefix, if the table has one. A /32 has no host bits and a valid
+ * prefix has one spelling (four decimal parts, no leading zeros), so the text decides.
+ */
 export function hostRouteFor(routes: Route[], ip: string): Route | undefined {
-  const want = parsePrefix(`${ip}/32`);
-  if (want.kind !== "ipv4") return undefined;
-  return routes.find((r) => {
-    const p = parsePrefix(r.addressPrefix);
-    return p.kind === "ipv4" && p.length === 32 && p.network === want.network;
-  });
+  const prefix = `${ip}/32`;
+  return routes.find(
+    (r) => typeof r.addressPrefix === "string" && r.addressPrefix.trim() === prefix,
+  );
 }
 
 /** The predictable name (kms-20-118-99-224), suffixed -2, -3 while `taken` (lower case) has it. */
