@@ -17,12 +17,16 @@ export function parseResourceId(id: string): ParsedResourceId {
 
 /** "…/virtualNetworks/hub/subnets/app" → "…/virtualNetworks/hub"; null when not a subnet ID. */
 export function parentOfChild(id: string, childSegment: string): string | null {
-  const index = id.toLowerCase().lastIndexOf(`/${childSegment.toLowerCase()}/`);
+  // IDs nearly always spell the segment as ARM does: look for that first, without a lower-cased copy.
+  const exact = id.lastIndexOf(`/${childSegment}/`);
+  const index = exact > 0 ? exact : id.toLowerCase().lastIndexOf(`/${childSegment.toLowerCase()}/`);
   return index > 0 ? id.slice(0, index) : null;
 }
 
 /** The last segment of an ID: the resource's name. */
 export function nameOf(id: string): string {
-  const trimmed = id.trim().replace(/\/+$/, "");
-  return trimmed.slice(trimmed.lastIndexOf("/") + 1);
+  const trimmed = id.trim();
+  let end = trimmed.length;
+  while (end > 0 && trimmed[end - 1] === "/") end--;
+  return trimmed.slice(trimmed.lastIndexOf("/", end - 1) + 1, end);
 }
