@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { runConfirmedScan, type ConfirmationOptions } from "../src/confirm/confirmed-scan.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { memorySource, staticCredential } from "./support/arm.js";
+import { emulatorNetwork, memorySource } from "./support/arm.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
 import { EstateBuilder, SUB, findingFor } from "./support/estate-builder.js";
 
@@ -37,17 +37,7 @@ function scan(rows: ArmRow[], extra: Partial<ConfirmationOptions> = {}) {
     {
       confirmGatewayRoutes: true,
       verifyEffectiveRoutes: false,
-      network: {
-        cloud: "AzureCloud",
-        armEndpoint: emulator.url,
-        credential: staticCredential,
-        clientOptions: {
-          tlsOptions: { ca: emulator.certificate.cert },
-          retryOptions: { maxRetries: 0 },
-        },
-        pollIntervalInMs: 5,
-        requestTimeoutInMs: 2_000,
-      },
+      network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5, requestTimeoutInMs: 2_000 },
       ...extra,
     },
   );
@@ -108,16 +98,7 @@ describe("--confirm-gateway-routes against the ARM emulator (real NetworkManagem
   it("a gateway that never answers times out and is recorded, not fatal", async () => {
     emulator.setGateway(HUB_GW, { hang: true });
     const result = await scan(hubAndSpokes(), {
-      network: {
-        cloud: "AzureCloud",
-        armEndpoint: emulator.url,
-        credential: staticCredential,
-        clientOptions: {
-          tlsOptions: { ca: emulator.certificate.cert },
-          retryOptions: { maxRetries: 0 },
-        },
-        requestTimeoutInMs: 300,
-      },
+      network: { ...emulatorNetwork(emulator), requestTimeoutInMs: 300 },
     });
     assert.equal(findingFor(result.findings, "snet-spoke2").status, "Unverified");
     assert.match(result.run.errors[0]!.message, /no answer within 300 ms/);

@@ -5,7 +5,7 @@ import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { runRemediation, type RemediationOptions } from "../src/remediate/remediate.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
-import { memorySource, staticCredential } from "./support/arm.js";
+import { emulatorNetwork, memorySource } from "./support/arm.js";
 import { EstateBuilder, SUB, audit, findingFor } from "./support/estate-builder.js";
 
 const logger = pino({ level: "silent" });
@@ -57,16 +57,7 @@ function remediate(options: Partial<RemediationOptions> = {}, estate: ArmRow[] =
     {
       mode: "apply",
       replaceConflicting: false,
-      network: {
-        cloud: "AzureCloud",
-        armEndpoint: emulator.url,
-        credential: staticCredential,
-        clientOptions: {
-          tlsOptions: { ca: emulator.certificate.cert },
-          retryOptions: { maxRetries: 0 },
-        },
-        pollIntervalInMs: 5,
-      },
+      network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5 },
       ...options,
     },
   );

@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
+import type { ArmNetworkOptions } from "../../src/confirm/network-client.js";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
 import type { EstateSource } from "../../src/sources/source.js";
 
@@ -7,6 +8,25 @@ export const staticCredential: TokenCredential = {
   getToken: () =>
     Promise.resolve({ token: "test-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
 };
+
+/**
+ * ARM network options that reach the loopback emulator: its endpoint and certificate, the static
+ * token, and no SDK retries (tests choose their own timeouts and polling on top).
+ */
+export function emulatorNetwork(emulator: {
+  url: string;
+  certificate: { cert: string };
+}): ArmNetworkOptions {
+  return {
+    cloud: "AzureCloud",
+    armEndpoint: emulator.url,
+    credential: staticCredential,
+    clientOptions: {
+      tlsOptions: { ca: emulator.certificate.cert },
+      retryOptions: { maxRetries: 0 },
+    },
+  };
+}
 
 async function* toAsync(rows: ArmRow[]): AsyncGenerator<ArmRow> {
   await Promise.resolve();
