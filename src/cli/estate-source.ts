@@ -1,5 +1,9 @@
+import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
+import type { EndpointSet } from "../catalog/kms-endpoints.js";
+import { readServiceTagFile, type ServiceTagIndex } from "../catalog/service-tags.js";
+import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
-import type { Settings } from "../settings.js";
+import { isGuid, isManagementGroupId, parseCloud, type Settings } from "../settings.js";
 import { createEstateFileSource } from "../sources/estate-files.js";
 import type { EstateSource } from "../sources/source.js";
 import { DEMO_ESTATE } from "./demo.js";
@@ -10,6 +14,68 @@ export interface EstateInputs {
   cloud: CloudName;
   subscriptions: string[];
   managementGroups: string[];
+}
+
+/** Commander's collector for repeatable options. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/**
+ * The estate options every command shares (--input, --demo, --cloud, --subscription,
+ * --management-group), validated: the cloud defaults to the settings', IDs must be well formed,
+ * and a live scope cannot narrow files.
+ */
+export function estateInputsFrom(raw: Record<string, unknown>, settings: Settings): EstateInputs {
+  const cloud = typeof raw.cloud === "string" ? parseCloud(raw.cloud, "--cloud") : settings.cloud;
+  const subscriptions = raw.subscription as string[];
+  for (const s of subscriptions) {
+    if (!isGuid(s)) throw new InputError(`--subscription: "${s}" is not a subscription ID (GUID)`);
+  }
+  const managementGroups = raw.managementGroup as string[];
+  for (const m of managementGroups) {
+    if (!isManagementGroupId(m)) {
+      throw new InputError(`--management-group: "${m}" is not a management group ID`);
+    }
+  }
+  const inputs = {
+    input: raw.input as string[],
+    demo: raw.demo === true,
+    cloud,
+    subscriptions,
+    managementGroups,
+  };
+  if (inputs.input.length > 0 && inputs.demo) {
+    throw new InputError("--input and --demo cannot be combined");
+  }
+  if (
+    (inputs.input.length > 0 || inputs.demo) &&
+    (subscriptions.length > 0 || managementGroups.length > 0)
+  ) {
+    throw new InputError(
+      "--subscription and --management-group narrow a live scan; they cannot be used with --input or --demo",
+    );
+  }
+  return inputs;
+}
+
+/** The endpoint sets in force (built in, or --endpoints) and the --service-tags index. */
+export async function readCatalog(
+  cloud: CloudName,
+  endpoints: string | null,
+  serviceTags: string | null,
+): Promise<{ endpointSets: EndpointSet[]; serviceTags: ServiceTagIndex | undefined }> {
+  const endpointSets = endpointSetsFor(
+    cloud,
+    endpoints ? await readEndpointFile(endpoints) : undefined,
+  );
+  if (endpointSets.length === 0) {
+    throw new InputError(`${endpoints}: no endpoint set applies to cloud ${cloud}`);
+  }
+  return {
+    endpointSets,
+    serviceTags: serviceTags ? await readServiceTagFile(serviceTags) : undefined,
+  };
 }
 
 /**

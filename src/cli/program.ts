@@ -3,14 +3,9 @@ import { InputError, describeError, oneLine } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
 import { FORMATS, type OutputFormat } from "../outputs/format.js";
-import {
-  isGuid,
-  isManagementGroupId,
-  parseCloud,
-  readSettings,
-  type LogLevel,
-} from "../settings.js";
+import { readSettings, type LogLevel } from "../settings.js";
 import { TOOL_VERSION } from "../version.js";
+import { collect, estateInputsFrom } from "./estate-source.js";
 import { registerRemediateCommand } from "./remediate-command.js";
 import { EXIT, runScanCommand, type CommandIo } from "./scan-command.js";
 
@@ -26,10 +21,6 @@ Examples:
 Exit codes: 0 done, 1 findings at or above --fail-on, 2 usage or input error, 3 scan incomplete.
 Settings (environment): KMS_AUDIT_CLOUD, KMS_AUDIT_ARM_ENDPOINT, KMS_AUDIT_LOG_LEVEL (logs go to stderr),
 KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID (for --log-analytics). See the README for all of them.`;
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function buildProgram(io: CommandIo, exit: { code: number }): Command {
   const program = new Command("kms-route-audit")
@@ -97,25 +88,11 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
     .addHelpText("after", EXAMPLES)
     .action(async (raw: Record<string, unknown>) => {
       const settings = readSettings(io.env);
-      const cloud =
-        typeof raw.cloud === "string" ? parseCloud(raw.cloud, "--cloud") : settings.cloud;
-      const subscriptions = raw.subscription as string[];
-      for (const s of subscriptions)
-        if (!isGuid(s))
-          throw new InputError(`--subscription: "${s}" is not a subscription ID (GUID)`);
-      const managementGroups = raw.managementGroup as string[];
-      for (const m of managementGroups) {
-        if (!isManagementGroupId(m))
-          throw new InputError(`--management-group: "${m}" is not a management group ID`);
-      }
+      const inputs = estateInputsFrom(raw, settings);
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
       exit.code = await runScanCommand(
         {
-          input: raw.input as string[],
-          demo: raw.demo === true,
-          cloud,
-          subscriptions,
-          managementGroups,
+          ...inputs,
           format: raw.format as OutputFormat,
           output: typeof raw.output === "string" ? raw.output : null,
           logAnalytics: raw.logAnalytics === true,

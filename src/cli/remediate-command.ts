@@ -1,23 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
-import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
-import { readServiceTagFile } from "../catalog/service-tags.js";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
-import {
-  isGuid,
-  isManagementGroupId,
-  parseCloud,
-  readSettings,
-  type LogLevel,
-} from "../settings.js";
-import { estateSourceFor, type EstateInputs } from "./estate-source.js";
+import { readSettings, type LogLevel } from "../settings.js";
+import { collect, estateInputsFrom, estateSourceFor, readCatalog } from "./estate-source.js";
 import { EXIT, type CommandIo } from "./scan-command.js";
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 /** `kms-route-audit remediate --plan|--apply` (issue 6). */
 export function registerRemediateCommand(program: Command, io: CommandIo, exit: { code: number }) {
@@ -56,23 +44,8 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
     )
     .action(async (raw: Record<string, unknown>) => {
       const settings = readSettings(io.env);
-      const cloud =
-        typeof raw.cloud === "string" ? parseCloud(raw.cloud, "--cloud") : settings.cloud;
-      const inputs: EstateInputs = {
-        input: raw.input as string[],
-        demo: raw.demo === true,
-        cloud,
-        subscriptions: raw.subscription as string[],
-        managementGroups: raw.managementGroup as string[],
-      };
-      for (const s of inputs.subscriptions)
-        if (!isGuid(s))
-          throw new InputError(`--subscription: "${s}" is not a subscription ID (GUID)`);
-      for (const m of inputs.managementGroups)
-        if (!isManagementGroupId(m))
-          throw new InputError(`--management-group: "${m}" is not a management group ID`);
-      if (inputs.input.length > 0 && inputs.demo)
-        throw new InputError("--input and --demo cannot be combined");
+      const inputs = estateInputsFrom(raw, settings);
+      const { cloud } = inputs;
       if (raw.plan === true && raw.apply === true)
         throw new InputError("--plan and --apply cannot be combined");
       const apply = raw.apply === true;
@@ -80,13 +53,11 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
         throw new InputError(
           "--apply changes the live tenant; it cannot be used with --input or --demo",
         );
-      const endpointFile =
-        typeof raw.endpoints === "string" ? await readEndpointFile(raw.endpoints) : undefined;
-      const endpointSets = endpointSetsFor(cloud, endpointFile);
-      if (endpointSets.length === 0)
-        throw new InputError(`${String(raw.endpoints)}: no endpoint set applies to cloud ${cloud}`);
-      const serviceTags =
-        typeof raw.serviceTags === "string" ? await readServiceTagFile(raw.serviceTags) : undefined;
+      const { endpointSets, serviceTags } = await readCatalog(
+        cloud,
+        typeof raw.endpoints === "string" ? raw.endpoints : null,
+        typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+      );
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
       // Apply is logged at info by default: every write is worth a line on stderr.
       const logger = createLogger({ level: apply && !io.env.KMS_AUDIT_LOG_LEVEL ? "info" : level });

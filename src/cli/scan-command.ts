@@ -1,5 +1,3 @@
-import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
-import { readServiceTagFile } from "../catalog/service-tags.js";
 import { InputError, describeError, oneLine } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { CloudName, ScanResult, Status } from "../model.js";
@@ -13,7 +11,7 @@ import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
 import type { Settings } from "../settings.js";
-import { estateSourceFor } from "./estate-source.js";
+import { estateSourceFor, readCatalog } from "./estate-source.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
 export interface ScanCommandOptions {
@@ -55,29 +53,16 @@ export async function runScanCommand(
   io: CommandIo,
   logger: Logger,
 ): Promise<number> {
-  if (options.input.length > 0 && options.demo)
-    throw new InputError("--input and --demo cannot be combined");
-  if (
-    (options.input.length > 0 || options.demo) &&
-    (options.subscriptions.length > 0 || options.managementGroups.length > 0)
-  ) {
-    throw new InputError(
-      "--subscription and --management-group narrow a live scan; they cannot be used with --input or --demo",
-    );
-  }
   if (options.logAnalytics && (!settings.logsEndpoint || !settings.dcrId)) {
     throw new InputError(
       "--log-analytics needs the settings KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
     );
   }
-  const endpointFile = options.endpoints ? await readEndpointFile(options.endpoints) : undefined;
-  const endpointSets = endpointSetsFor(options.cloud, endpointFile);
-  if (endpointSets.length === 0) {
-    throw new InputError(`${options.endpoints}: no endpoint set applies to cloud ${options.cloud}`);
-  }
-  const serviceTags = options.serviceTags
-    ? await readServiceTagFile(options.serviceTags)
-    : undefined;
+  const { endpointSets, serviceTags } = await readCatalog(
+    options.cloud,
+    options.endpoints,
+    options.serviceTags,
+  );
 
   const source = await estateSourceFor(options, settings, io.stdin);
   // Progress only for the live source (files are read in one go), and only on a terminal.
