@@ -9,7 +9,6 @@ export {
 export {
   createFilePendingStore,
   createMemoryPendingStore,
-  defaultPendingDirectory,
   newPendingBatchId,
   type PendingBatch,
   type PendingStore,

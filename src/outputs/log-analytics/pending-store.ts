@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { pendingDirectoryFrom } from "../../settings.js";
 
 /**
  * Rows that could not be delivered in one run, kept so the next run resends them unchanged
@@ -73,16 +72,6 @@ const BATCH_ID = /^[A-Za-z0-9_-]{1,200}$/;
 function checkId(id: string): string {
   if (!BATCH_ID.test(id)) throw new Error(`invalid pending batch id "${id}"`);
   return id;
-}
-
-/**
- * Default pending directory for the CLI: `KMS_AUDIT_PENDING_DIR`, else
- * `$XDG_STATE_HOME/kms-route-audit/pending`, else `~/.local/state/kms-route-audit/pending`.
- */
-export function defaultPendingDirectory(env: Record<string, string | undefined> = process.env) {
-  // Validated with the other settings (Settings.pendingDirectory); kept here for callers
-  // that have no Settings object.
-  return pendingDirectoryFrom(env);
 }
 
 /** A directory with one JSON file per batch, written atomically (temporary file + rename). */
