@@ -1,15 +1,12 @@
 #!/usr/bin/env node
 import type { CommandIo } from "./scan-command.js";
+import { readStdin } from "../inventory/load-estate.js";
 import { main } from "./program.js";
 
 const io: CommandIo = {
   stdout: process.stdout,
   env: process.env,
-  stdin: async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  },
+  stdin: readStdin,
 };
 // A reader that stops early (`| head`) closes the pipe: stop caring about stdout, but finish the
 // run (a --log-analytics delivery still matters) instead of crashing with a stack trace.

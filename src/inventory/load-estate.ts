@@ -190,7 +190,8 @@ function displayName(name: string): string {
   return name === "-" ? "<stdin>" : name;
 }
 
-async function readStdin(): Promise<Buffer> {
+/** All of the process's standard input. */
+export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
