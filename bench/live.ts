@@ -117,7 +117,7 @@ export async function benchLogAnalytics(options: { subnets: number }): Promise<L
     read: () =>
       (async function* () {
         await Promise.resolve();
-        yield* rows;
+        yield rows;
       })(),
   };
   const logger = createLogger({ level: "warn" });

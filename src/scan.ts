@@ -58,7 +58,7 @@ export async function runScanWithInventory(
 
   // Rows go straight into the inventory: only what the audit needs is kept, not the rows.
   const builder = new InventoryBuilder();
-  for await (const row of options.source.read({
+  for await (const batch of options.source.read({
     logger,
     signal: options.signal,
     reportError: (error) => {
@@ -67,7 +67,7 @@ export async function runScanWithInventory(
     },
     onProgress: options.onProgress,
   })) {
-    builder.add(row);
+    for (const row of batch) builder.add(row);
   }
   const inventory = builder.finish();
   const findings = auditInventory(inventory, { endpoints, serviceTags: options.serviceTags });

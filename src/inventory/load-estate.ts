@@ -329,6 +329,16 @@ function toRows(name: string, items: unknown[], what: string, lines?: string[]):
   return rows;
 }
 
+/** Whether checkRow would take the item: an object with a non-blank string id and a string type. */
+export function isRow(item: unknown): item is ArmRow {
+  return (
+    isObject(item) &&
+    typeof item.id === "string" &&
+    item.id.trim() !== "" &&
+    typeof item.type === "string"
+  );
+}
+
 function checkRow(name: string, item: unknown, label: string): ArmRow {
   if (!isObject(item))
     throw new InputError(`${name}: ${label} is ${kindOf(item)}, expected a resource object`);

@@ -1,10 +1,10 @@
-import { streamEstateFile } from "../inventory/load-estate.js";
+import { readEstateBatches } from "../inventory/read-estate-batches.js";
 import type { RunError } from "../model.js";
 import type { EstateSource } from "./source.js";
 
 /**
- * Estate files exported from a tenant (DESIGN.md section 5). Rows are yielded as they are read
- * (NDJSON line by line), so a large estate is never held whole; a malformed file makes the read
+ * Estate files exported from a tenant (DESIGN.md section 5). Rows are yielded in batches as they
+ * are read (a large file chunk by chunk; NDJSON is never held whole); a malformed file makes the read
  * throw, and the scan fails before it reports anything. Warnings (truncated exports) are reported
  * once every file has been read, in file order.
  */
@@ -20,12 +20,12 @@ export function createEstateFileSource(
       const warnings: RunError[] = [];
       for (const file of files) {
         let rows = 0;
-        for await (const row of streamEstateFile(file, {
+        for await (const batch of readEstateBatches(file, {
           stdin: options.stdin,
           warn: (w) => warnings.push(w),
         })) {
-          rows += 1;
-          yield row;
+          rows += batch.length;
+          yield batch;
         }
         context.logger.debug({ file: file === "-" ? "<stdin>" : file, rows }, "estate file read");
       }

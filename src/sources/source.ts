@@ -31,5 +31,8 @@ export interface EstateSource {
   /** File names, or endpoint descriptions, for the run record. */
   readonly inputs: string[];
   readonly scope: RunSummary["scope"];
-  read(context: SourceContext): AsyncIterable<ArmRow>;
+  /** Rows in the order read, in batches: one async step per row would cost more than the row. */
+  read(context: SourceContext): AsyncIterable<EstateBatch>;
 }
+
+export type EstateBatch = readonly ArmRow[];

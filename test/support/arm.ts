@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/identity";
 import type { ArmNetworkOptions } from "../../src/confirm/network-client.js";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
-import type { EstateSource } from "../../src/sources/source.js";
+import type { EstateBatch, EstateSource } from "../../src/sources/source.js";
 
 /** A bearer token for the loopback ARM emulator, without a token endpoint. */
 export const staticCredential: TokenCredential = {
@@ -28,9 +28,9 @@ export function emulatorNetwork(emulator: {
   };
 }
 
-async function* toAsync(rows: ArmRow[]): AsyncGenerator<ArmRow> {
+async function* toAsync(rows: ArmRow[]): AsyncGenerator<EstateBatch> {
   await Promise.resolve();
-  yield* rows;
+  yield rows;
 }
 
 /** An estate source over rows in memory. */

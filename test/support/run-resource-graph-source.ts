@@ -34,8 +34,8 @@ async function main() {
   try {
     const source = createResourceGraphSource(options);
     inputs = source.inputs;
-    for await (const row of source.read({ logger, reportError: (e) => errors.push(e) })) {
-      rows.push(row);
+    for await (const batch of source.read({ logger, reportError: (e) => errors.push(e) })) {
+      rows.push(...batch);
     }
   } catch (error) {
     const e = error as Error;

@@ -11,7 +11,7 @@ import type { Logger } from "../../logging/logger.js";
 import type { CloudName, RunError } from "../../model.js";
 import { InputError, SourceError, describeCredentialError, describeError } from "../../errors.js";
 import { isGuid, isManagementGroupId } from "../../settings.js";
-import type { EstateSource, SourceContext } from "../source.js";
+import type { EstateBatch, EstateSource, SourceContext } from "../source.js";
 import { cloudEndpoints } from "./clouds.js";
 import { RESOURCES_QUERY, SUBSCRIPTIONS_QUERY } from "./queries.js";
 import { QuotaPacer } from "./quota.js";
@@ -228,7 +228,7 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
     kind: "resource-graph",
     inputs: [`${endpoint}/providers/Microsoft.ResourceGraph/resources`],
     scope: { subscriptions: [...subscriptions], managementGroups: [...managementGroups] },
-    read(context: SourceContext): AsyncIterable<ArmRow> {
+    read(context: SourceContext): AsyncIterable<EstateBatch> {
       const credential =
         options.credential ?? new DefaultAzureCredential({ authorityHost: cloud.authorityHost });
       const client = new ResourceGraphClient(credential, {
@@ -264,11 +264,14 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
   };
 }
 
+/** Rows handed over at a time: a page's worth. */
+const BATCH_ROWS = 1000;
+
 async function* readAll(
   reader: PageReader,
   context: SourceContext,
   plan: { scopes: Scope[]; pageSize: number; endpoint: string; tokenScope: string },
-): AsyncGenerator<ArmRow> {
+): AsyncGenerator<EstateBatch> {
   const { logger } = context;
   logger.info(
     {
@@ -281,6 +284,7 @@ async function* readAll(
   );
   const seen = new Set<string>();
   let total = 0;
+  let batch: ArmRow[] = [];
   // Progress: pages and rows read so far, and the distinct subscriptions they came from.
   let pagesRead = 0;
   let rowsRead = 0;
@@ -336,7 +340,15 @@ async function* readAll(
         if (seen.has(key)) continue;
         seen.add(key);
         total += 1;
-        yield row;
+        batch.push(row);
+        if (batch.length >= BATCH_ROWS) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
       }
     }
     if (!scopeFailed && scope.subscriptions) {

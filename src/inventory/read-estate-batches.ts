@@ -1,0 +1,160 @@
+import { open, readFile, stat } from "node:fs/promises";
+import type { RunError } from "../model.js";
+import type { ArmRow } from "./arm-row.js";
+import { rowsOfChunk, splitArrayDocument, type Chunk } from "./chunk-records.js";
+import { parseEstate, streamEstateFile } from "./load-estate.js";
+
+export interface ReadEstateOptions {
+  stdin?: () => Promise<Buffer>;
+  /** Told of what a file says it left out (a truncated export), once the file is read. */
+  warn: (warning: RunError) => void;
+  /** Chunk size; default 4 MiB. */
+  chunkBytes?: number;
+  /** Files smaller than this are read the plain way (line by line, or whole); default 8 MiB. */
+  chunkedFromBytes?: number;
+}
+
+const ROWS_PER_BATCH = 1000;
+
+/**
+ * The rows of an estate file ("-" for stdin) in order, in batches (one async step per row would
+ * cost more than the row), with the results and errors of streamEstateFile. A large file is cut
+ * into chunks of whole rows (NDJSON lines, or the elements of a JSON array) parsed one at a time:
+ * NDJSON is streamed, and a JSON document is never held as one string plus one object tree. If a
+ * chunk fails to parse, the file is read again the plain way, which names the fault exactly.
+ * Consumers must not act on the batches until the read has finished: a malformed row fails it
+ * after earlier rows were handed over.
+ */
+export async function* readEstateBatches(
+  name: string,
+  options: ReadEstateOptions,
+): AsyncGenerator<ArmRow[]> {
+  const chunkBytes = options.chunkBytes ?? 4 << 20;
+  const size = name === "-" ? null : await fileSize(name);
+  const plan =
+    size !== null && size >= (options.chunkedFromBytes ?? 8 << 20)
+      ? await planChunks(name, chunkBytes)
+      : null;
+  if (!plan) {
+    yield* plainBatches(name, options);
+    return;
+  }
+  for await (const chunk of plan.chunks) {
+    const rows = rowsOfChunk(chunk);
+    if (rows === null) {
+      // The plain read names the fault (file, line or item); it must find one.
+      for await (const row of streamEstateFile(name, { stdin: options.stdin, warn: () => {} }))
+        void row;
+      throw new Error(`${name}: a chunk of the file did not parse, but the file as a whole did`);
+    }
+    yield rows;
+  }
+  for (const warning of plan.warnings) options.warn(warning);
+}
+
+async function fileSize(name: string): Promise<number | null> {
+  try {
+    const info = await stat(name);
+    return info.isFile() ? info.size : null;
+  } catch {
+    return null; // the plain read reports it
+  }
+}
+
+async function* plainBatches(name: string, options: ReadEstateOptions): AsyncGenerator<ArmRow[]> {
+  let rows: ArmRow[] = [];
+  for await (const row of streamEstateFile(name, { stdin: options.stdin, warn: options.warn })) {
+    rows.push(row);
+    if (rows.length >= ROWS_PER_BATCH) {
+      yield rows;
+      rows = [];
+    }
+  }
+  if (rows.length > 0) yield rows;
+}
+
+interface ChunkPlan {
+  chunks: AsyncIterable<Chunk> | Iterable<Chunk>;
+  warnings: RunError[];
+}
+
+/**
+ * How to cut the file, from its first chunk: NDJSON (the first non-blank line is a JSON object and
+ * more follows, as streamEstateFile decides) is streamed in chunks of whole lines; a JSON document
+ * is read whole and split by splitArrayDocument. Null when the plain read should handle the file
+ * (UTF-16, a first line longer than a chunk, a document of another shape).
+ */
+async function planChunks(name: string, chunkBytes: number): Promise<ChunkPlan | null> {
+  // Enough of the file to hold its first line and the start of the next, in nearly every file.
+  const headBytes = Math.max(chunkBytes, 1 << 20);
+  let head = Buffer.allocUnsafeSlow(headBytes);
+  const handle = await open(name);
+  try {
+    head = head.subarray(0, (await handle.read(head, 0, headBytes, 0)).bytesRead);
+  } finally {
+    await handle.close();
+  }
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return null;
+  const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  const kind = classify(head.toString("utf8", bom, Math.max(bom, head.lastIndexOf(0x0a) + 1)));
+  if (kind === "ndjson") return { chunks: ndjsonChunks(name, bom, chunkBytes), warnings: [] };
+  if (kind === "unknown") return null;
+  const whole = await readFile(name);
+  const split = splitArrayDocument(whole.subarray(bom), chunkBytes);
+  if (!split) return null;
+  try {
+    // The document without its rows: what it says it left out (skip tokens, nextLink).
+    return { chunks: split.chunks, warnings: parseEstate(name, split.skeleton).warnings };
+  } catch {
+    return null;
+  }
+}
+
+/** NDJSON exactly when streamEstateFile would take it so; "unknown" when the text cannot tell. */
+function classify(text: string): "ndjson" | "document" | "unknown" {
+  const lines = text.split("\n");
+  lines.pop(); // the text ends after a newline: the last piece is empty
+  const first = lines.findIndex((line) => line.trim() !== "");
+  if (first < 0) return "unknown";
+  const line = lines[first]!.endsWith("\r") ? lines[first]!.slice(0, -1) : lines[first]!;
+  if (!line.trimStart().startsWith("{")) return "document";
+  try {
+    JSON.parse(line);
+  } catch {
+    return "document";
+  }
+  return lines.slice(first + 1).some((l) => l.trim() !== "") ? "ndjson" : "unknown";
+}
+
+/** The file after `from`, in chunks of whole lines of about `chunkBytes` (a longer line whole). */
+async function* ndjsonChunks(
+  name: string,
+  from: number,
+  chunkBytes: number,
+): AsyncGenerator<Chunk> {
+  const handle = await open(name);
+  try {
+    let carry = Buffer.alloc(0);
+    let position = from;
+    for (;;) {
+      const buffer = Buffer.allocUnsafeSlow(carry.length + chunkBytes);
+      carry.copy(buffer);
+      const { bytesRead } = await handle.read(buffer, carry.length, chunkBytes, position);
+      position += bytesRead;
+      const filled = carry.length + bytesRead;
+      if (bytesRead === 0) {
+        if (filled > 0) yield { kind: "lines", bytes: buffer.subarray(0, filled) };
+        return;
+      }
+      const newline = buffer.lastIndexOf(0x0a, filled - 1);
+      if (newline < 0) {
+        carry = buffer.subarray(0, filled);
+        continue;
+      }
+      carry = Buffer.from(buffer.subarray(newline + 1, filled));
+      yield { kind: "lines", bytes: buffer.subarray(0, newline + 1) };
+    }
+  } finally {
+    await handle.close();
+  }
+}
