@@ -1,5 +1,6 @@
+import { InputError } from "../errors.js";
 import type { ArmRow } from "./arm-row.js";
-import { isRow } from "./load-estate.js";
+import { parseNdjson, toRows } from "./load-estate.js";
 
 /**
  * A piece of an estate file that parses on its own: complete NDJSON lines ("lines"), or
@@ -11,35 +12,18 @@ export interface Chunk {
 }
 
 /**
- * The rows of a chunk, in order; null when any part of it is not valid JSON or not a resource row.
- * A null sends the reader back to the file as a whole, which names the fault exactly as it always
- * has (file, line or item, and what is wrong).
+ * The rows of a chunk, in order, read as the whole file's rows are; null when any part of it is not
+ * valid JSON or not a resource row. A null sends the reader back to the file as a whole, which
+ * names the fault exactly as it always has (file, line or item, and what is wrong).
  */
 export function rowsOfChunk({ kind, bytes }: Chunk): ArmRow[] | null {
   const text = bytes.toString("utf8");
-  const rows: ArmRow[] = [];
   try {
-    if (kind === "elements") {
-      for (const item of JSON.parse(`[${text}]`) as unknown[]) {
-        if (!isRow(item)) return null;
-        rows.push(item);
-      }
-      return rows;
-    }
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf("\n", start);
-      if (end === -1) end = text.length;
-      const line = text.slice(start, end).trim();
-      start = end + 1;
-      if (line === "") continue;
-      const item: unknown = JSON.parse(line);
-      if (!isRow(item)) return null;
-      rows.push(item);
-    }
-    return rows;
+    return kind === "lines"
+      ? parseNdjson("chunk", text)
+      : toRows("chunk", JSON.parse(`[${text}]`) as unknown[], "item");
   } catch (error) {
-    if (error instanceof SyntaxError) return null;
+    if (error instanceof InputError || error instanceof SyntaxError) return null;
     throw error;
   }
 }

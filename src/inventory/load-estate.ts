@@ -134,12 +134,7 @@ async function detectNdjson(lines: {
       if (next.value.trim() === "") continue;
       if (firstFound) return { buffered };
       firstFound = true;
-      if (!next.value.trimStart().startsWith("{")) return null;
-      try {
-        JSON.parse(next.value);
-      } catch {
-        return null;
-      }
+      if (!isObjectLine(next.value)) return null;
     }
   } catch (error) {
     if (error instanceof NotLineReadable) return null;
@@ -229,9 +224,14 @@ export function parseEstate(name: string, text: string): EstateFile {
 
 function firstLineIsJson(text: string): boolean {
   const first = text.split(/\r?\n/).find((l) => l.trim() !== "");
-  if (!first?.trimStart().startsWith("{")) return false;
+  return first !== undefined && isObjectLine(first);
+}
+
+/** A line that is a JSON object on its own: what the first line of an NDJSON file must be. */
+export function isObjectLine(line: string): boolean {
+  if (!line.trimStart().startsWith("{")) return false;
   try {
-    JSON.parse(first);
+    JSON.parse(line);
     return true;
   } catch {
     return false;
@@ -296,7 +296,8 @@ function resourceGraphData(name: string, data: unknown): ArmRow[] {
   );
 }
 
-function parseNdjson(name: string, text: string): ArmRow[] {
+/** The rows of NDJSON text; throws InputError naming the line and the problem. */
+export function parseNdjson(name: string, text: string): ArmRow[] {
   const items: unknown[] = [];
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -313,7 +314,8 @@ function parseNdjson(name: string, text: string): ArmRow[] {
   return toRows(name, items, "line", lines);
 }
 
-function toRows(name: string, items: unknown[], what: string, lines?: string[]): ArmRow[] {
+/** The items as rows; throws InputError naming the first item (or NDJSON line) that is not one. */
+export function toRows(name: string, items: unknown[], what: string, lines?: string[]): ArmRow[] {
   const rows: ArmRow[] = [];
   let lineIndex = 0;
   for (let i = 0; i < items.length; i++) {
@@ -323,31 +325,29 @@ function toRows(name: string, items: unknown[], what: string, lines?: string[]):
       while (lines[lineIndex]?.trim() === "") lineIndex++;
       position = lineIndex++;
     }
-    const label = lines ? `${what} ${position + 1}` : `${what} ${i}`;
-    rows.push(checkRow(name, items[i], label));
+    const item = items[i];
+    const problem = rowProblem(item);
+    if (problem !== null) {
+      const label = lines ? `${what} ${position + 1}` : `${what} ${i}`;
+      throw new InputError(`${name}: ${label} ${problem}`);
+    }
+    rows.push(item as ArmRow);
   }
   return rows;
 }
 
-/** Whether checkRow would take the item: an object with a non-blank string id and a string type. */
-export function isRow(item: unknown): item is ArmRow {
-  return (
-    isObject(item) &&
-    typeof item.id === "string" &&
-    item.id.trim() !== "" &&
-    typeof item.type === "string"
-  );
+function checkRow(name: string, item: unknown, label: string): ArmRow {
+  const problem = rowProblem(item);
+  if (problem !== null) throw new InputError(`${name}: ${label} ${problem}`);
+  return item as ArmRow;
 }
 
-function checkRow(name: string, item: unknown, label: string): ArmRow {
-  if (!isObject(item))
-    throw new InputError(`${name}: ${label} is ${kindOf(item)}, expected a resource object`);
-  if (typeof item.id !== "string" || item.id.trim() === "") {
-    throw new InputError(`${name}: ${label} has no string 'id'`);
-  }
-  if (typeof item.type !== "string")
-    throw new InputError(`${name}: ${label} (${item.id}) has no string 'type'`);
-  return item as ArmRow;
+/** Why the item is not a resource row (an object with a non-blank string id and a string type). */
+function rowProblem(item: unknown): string | null {
+  if (!isObject(item)) return `is ${kindOf(item)}, expected a resource object`;
+  if (typeof item.id !== "string" || item.id.trim() === "") return "has no string 'id'";
+  if (typeof item.type !== "string") return `(${item.id}) has no string 'type'`;
+  return null;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -2,7 +2,7 @@ import { open, readFile, stat } from "node:fs/promises";
 import type { RunError } from "../model.js";
 import type { ArmRow } from "./arm-row.js";
 import { rowsOfChunk, splitArrayDocument, type Chunk } from "./chunk-records.js";
-import { parseEstate, streamEstateFile } from "./load-estate.js";
+import { isObjectLine, parseEstate, streamEstateFile } from "./load-estate.js";
 
 export interface ReadEstateOptions {
   stdin?: () => Promise<Buffer>;
@@ -117,12 +117,7 @@ function classify(text: string): "ndjson" | "document" | "unknown" {
   const first = lines.findIndex((line) => line.trim() !== "");
   if (first < 0) return "unknown";
   const line = lines[first]!.endsWith("\r") ? lines[first]!.slice(0, -1) : lines[first]!;
-  if (!line.trimStart().startsWith("{")) return "document";
-  try {
-    JSON.parse(line);
-  } catch {
-    return "document";
-  }
+  if (!isObjectLine(line)) return "document";
   return lines.slice(first + 1).some((l) => l.trim() !== "") ? "ndjson" : "unknown";
 }
 
