@@ -293,7 +293,7 @@ function addOnce(values: string[], value: string): void {
 }
 
 /** Tag that exempts a route table's or VNet's subnets; its value is the justification. */
-export const EXEMPTION_TAG = "kms-route-audit-exempt";
+const EXEMPTION_TAG = "kms-route-audit-exempt";
 
 function exemptionOf(row: ArmRow): string | null {
   // Tag names are case-insensitive in Azure.

@@ -13,7 +13,6 @@ import {
 import { keyOf, nameOf } from "./resource-id.js";
 
 export type { Peering, Route, RouteTable, Subnet, VirtualNetwork } from "./inventory-record.js";
-export { EXEMPTION_TAG } from "./inventory-record.js";
 
 /** The normalised, indexed estate. Every map is keyed by lower-cased resource ID. */
 export interface Inventory {
@@ -47,11 +46,11 @@ interface WindowsVm {
 }
 
 /**
- * Builds the inventory one row (or record, see inventory-record.ts) at a time, keeping only what
- * the audit needs, so a large estate can stream through it. The result is the same as if the rows
- * were grouped by type and handled type by type (subscriptions, route tables, routes, VNets,
- * peerings, subnets, gateways, NICs, VMs, scale sets): records whose handling depends on records
- * of a later type wait until `finish`.
+ * Builds the inventory one row at a time (through its record, see inventory-record.ts), keeping
+ * only what the audit needs, so a large estate can stream through it. The result is the same as
+ * if the rows were grouped by type and handled type by type (subscriptions, route tables, routes,
+ * VNets, peerings, subnets, gateways, NICs, VMs, scale sets): records whose handling depends on
+ * records of a later type wait until `finish`.
  */
 export class InventoryBuilder {
   private readonly seen = new Set<string>();
@@ -93,7 +92,7 @@ export class InventoryBuilder {
     this.addRecord(toRecord(row));
   }
 
-  addRecord(record: InventoryRecord): void {
+  private addRecord(record: InventoryRecord): void {
     if (this.finished) throw new Error("InventoryBuilder: add after finish");
     this.rowCount += 1;
     const sizeBefore = this.seen.size;
