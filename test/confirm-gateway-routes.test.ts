@@ -6,10 +6,11 @@ import { runConfirmedScan, type ConfirmationOptions } from "../src/confirm/confi
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { emulatorNetwork, memorySource } from "./support/arm.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
-import { EstateBuilder, SUB, findingFor } from "./support/estate-builder.js";
+import { EstateBuilder, findingFor } from "./support/estate-builder.js";
+import { HUB_GW, withVmNic } from "./support/confirmation-estate.js";
 
 const logger = pino({ level: "silent" });
-const HUB_GW = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworkGateways/hub-gw`;
+
 function hubAndSpokes(): ArmRow[] {
   const b = new EstateBuilder();
   const hub = b.vnet("hub", [], { gateway: true });
@@ -106,19 +107,7 @@ describe("--confirm-gateway-routes against the ARM emulator (real NetworkManagem
 
   it("--verify-effective-routes reads a VM NIC's effective routes for subnets still in doubt", async () => {
     emulator.setGateway(HUB_GW, { status: 500 });
-    const rows = hubAndSpokes();
-    const subnet = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/spoke1/subnets/snet-spoke1`;
-    const nic = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Network/networkInterfaces/vm1-nic`;
-    rows.push({
-      id: nic,
-      type: "microsoft.network/networkinterfaces",
-      properties: {
-        virtualMachine: {
-          id: `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1`,
-        },
-        ipConfigurations: [{ properties: { subnet: { id: subnet } } }],
-      },
-    });
+    const { rows, nic } = withVmNic(hubAndSpokes());
     emulator.setNic(nic, {
       routes: [
         {

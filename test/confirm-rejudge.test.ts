@@ -13,10 +13,10 @@ import { auditInventory } from "../src/audit/audit.js";
 import { endpointSetsFor, flattenEndpoints } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { buildInventory } from "../src/inventory/inventory.js";
-import { EstateBuilder, SUB, findingFor, type RouteSpec } from "./support/estate-builder.js";
+import { EstateBuilder, findingFor, type RouteSpec } from "./support/estate-builder.js";
+import { HUB_GW, withVmNic } from "./support/confirmation-estate.js";
 
 const endpoints = flattenEndpoints(endpointSetsFor("AzureCloud"));
-const HUB_GW = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworkGateways/hub-gw`;
 
 function learned(network: string, extra: Partial<LearnedRoute> = {}): LearnedRoute {
   return {
@@ -177,24 +177,8 @@ describe("confirmWithGatewayRoutes", () => {
 });
 
 describe("confirmWithEffectiveRoutes", () => {
-  function withNic(rows: ArmRow[]): { rows: ArmRow[]; nic: string; subnet: string } {
-    const subnet = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/spoke1/subnets/snet-spoke1`;
-    const nic = `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Network/networkInterfaces/vm1-nic`;
-    rows.push({
-      id: nic,
-      type: "microsoft.network/networkinterfaces",
-      properties: {
-        virtualMachine: {
-          id: `/subscriptions/${SUB}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1`,
-        },
-        ipConfigurations: [{ properties: { subnet: { id: subnet } } }],
-      },
-    });
-    return { rows, nic, subnet };
-  }
-
   it("an active gateway default route decides; the overridden system route does not", () => {
-    const { rows, nic, subnet } = withNic(hubAndSpokes());
+    const { rows, nic, subnet } = withVmNic(hubAndSpokes());
     const inventory = buildInventory(rows);
     assert.equal(networkInterfaceFor(inventory, subnet), nic);
     const before = auditInventory(inventory, { endpoints });
@@ -248,7 +232,7 @@ describe("confirmWithEffectiveRoutes", () => {
   });
 
   it("a failed read leaves the subnet Unverified with EFFECTIVE_ROUTES_UNREADABLE", () => {
-    const { rows, nic, subnet } = withNic(hubAndSpokes());
+    const { rows, nic, subnet } = withVmNic(hubAndSpokes());
     const inventory = buildInventory(rows);
     const before = auditInventory(inventory, { endpoints });
     const after = confirmWithEffectiveRoutes(
