@@ -79,15 +79,15 @@ interface ChunkPlan {
 }
 
 /**
- * How to cut the file, from its first chunk: NDJSON (the first non-blank line is a JSON object and
- * more follows, as streamEstateFile decides) is streamed in chunks of whole lines; a JSON document
- * is read whole and split by splitArrayDocument. Null when the plain read should handle the file
- * (UTF-16, a first line longer than a chunk, a document of another shape).
+ * How to cut the file, from its head: NDJSON (the first non-blank line is a JSON object and more
+ * follows, as streamEstateFile decides) is streamed in chunks of whole lines; a JSON document is
+ * read whole and split by splitArrayDocument. Null when the plain read should handle the file
+ * (UTF-16, a first line longer than the head, a document of another shape).
  */
 async function planChunks(name: string, chunkBytes: number): Promise<ChunkPlan | null> {
   // Enough of the file to hold its first line and the start of the next, in nearly every file.
   const headBytes = Math.max(chunkBytes, 1 << 20);
-  let head = Buffer.allocUnsafeSlow(headBytes);
+  let head = Buffer.allocUnsafe(headBytes);
   const handle = await open(name);
   try {
     head = head.subarray(0, (await handle.read(head, 0, headBytes, 0)).bytesRead);
@@ -132,7 +132,7 @@ async function* ndjsonChunks(
     let carry = Buffer.alloc(0);
     let position = from;
     for (;;) {
-      const buffer = Buffer.allocUnsafeSlow(carry.length + chunkBytes);
+      const buffer = Buffer.allocUnsafe(carry.length + chunkBytes);
       carry.copy(buffer);
       const { bytesRead } = await handle.read(buffer, carry.length, chunkBytes, position);
       position += bytesRead;
