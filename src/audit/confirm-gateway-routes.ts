@@ -9,7 +9,9 @@ import type { ReasonCode } from "./reasons.js";
 import {
   compileRouteTable,
   decideEndpoint,
+  isInternet,
   isTunneledByAnyRoute,
+  routeTableUnknownCause,
   unknownDecision,
   type CompiledRouteTable,
   type RouteDecision,
@@ -45,11 +47,11 @@ export interface ConfirmOptions {
 }
 
 /** Subnets worth confirming: in doubt only because gateway routes may apply. */
-export function needsGatewayConfirmation(finding: Finding): boolean {
+function needsGatewayConfirmation(finding: Finding): boolean {
   return finding.status === "Unverified" && finding.reasons.includes("BGP_DEFAULT_ROUTE_POSSIBLE");
 }
 
-export interface SubnetGateways {
+interface SubnetGateways {
   /** Gateways the subnet learns routes from (its VNet's, and remote VNets' via useRemoteGateways). */
   gatewayIds: string[];
   /** Why the list may be short: a VNet or a remote gateway the inventory does not know. */
@@ -57,7 +59,7 @@ export interface SubnetGateways {
 }
 
 /** The gateways whose learned routes reach a subnet (DESIGN.md section 2). */
-export function gatewaysOfSubnet(inventory: Inventory, subnet: Subnet): SubnetGateways {
+function gatewaysOfSubnet(inventory: Inventory, subnet: Subnet): SubnetGateways {
   const ids: string[] = [];
   const unknown: string[] = [];
   const add = (list: string[]) => {
@@ -117,39 +119,45 @@ function learnedCidrs(gatewayId: string, routes: LearnedRoute[]): LearnedCidr[] 
 }
 
 /** Length of the longest route-table route (CIDR or resolved service tag) that covers the IP. */
-export function longestUserRouteLength(
-  table: CompiledRouteTable | null,
-  ip: number,
-): number | null {
+function longestUserRouteLength(table: CompiledRouteTable | null, ip: number): number | null {
   if (!table) return null;
   let best: number | null = null;
-  for (const r of [...table.cidrs, ...table.taggedCidrs])
-    if (containsIpv4(r, ip) && (best === null || r.length > best)) best = r.length;
+  for (const routes of [table.cidrs, table.taggedCidrs])
+    for (const r of routes)
+      if (containsIpv4(r, ip) && (best === null || r.length > best)) best = r.length;
   return best;
 }
 
 interface SubnetContext {
   subnet: Subnet;
   table: RouteTable | null;
-  tableMissing: boolean;
+  tableCause: ReturnType<typeof routeTableUnknownCause>;
   compiled: CompiledRouteTable | null;
 }
 
-function contextOf(
+/** The subnet of each finding with its route table, each table compiled once per call. */
+function subnetContexts(
   inventory: Inventory,
-  finding: Finding,
   serviceTags: ServiceTagIndex | undefined,
-): SubnetContext | null {
-  const subnet = inventory.subnets.get(keyOf(finding.subnetId));
-  if (!subnet) return null;
-  const table = subnet.routeTableId
-    ? (inventory.routeTables.get(keyOf(subnet.routeTableId)) ?? null)
-    : null;
-  return {
-    subnet,
-    table,
-    tableMissing: subnet.routeTableId !== null && table === null,
-    compiled: table ? compileRouteTable(table, serviceTags) : null,
+): (finding: Finding) => SubnetContext | null {
+  const compiled = new Map<RouteTable, CompiledRouteTable>();
+  return (finding) => {
+    const subnet = inventory.subnets.get(keyOf(finding.subnetId));
+    if (!subnet) return null;
+    const table = subnet.routeTableId
+      ? (inventory.routeTables.get(keyOf(subnet.routeTableId)) ?? null)
+      : null;
+    let prepared: CompiledRouteTable | null = null;
+    if (table) {
+      prepared = compiled.get(table) ?? compileRouteTable(table, serviceTags);
+      compiled.set(table, prepared);
+    }
+    return {
+      subnet,
+      table,
+      tableCause: routeTableUnknownCause(subnet.routeTableId, table),
+      compiled: prepared,
+    };
   };
 }
 
@@ -231,34 +239,47 @@ export function confirmWithGatewayRoutes(
   learned: ReadonlyMap<string, GatewayRoutesRead>,
   options: ConfirmOptions,
 ): Finding[] {
+  const contextOf = subnetContexts(inventory, options.serviceTags);
+  const ips = options.endpoints.map((endpoint) => ipv4ToNumber(endpoint.ip));
+  // Many spokes share their hub's gateways: parse and sort each gateway set's routes once.
+  const routesOfGateways = new Map<string, { routes: LearnedCidr[]; unreadable: string[] }>();
+  const learnedFor = (gatewayIds: string[]) => {
+    const key = gatewayIds.join("\n");
+    let found = routesOfGateways.get(key);
+    if (!found) {
+      const routes: LearnedCidr[] = [];
+      const unreadable: string[] = [];
+      for (const id of gatewayIds) {
+        const read = learned.get(keyOf(id));
+        if (!read) unreadable.push(`gateway ${id} was not read`);
+        else if (!read.ok) unreadable.push(`gateway ${nameOf(id)}: ${read.message}`);
+        else routes.push(...learnedCidrs(id, read.routes));
+      }
+      // Longest first; on equal prefixes the first gateway read (IDs are sorted) for stable output.
+      routes.sort((a, b) => b.length - a.length);
+      routesOfGateways.set(key, (found = { routes, unreadable }));
+    }
+    return found;
+  };
   return findings.map((finding) => {
     if (!needsGatewayConfirmation(finding)) return finding;
-    const ctx = contextOf(inventory, finding, options.serviceTags);
+    const ctx = contextOf(finding);
     if (!ctx) return finding;
     const { gatewayIds, unknown } = gatewaysOfSubnet(inventory, ctx.subnet);
-    const routes: LearnedCidr[] = [];
-    const unreadable: string[] = [...unknown];
-    for (const id of gatewayIds) {
-      const read = learned.get(keyOf(id));
-      if (!read) unreadable.push(`gateway ${id} was not read`);
-      else if (!read.ok) unreadable.push(`gateway ${nameOf(id)}: ${read.message}`);
-      else routes.push(...learnedCidrs(id, read.routes));
-    }
-    // Longest first; on equal prefixes the first gateway read (IDs are sorted) for stable output.
-    routes.sort((a, b) => b.length - a.length);
+    const gateways = learnedFor(gatewayIds);
+    const routes = gateways.routes;
+    const unreadable = [...unknown, ...gateways.unreadable];
 
     let learnedAnyCovering = false;
     const evidence: (RouteEvidence | undefined)[] = [];
-    const outcomes: EndpointOutcome[] = options.endpoints.map((endpoint) => {
-      const ip = ipv4ToNumber(endpoint.ip);
+    const outcomes: EndpointOutcome[] = options.endpoints.map((endpoint, i) => {
+      const ip = ips[i]!;
       const best = routes.find((r) => containsIpv4(r, ip));
       if (best) learnedAnyCovering = true;
       const tunneledByAnyRoute = isTunneledByAnyRoute(ctx.compiled, ip) || best !== undefined;
-      const original = ctx.tableMissing
-        ? unknownDecision("ROUTE_TABLE_NOT_FOUND")
-        : ctx.table?.routesUnreadable
-          ? unknownDecision("ROUTE_TABLE_UNREADABLE")
-          : decideEndpoint(ctx.compiled, ip, true);
+      const original = ctx.tableCause
+        ? unknownDecision(ctx.tableCause)
+        : decideEndpoint(ctx.compiled, ip, true);
       const keep = (decision: RouteDecision, ev?: RouteEvidence): EndpointOutcome => {
         evidence.push(ev);
         return { endpoint, decision, tunneledByAnyRoute };
@@ -358,6 +379,7 @@ export function confirmWithEffectiveRoutes(
   reads: ReadonlyMap<string, EffectiveRoutesRead>,
   options: ConfirmOptions,
 ): Finding[] {
+  const contextOf = subnetContexts(inventory, options.serviceTags);
   return findings.map((finding) => {
     if (!needsEffectiveRoutes(finding)) return finding;
     const read = reads.get(keyOf(finding.subnetId));
@@ -369,7 +391,7 @@ export function confirmWithEffectiveRoutes(
         summary: `${finding.summary} Effective routes of ${read.networkInterfaceId ? nameOf(read.networkInterfaceId) : "a NIC"} could not be read: ${read.message}.`,
       };
     }
-    const ctx = contextOf(inventory, finding, options.serviceTags);
+    const ctx = contextOf(finding);
     if (!ctx) return finding;
     const active: {
       network: number;
@@ -397,7 +419,7 @@ export function confirmWithEffectiveRoutes(
       const ip = ipv4ToNumber(endpoint.ip);
       const best = active.find((r) => containsIpv4(r, ip));
       const tunneledByAnyRoute = all.some(
-        (r) => containsIpv4(r, ip) && r.route.nextHopType?.toLowerCase() !== "internet",
+        (r) => containsIpv4(r, ip) && !isInternet(r.route.nextHopType),
       );
       if (!best) {
         const before = previous.get(`${endpoint.set}|${endpoint.ip}`);
@@ -419,7 +441,7 @@ export function confirmWithEffectiveRoutes(
         };
       }
       const hop = best.route.nextHopType ?? null;
-      const internet = hop?.toLowerCase() === "internet";
+      const internet = isInternet(hop);
       const user = (best.route.source ?? "").toLowerCase() === "user";
       if (!internet && (best.route.source ?? "").toLowerCase() === "virtualnetworkgateway")
         viaGateway = true;

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError, describeError } from "../errors.js";
-import type { CloudName } from "../model.js";
+import { CLOUDS, type CloudName } from "../model.js";
 import { isIpv4Address } from "../audit/prefix.js";
 import { KMS_ENDPOINTS, type EndpointSet } from "./kms-endpoints.js";
 
@@ -23,7 +23,7 @@ const endpointFileSchema = z.strictObject({
         description: z.string().default(""),
         source: z.string().default("user file"),
         checked: z.string().default(""),
-        clouds: z.array(z.enum(["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"])).optional(),
+        clouds: z.array(z.enum(CLOUDS)).optional(),
         endpoints: z
           .array(
             z.strictObject({
@@ -42,7 +42,7 @@ const endpointFileSchema = z.strictObject({
 export type EndpointFile = z.infer<typeof endpointFileSchema>;
 
 /** Parses a user endpoint file; throws InputError naming the file and the field. */
-export function parseEndpointFile(name: string, text: string): EndpointFile {
+function parseEndpointFile(name: string, text: string): EndpointFile {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -8,6 +8,7 @@ import {
 import { flattenEndpoints } from "../catalog/endpoints.js";
 import type { RunError, ScanResult } from "../model.js";
 import type { Inventory } from "../inventory/inventory.js";
+import { keyOf } from "../inventory/resource-id.js";
 import { countByStatus, runScanWithInventory, type ScanOptions } from "../scan.js";
 import {
   createNetworkClients,
@@ -28,7 +29,7 @@ export interface ConfirmationOptions {
   clients?: NetworkClients;
 }
 
-export const DEFAULT_MAX_NETWORK_INTERFACES = 50;
+const DEFAULT_MAX_NETWORK_INTERFACES = 50;
 
 /**
  * runScan, then confirmation against ARM (issue 6): learned routes of the gateways behind the
@@ -74,7 +75,7 @@ async function confirmScanned(
     logger.info({ gateways: gatewayIds.length }, "confirming gateway routes");
     const reads = await readLearnedRoutes(gatewayIds, ctx);
     for (const id of gatewayIds) {
-      const read = reads.get(id.toLowerCase());
+      const read = reads.get(keyOf(id));
       if (read && !read.ok)
         errors.push({
           code: "GATEWAY_ROUTES_UNREADABLE",
