@@ -11,6 +11,7 @@ import {
   compileRouteTable,
   decideEndpoint,
   isTunneledByAnyRoute,
+  routeTableUnknownCause,
   unknownDecision,
   type CompiledRouteTable,
   type UnknownCause,
@@ -109,14 +110,15 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
   const subnets = [...inventory.subnets.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [subnetKey, subnet] of subnets) {
     const table = subnet.routeTableId ? tableOf(subnet.routeTableId) : null;
-    const tableMissing = subnet.routeTableId !== null && table === null;
+    const tableCause = routeTableUnknownCause(subnet.routeTableId, table);
     const vnet = vnetOf(subnet.virtualNetworkId);
     const bgp = !table?.disableBgpRoutePropagation && vnet.learnsGatewayRoutes;
-    const outcomes = tableMissing
-      ? notFound
-      : table?.routesUnreadable
-        ? unreadable
-        : outcomesFor(table, bgp);
+    const outcomes =
+      tableCause === "ROUTE_TABLE_NOT_FOUND"
+        ? notFound
+        : tableCause === "ROUTE_TABLE_UNREADABLE"
+          ? unreadable
+          : outcomesFor(table, bgp);
     const notApplicable = isPlatformSubnet(subnet.name);
     const hasInvalidRoutes = table ? compiledOf(table).invalidRoutes.length > 0 : false;
     const exemption = table?.exemption ?? vnet.exemption;

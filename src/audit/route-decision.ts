@@ -40,6 +40,18 @@ export interface CompiledRouteTable {
   invalidRoutes: Route[];
 }
 
+/**
+ * Why a subnet's route table leaves every endpoint unknown: the subnet names a table the inventory
+ * does not hold, or the table's routes could not be read. Null when its routes can decide.
+ */
+export function routeTableUnknownCause(
+  routeTableId: string | null,
+  table: RouteTable | null,
+): "ROUTE_TABLE_NOT_FOUND" | "ROUTE_TABLE_UNREADABLE" | null {
+  if (routeTableId !== null && table === null) return "ROUTE_TABLE_NOT_FOUND";
+  return table?.routesUnreadable ? "ROUTE_TABLE_UNREADABLE" : null;
+}
+
 export function isInternet(nextHopType: string | null): boolean {
   return nextHopType?.toLowerCase() === "internet";
 }
