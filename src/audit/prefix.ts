@@ -23,7 +23,7 @@ export function isIpv4Address(text: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(text);
 }
 
-export function maskOf(length: number): number {
+function maskOf(length: number): number {
   return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
 }
 

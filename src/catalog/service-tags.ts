@@ -16,7 +16,7 @@ const serviceTagFileSchema = z.object({
   ),
 });
 
-export function parseServiceTagFile(name: string, text: string): ServiceTagIndex {
+function parseServiceTagFile(name: string, text: string): ServiceTagIndex {
   let json: unknown;
   try {
     json = JSON.parse(text.replace(/^\uFEFF/, ""));

@@ -27,9 +27,3 @@ export const AUDITED_TYPES = {
   scaleSet: "microsoft.compute/virtualmachinescalesets",
   subscription: "microsoft.resources/subscriptions",
 } as const;
-
-const auditedTypeSet: ReadonlySet<string> = new Set(Object.values(AUDITED_TYPES));
-
-export function isAuditedType(type: string): boolean {
-  return auditedTypeSet.has(type.toLowerCase());
-}

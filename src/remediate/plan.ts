@@ -49,7 +49,7 @@ export interface TablePlanInput {
 }
 
 /** Statuses whose subnets get their missing KMS routes. */
-export const REMEDIATED_STATUSES: readonly Status[] = ["NonCompliant", "Unverified"];
+const REMEDIATED_STATUSES: readonly Status[] = ["NonCompliant", "Unverified"];
 
 /**
  * What each route table needs, from the findings: the union of its subnets' missing KMS IPs.
