@@ -58,7 +58,7 @@ void describe("Resource Graph quota headers", () => {
     now += 1_600;
     assert.equal(pacer.delayBeforeNextInMs(), 0, "window over");
     pacer.forgetIfReset();
-    assert.equal(pacer.untilResetInMs(), null);
+    assert.equal(pacer.waitForResetInMs(), null);
   });
 
   void it("reads Retry-After as seconds, as a date, and the millisecond variants", () => {

@@ -41,11 +41,6 @@ export interface QuotaPacerOptions {
   marginInMs?: (waitInMs: number) => number;
 }
 
-export interface QuotaObservation {
-  remaining: number | null;
-  resetsAfterInMs: number | null;
-}
-
 /** Remembers the last quota the service reported and says how long to wait before the next query. */
 export class QuotaPacer {
   private remaining: number | null = null;
@@ -61,29 +56,28 @@ export class QuotaPacer {
   }
 
   /** Records the headers of a response (any status), read at the time it arrived. */
-  observe(headers: { get(name: string): string | undefined }): QuotaObservation {
+  observe(headers: { get(name: string): string | undefined }): void {
     const remaining = parseRemaining(headers.get(QUOTA_REMAINING_HEADER));
     const resetsAfterInMs = parseResetsAfter(headers.get(QUOTA_RESETS_AFTER_HEADER));
     if (remaining !== null) {
       this.remaining = remaining;
       this.resetAt = resetsAfterInMs === null ? null : this.now() + resetsAfterInMs;
     }
-    return { remaining, resetsAfterInMs };
   }
 
   /** Milliseconds to wait before the next query; 0 when the quota allows it now. */
   delayBeforeNextInMs(): number {
     if (this.remaining === null || this.remaining > this.reserve) return 0;
     if (this.resetAt === null) return 0;
-    const wait = this.resetAt - this.now();
-    if (wait <= 0) return 0;
-    return Math.ceil(wait + this.margin(wait));
+    if (this.resetAt - this.now() <= 0) return 0;
+    return this.waitForResetInMs() ?? 0;
   }
 
-  /** Milliseconds until the reported quota window resets, or null when unknown. */
-  untilResetInMs(): number | null {
+  /** Milliseconds until the reported quota window has surely reset (margin included), or null. */
+  waitForResetInMs(): number | null {
     if (this.resetAt === null) return null;
-    return Math.max(0, this.resetAt - this.now());
+    const wait = Math.max(0, this.resetAt - this.now());
+    return Math.ceil(wait + this.margin(wait));
   }
 
   /** A query was sent: count it against the remembered quota until the next response says more. */

@@ -7,6 +7,7 @@ import {
   type ResourceGraphClientOptionalParams,
 } from "@azure/arm-resourcegraph";
 import type { ArmRow } from "../../inventory/arm-row.js";
+import { keyOf, parseResourceId } from "../../inventory/resource-id.js";
 import type { Logger } from "../../logging/logger.js";
 import type { CloudName, RunError } from "../../model.js";
 import { InputError, SourceError, describeCredentialError, describeError } from "../../errors.js";
@@ -334,9 +335,9 @@ async function* readAll(
         const subscription =
           typeof row.subscriptionId === "string"
             ? row.subscriptionId
-            : /^\/subscriptions\/([^/]+)/i.exec(row.id)?.[1];
+            : parseResourceId(row.id).subscriptionId;
         if (subscription) readableSubscriptions.add(subscription.toLowerCase());
-        const key = row.id.toLowerCase();
+        const key = keyOf(row.id);
         if (seen.has(key)) continue;
         seen.add(key);
         total += 1;
@@ -559,11 +560,8 @@ class PageReader {
     if (status === 429) {
       // No Retry-After (the usual Resource Graph answer): wait for the quota window the headers
       // reported; back off when they reported none, or when waiting for it did not help.
-      const untilReset = this.o.pacer.untilResetInMs();
-      if (untilReset !== null) {
-        const toReset = Math.ceil(untilReset + 50 + untilReset * 0.02);
-        return attempt === 0 ? toReset : Math.max(toReset, backoff);
-      }
+      const toReset = this.o.pacer.waitForResetInMs();
+      if (toReset !== null) return attempt === 0 ? toReset : Math.max(toReset, backoff);
     }
     return backoff;
   }
