@@ -95,9 +95,9 @@ function linesOf(name: string): { iterator: AsyncGenerator<string, void, undefin
       if (first) {
         first = false;
         // UTF-16 (PowerShell 5) is read whole by the caller; a UTF-8 BOM is dropped as decode() does.
-        if ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))
-          throw new NotLineReadable();
-        if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) chunk = chunk.subarray(3);
+        const bom = byteOrderMark(chunk);
+        if (bom === "utf16le" || bom === "utf16be") throw new NotLineReadable();
+        if (bom === "utf8") chunk = chunk.subarray(3);
       }
       pending += decoder.write(chunk);
       let start = 0;
@@ -181,7 +181,8 @@ async function* ndjsonRows(
   if (failed.first) throw failed.first;
 }
 
-function displayName(name: string): string {
+/** How an estate file is named in messages: "-" is standard input. */
+export function displayName(name: string): string {
   return name === "-" ? "<stdin>" : name;
 }
 
@@ -194,15 +195,27 @@ export async function readStdin(): Promise<Buffer> {
 
 /** Windows PowerShell 5 writes UTF-16LE with a BOM when output is redirected; others write UTF-8. */
 export function decode(bytes: Buffer): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString("utf16le");
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
-    const swapped = Buffer.from(bytes.subarray(2));
-    swapped.swap16();
-    return swapped.toString("utf16le");
+  switch (byteOrderMark(bytes)) {
+    case "utf16le":
+      return bytes.subarray(2).toString("utf16le");
+    case "utf16be": {
+      const swapped = Buffer.from(bytes.subarray(2));
+      swapped.swap16();
+      return swapped.toString("utf16le");
+    }
+    case "utf8":
+      return bytes.subarray(3).toString("utf8");
+    case null:
+      return bytes.toString("utf8");
   }
-  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf)
-    return bytes.subarray(3).toString("utf8");
-  return bytes.toString("utf8");
+}
+
+/** The encoding a file's byte order mark announces, or null when it has none. */
+export function byteOrderMark(bytes: Uint8Array): "utf16le" | "utf16be" | "utf8" | null {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return "utf16le";
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return "utf16be";
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return "utf8";
+  return null;
 }
 
 const FORMATS =

@@ -2,7 +2,7 @@ import { open, readFile, stat } from "node:fs/promises";
 import type { RunError } from "../model.js";
 import type { ArmRow } from "./arm-row.js";
 import { rowsOfChunk, splitArrayDocument, type Chunk } from "./chunk-records.js";
-import { isObjectLine, parseEstate, streamEstateFile } from "./load-estate.js";
+import { byteOrderMark, isObjectLine, parseEstate, streamEstateFile } from "./load-estate.js";
 
 export interface ReadEstateOptions {
   stdin?: () => Promise<Buffer>;
@@ -94,8 +94,9 @@ async function planChunks(name: string, chunkBytes: number): Promise<ChunkPlan |
   } finally {
     await handle.close();
   }
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return null;
-  const bom = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  const mark = byteOrderMark(head);
+  if (mark === "utf16le" || mark === "utf16be") return null; // UTF-16 is read whole
+  const bom = mark === "utf8" ? 3 : 0;
   const kind = classify(head.toString("utf8", bom, Math.max(bom, head.lastIndexOf(0x0a) + 1)));
   if (kind === "ndjson") return { chunks: ndjsonChunks(name, bom, chunkBytes), warnings: [] };
   if (kind === "unknown") return null;

@@ -1,3 +1,4 @@
+import { displayName } from "../inventory/load-estate.js";
 import { readEstateBatches } from "../inventory/read-estate-batches.js";
 import type { RunError } from "../model.js";
 import type { EstateSource } from "./source.js";
@@ -14,7 +15,7 @@ export function createEstateFileSource(
 ): EstateSource {
   return {
     kind: options.kind ?? "file",
-    inputs: options.labels ?? files.map((f) => (f === "-" ? "<stdin>" : f)),
+    inputs: options.labels ?? files.map(displayName),
     scope: { subscriptions: [], managementGroups: [] },
     async *read(context) {
       const warnings: RunError[] = [];
@@ -27,7 +28,7 @@ export function createEstateFileSource(
           rows += batch.length;
           yield batch;
         }
-        context.logger.debug({ file: file === "-" ? "<stdin>" : file, rows }, "estate file read");
+        context.logger.debug({ file: displayName(file), rows }, "estate file read");
       }
       for (const warning of warnings) context.reportError(warning);
     },
