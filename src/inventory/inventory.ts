@@ -75,7 +75,6 @@ export class InventoryBuilder {
   private readonly subnetRows: SubnetRecord[] = [];
   private readonly subnetsOfNic = new Map<string, string[]>();
   private readonly nicsOfVm = new Map<string, string[]>();
-  private nicRows = 0;
   private vmRows = 0;
   private readonly windowsVms: WindowsVm[] = [];
   private readonly scaleSetInstances = new Map<string, number>();
@@ -132,7 +131,6 @@ export class InventoryBuilder {
         }
         return;
       case "networkInterface":
-        this.nicRows += 1;
         this.subnetsOfNic.set(record.key, record.subnetKeys);
         if (record.vmKey !== null) {
           const nics = this.nicsOfVm.get(record.vmKey);
@@ -164,12 +162,17 @@ export class InventoryBuilder {
     if (this.finished) throw new Error("InventoryBuilder: finish called twice");
     this.finished = true;
     const inventory = this.inventory;
+    // Route rows add to their table the routes it does not already name (in any case).
+    const routeNames = new Map<RouteTable, Set<string>>();
     for (const { tableKey, route } of this.routes) {
       const table = inventory.routeTables.get(tableKey);
       if (!table) continue;
       table.routesUnreadable = false;
-      if (!table.routes.some((r) => r.name.toLowerCase() === route.name.toLowerCase()))
-        table.routes.push(route);
+      let names = routeNames.get(table);
+      if (!names) routeNames.set(table, (names = new Set(table.routes.map((r) => lower(r.name)))));
+      if (names.has(lower(route.name))) continue;
+      names.add(lower(route.name));
+      table.routes.push(route);
     }
     for (const { vnetKey, peering } of this.peerings) {
       inventory.virtualNetworks.get(vnetKey)?.peerings.push(peering);
@@ -213,7 +216,7 @@ export class InventoryBuilder {
   /** NICs, Windows VMs and Windows uniform scale-set instances per subnet, when the rows exist. */
   private indexImpact(): void {
     const inventory = this.inventory;
-    if (this.nicRows > 0) {
+    if (this.subnetsOfNic.size > 0) {
       const counts = new Map<string, number>();
       for (const subnets of this.subnetsOfNic.values())
         for (const s of subnets) increment(counts, s);
@@ -239,6 +242,10 @@ export class InventoryBuilder {
     }
     if (this.scaleSetRows > 0) inventory.windowsScaleSetInstancesBySubnet = this.scaleSetInstances;
   }
+}
+
+function lower(name: string): string {
+  return name.toLowerCase();
 }
 
 function increment(map: Map<string, number>, key: string, by = 1): void {
