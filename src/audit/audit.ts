@@ -16,7 +16,7 @@ import {
   type CompiledRouteTable,
   type UnknownCause,
 } from "./route-decision.js";
-import { judge, type EndpointOutcome, type Verdict } from "./verdict.js";
+import { judge, unbypassedEndpoints, type EndpointOutcome, type Verdict } from "./verdict.js";
 
 export interface AuditOptions {
   endpoints: Endpoint[];
@@ -228,12 +228,6 @@ export function remediationFor(
   table: RouteTable | null,
   outcomes: EndpointOutcome[],
 ) {
-  const seen = new Set<string>();
-  const missing = outcomes
-    .filter(
-      (o) => o.decision.bypassed !== true && !seen.has(o.endpoint.ip) && seen.add(o.endpoint.ip),
-    )
-    .map((o) => ({ set: o.endpoint.set, ip: o.endpoint.ip }));
   return buildRemediation({
     subnetName: subnet.name,
     virtualNetworkName: subnet.virtualNetworkName,
@@ -242,6 +236,6 @@ export function remediationFor(
     location: subnet.location,
     routeTableId: table?.id ?? subnet.routeTableId,
     existingRoutes: table?.routes ?? null,
-    missing,
+    missing: unbypassedEndpoints(outcomes),
   });
 }

@@ -102,10 +102,18 @@ export function judge(input: VerdictInput): Verdict {
     severity = "none";
   }
 
-  const missingRoutes = [
-    ...new Set(
-      outcomes.filter((o) => o.decision.bypassed !== true).map((o) => `${o.endpoint.ip}/32`),
-    ),
-  ];
+  const missingRoutes = unbypassedEndpoints(outcomes).map((e) => `${e.ip}/32`);
   return { status, severity, reasons: [...reasons], summary, missingRoutes };
+}
+
+/** The endpoints a /32 route must still bypass, once per IP (the first set that names it). */
+export function unbypassedEndpoints(outcomes: EndpointOutcome[]): { set: string; ip: string }[] {
+  const seen = new Set<string>();
+  const missing: { set: string; ip: string }[] = [];
+  for (const { endpoint, decision } of outcomes) {
+    if (decision.bypassed === true || seen.has(endpoint.ip)) continue;
+    seen.add(endpoint.ip);
+    missing.push({ set: endpoint.set, ip: endpoint.ip });
+  }
+  return missing;
 }
