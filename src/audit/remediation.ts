@@ -89,12 +89,9 @@ export function buildRemediation(target: RemediationTarget): Remediation | null 
         .replace(/[^A-Za-z0-9._-]/g, "-") // the characters a route table name may hold
         .slice(0, 80)
     : nameOf(target.routeTableId!);
-  const tableGroup = creating
-    ? target.resourceGroup
-    : (parseResourceId(target.routeTableId!).resourceGroup ?? target.resourceGroup);
-  const subscription = creating
-    ? target.subscriptionId
-    : (parseResourceId(target.routeTableId!).subscriptionId ?? target.subscriptionId);
+  const scope = creating ? null : parseResourceId(target.routeTableId!);
+  const tableGroup = scope?.resourceGroup ?? target.resourceGroup;
+  const subscription = scope?.subscriptionId ?? target.subscriptionId;
   const location = target.location ?? "<vnet-location>";
   return {
     azureCli: azureCli(routes, { creating, tableName, tableGroup, subscription, location, target }),

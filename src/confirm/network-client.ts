@@ -24,6 +24,9 @@ export interface ArmNetworkOptions {
   pollIntervalInMs?: number;
 }
 
+export const DEFAULT_CONCURRENCY = 4;
+export const DEFAULT_REQUEST_TIMEOUT_IN_MS = 120_000;
+
 /** One client per subscription (the generated client binds the subscription at construction). */
 export type NetworkClients = (subscriptionId: string) => NetworkManagementClient;
 

@@ -7,6 +7,8 @@ import { keyOf, nameOf, parseResourceId } from "../inventory/resource-id.js";
 import type { Logger } from "../logging/logger.js";
 import {
   callSignal,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_REQUEST_TIMEOUT_IN_MS,
   describeArmError,
   mapWithConcurrency,
   type ArmNetworkOptions,
@@ -38,44 +40,48 @@ export async function readLearnedRoutes(
   gatewayIds: readonly string[],
   ctx: ReadContext,
 ): Promise<Map<string, GatewayRoutesRead>> {
-  const timeoutInMs = ctx.options.requestTimeoutInMs ?? 120_000;
-  const reads = await mapWithConcurrency(gatewayIds, ctx.options.concurrency ?? 4, async (id) => {
-    const started = Date.now();
-    const { timeout, abortSignal } = callSignal(timeoutInMs, ctx.signal);
-    try {
-      const { subscriptionId, resourceGroup, name } = scopeOf(id);
-      const result = await ctx
-        .clients(subscriptionId)
-        .virtualNetworkGateways.getLearnedRoutes(resourceGroup, name, {
-          abortSignal,
-          updateIntervalInMs: ctx.options.pollIntervalInMs,
-        });
-      const routes: LearnedRoute[] = (result.value ?? []).flatMap((r) =>
-        typeof r.network === "string"
-          ? [
-              {
-                network: r.network,
-                nextHop: text(r.nextHop),
-                sourcePeer: text(r.sourcePeer),
-                origin: text(r.origin),
-                asPath: text(r.asPath),
-                weight: typeof r.weight === "number" ? r.weight : null,
-              },
-            ]
-          : [],
-      );
-      ctx.logger.info(
-        { gatewayId: id, routes: routes.length, durationMs: Date.now() - started },
-        "gateway learned routes read",
-      );
-      return [keyOf(id), { ok: true, routes }] as const;
-    } catch (error) {
-      if (ctx.signal?.aborted) throw error;
-      const message = describeArmError(error, timeout.aborted, timeoutInMs);
-      ctx.logger.warn({ gatewayId: id, message }, "gateway learned routes not readable");
-      return [keyOf(id), { ok: false, message }] as const;
-    }
-  });
+  const timeoutInMs = ctx.options.requestTimeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS;
+  const reads = await mapWithConcurrency(
+    gatewayIds,
+    ctx.options.concurrency ?? DEFAULT_CONCURRENCY,
+    async (id) => {
+      const started = Date.now();
+      const { timeout, abortSignal } = callSignal(timeoutInMs, ctx.signal);
+      try {
+        const { subscriptionId, resourceGroup, name } = scopeOf(id);
+        const result = await ctx
+          .clients(subscriptionId)
+          .virtualNetworkGateways.getLearnedRoutes(resourceGroup, name, {
+            abortSignal,
+            updateIntervalInMs: ctx.options.pollIntervalInMs,
+          });
+        const routes: LearnedRoute[] = (result.value ?? []).flatMap((r) =>
+          typeof r.network === "string"
+            ? [
+                {
+                  network: r.network,
+                  nextHop: text(r.nextHop),
+                  sourcePeer: text(r.sourcePeer),
+                  origin: text(r.origin),
+                  asPath: text(r.asPath),
+                  weight: typeof r.weight === "number" ? r.weight : null,
+                },
+              ]
+            : [],
+        );
+        ctx.logger.info(
+          { gatewayId: id, routes: routes.length, durationMs: Date.now() - started },
+          "gateway learned routes read",
+        );
+        return [keyOf(id), { ok: true, routes }] as const;
+      } catch (error) {
+        if (ctx.signal?.aborted) throw error;
+        const message = describeArmError(error, timeout.aborted, timeoutInMs);
+        ctx.logger.warn({ gatewayId: id, message }, "gateway learned routes not readable");
+        return [keyOf(id), { ok: false, message }] as const;
+      }
+    },
+  );
   return new Map<string, GatewayRoutesRead>(reads);
 }
 
@@ -87,43 +93,47 @@ export async function readEffectiveRoutes(
   targets: readonly { subnetId: string; networkInterfaceId: string }[],
   ctx: ReadContext,
 ): Promise<Map<string, EffectiveRoutesRead>> {
-  const timeoutInMs = ctx.options.requestTimeoutInMs ?? 120_000;
-  const reads = await mapWithConcurrency(targets, ctx.options.concurrency ?? 4, async (t) => {
-    const { timeout, abortSignal } = callSignal(timeoutInMs, ctx.signal);
-    try {
-      const { subscriptionId, resourceGroup, name } = scopeOf(t.networkInterfaceId);
-      const result = await ctx
-        .clients(subscriptionId)
-        .networkInterfaces.getEffectiveRouteTable(resourceGroup, name, {
-          abortSignal,
-          updateIntervalInMs: ctx.options.pollIntervalInMs,
-        });
-      const routes = (result.value ?? []).map((r) => ({
-        name: text(r.name),
-        source: text(r.source),
-        state: text(r.state),
-        addressPrefix: (r.addressPrefix ?? []).filter((p): p is string => typeof p === "string"),
-        nextHopType: text(r.nextHopType),
-        nextHopIpAddress: (r.nextHopIpAddress ?? []).filter(
-          (p): p is string => typeof p === "string",
-        ),
-      }));
-      return [
-        keyOf(t.subnetId),
-        { ok: true, networkInterfaceId: t.networkInterfaceId, routes },
-      ] as const;
-    } catch (error) {
-      if (ctx.signal?.aborted) throw error;
-      const message = describeArmError(error, timeout.aborted, timeoutInMs);
-      ctx.logger.warn(
-        { networkInterfaceId: t.networkInterfaceId, message },
-        "effective routes not readable",
-      );
-      return [
-        keyOf(t.subnetId),
-        { ok: false, networkInterfaceId: t.networkInterfaceId, message },
-      ] as const;
-    }
-  });
+  const timeoutInMs = ctx.options.requestTimeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS;
+  const reads = await mapWithConcurrency(
+    targets,
+    ctx.options.concurrency ?? DEFAULT_CONCURRENCY,
+    async (t) => {
+      const { timeout, abortSignal } = callSignal(timeoutInMs, ctx.signal);
+      try {
+        const { subscriptionId, resourceGroup, name } = scopeOf(t.networkInterfaceId);
+        const result = await ctx
+          .clients(subscriptionId)
+          .networkInterfaces.getEffectiveRouteTable(resourceGroup, name, {
+            abortSignal,
+            updateIntervalInMs: ctx.options.pollIntervalInMs,
+          });
+        const routes = (result.value ?? []).map((r) => ({
+          name: text(r.name),
+          source: text(r.source),
+          state: text(r.state),
+          addressPrefix: (r.addressPrefix ?? []).filter((p): p is string => typeof p === "string"),
+          nextHopType: text(r.nextHopType),
+          nextHopIpAddress: (r.nextHopIpAddress ?? []).filter(
+            (p): p is string => typeof p === "string",
+          ),
+        }));
+        return [
+          keyOf(t.subnetId),
+          { ok: true, networkInterfaceId: t.networkInterfaceId, routes },
+        ] as const;
+      } catch (error) {
+        if (ctx.signal?.aborted) throw error;
+        const message = describeArmError(error, timeout.aborted, timeoutInMs);
+        ctx.logger.warn(
+          { networkInterfaceId: t.networkInterfaceId, message },
+          "effective routes not readable",
+        );
+        return [
+          keyOf(t.subnetId),
+          { ok: false, networkInterfaceId: t.networkInterfaceId, message },
+        ] as const;
+      }
+    },
+  );
   return new Map<string, EffectiveRoutesRead>(reads);
 }

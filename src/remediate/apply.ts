@@ -4,6 +4,8 @@ import { nameOf, parseResourceId } from "../inventory/resource-id.js";
 import type { Logger } from "../logging/logger.js";
 import {
   callSignal,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_REQUEST_TIMEOUT_IN_MS,
   describeArmError,
   mapWithConcurrency,
   statusOf,
@@ -48,15 +50,17 @@ export async function applyPlan(
   tables: TablePlanInput[],
   ctx: ApplyContext,
 ): Promise<RouteChange[]> {
-  const perTable = await mapWithConcurrency(tables, ctx.options.concurrency ?? 4, (t) =>
-    applyTable(t, ctx),
+  const perTable = await mapWithConcurrency(
+    tables,
+    ctx.options.concurrency ?? DEFAULT_CONCURRENCY,
+    (t) => applyTable(t, ctx),
   );
   return perTable.flat();
 }
 
 async function applyTable(input: TablePlanInput, ctx: ApplyContext): Promise<RouteChange[]> {
   const now = ctx.now ?? (() => new Date());
-  const timeoutInMs = ctx.options.requestTimeoutInMs ?? 120_000;
+  const timeoutInMs = ctx.options.requestTimeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS;
   const { subscriptionId, resourceGroup } = parseResourceId(input.routeTableId);
   const tableName = nameOf(input.routeTableId);
   const log = ctx.logger.child({ routeTableId: input.routeTableId });
