@@ -96,9 +96,3 @@ export function describeArmError(error: unknown, timedOut: boolean, timeoutInMs:
     status !== null ? `HTTP ${status}${typeof code === "string" ? ` ${code}` : ""}: ` : "";
   return `${prefix}${describeError(error)}`;
 }
-
-/** An abort signal for one call: the caller's signal or the per-call timeout, whichever first. */
-export function callSignal(timeoutInMs: number, signal?: AbortSignal) {
-  const timeout = AbortSignal.timeout(timeoutInMs);
-  return { timeout, abortSignal: signal ? AbortSignal.any([signal, timeout]) : timeout };
-}

@@ -1,3 +1,4 @@
+import { callSignal } from "../call-signal.js";
 import type {
   EffectiveRoutesRead,
   GatewayRoutesRead,
@@ -6,7 +7,6 @@ import type {
 import { keyOf, nameOf, parseResourceId } from "../inventory/resource-id.js";
 import type { Logger } from "../logging/logger.js";
 import {
-  callSignal,
   DEFAULT_CONCURRENCY,
   DEFAULT_REQUEST_TIMEOUT_IN_MS,
   describeArmError,

@@ -1,9 +1,9 @@
+import { callSignal } from "../call-signal.js";
 import type { Route as ArmRoute } from "@azure/arm-network";
 import type { Route } from "../inventory/inventory.js";
 import { nameOf, parseResourceId } from "../inventory/resource-id.js";
 import type { Logger } from "../logging/logger.js";
 import {
-  callSignal,
   DEFAULT_CONCURRENCY,
   DEFAULT_REQUEST_TIMEOUT_IN_MS,
   describeArmError,

@@ -6,6 +6,7 @@ import {
   type QueryResponse,
   type ResourceGraphClientOptionalParams,
 } from "@azure/arm-resourcegraph";
+import { callSignal } from "../../call-signal.js";
 import type { ArmRow } from "../../inventory/arm-row.js";
 import { keyOf, parseResourceId } from "../../inventory/resource-id.js";
 import type { Logger } from "../../logging/logger.js";
@@ -495,8 +496,7 @@ class PageReader {
         status: null,
         headers: null,
       };
-      const timeout = AbortSignal.timeout(this.o.requestTimeoutInMs);
-      const abortSignal = signal ? AbortSignal.any([signal, timeout]) : timeout;
+      const { timeout, abortSignal } = callSignal(this.o.requestTimeoutInMs, signal);
       pacer.spend();
       try {
         const response = await this.o.client.resources(request, {
