@@ -12,7 +12,7 @@ import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { createLogAnalyticsSink } from "../src/outputs/log-analytics/index.js";
 import { createMemoryPendingStore } from "../src/outputs/log-analytics/pending-store.js";
 import { toFindingRows } from "../src/outputs/log-analytics/rows.js";
-import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
+import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import type { EstateSource } from "../src/sources/source.js";
 import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
@@ -128,13 +128,7 @@ export async function benchLogAnalytics(options: { subnets: number }): Promise<L
     logger,
   });
   const DCR = "dcr-00000000000000000000000000000000";
-  const emulator = await startLogsIngestionEmulator({
-    dcrId: DCR,
-    streams: {
-      [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
-      [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
-    },
-  });
+  const emulator = await startLogsIngestionEmulator({ dcrId: DCR });
   try {
     const sink = createLogAnalyticsSink({
       endpoint: emulator.url,

@@ -13,7 +13,7 @@ import {
   createLogAnalyticsSink,
   type PendingBatch,
 } from "../src/outputs/log-analytics/index.js";
-import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
+import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import { startLogsIngestionEmulator } from "./emulators/logs-ingestion.js";
 import { aScanResult } from "./log-analytics/scan-result.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
@@ -151,10 +151,6 @@ describe("blob pending store (Azurite)", () => {
   it("a Log Analytics outage leaves the rows in the container; the next run resends them once", async () => {
     const emulator = await startLogsIngestionEmulator({
       dcrId: DCR,
-      streams: {
-        [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
-        [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
-      },
       isValidToken: (token) => identity.isValidToken(token),
     });
     try {

@@ -53,10 +53,6 @@ afterEach(async () => {
 async function startEmulator(): Promise<LogsIngestionEmulator> {
   emulator = await startLogsIngestionEmulator({
     dcrId: DCR,
-    streams: {
-      [FINDINGS]: FINDINGS_TABLE.columns.map((c) => c.name),
-      [RUNS]: RUNS_TABLE.columns.map((c) => c.name),
-    },
     // Only tokens the loopback identity issued for the Azure Monitor audience.
     isValidToken: (t) => identity.issued.get(t)?.startsWith("https://monitor.azure.com") === true,
   });
