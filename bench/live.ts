@@ -14,9 +14,9 @@ import { createMemoryPendingStore } from "../src/outputs/log-analytics/pending-s
 import { toFindingRows } from "../src/outputs/log-analytics/rows.js";
 import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import type { EstateSource } from "../src/sources/source.js";
 import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
 import { startLogsIngestionEmulator } from "../test/emulators/logs-ingestion.js";
+import { memorySource, staticCredential } from "../test/support/arm.js";
 import { createLoopbackCertificate } from "../test/support/tls.js";
 import { startIdentityEndpoint } from "../test/support/identity-endpoint.js";
 import { runSourceInChild } from "../test/support/source-process.js";
@@ -110,19 +110,9 @@ export interface LiveLogsFigures {
 
 export async function benchLogAnalytics(options: { subnets: number }): Promise<LiveLogsFigures> {
   const rows: ArmRow[] = [...generateEstate({ subnets: options.subnets, seed: 7 })];
-  const source: EstateSource = {
-    kind: "file",
-    inputs: ["synthetic"],
-    scope: { subscriptions: [], managementGroups: [] },
-    read: () =>
-      (async function* () {
-        await Promise.resolve();
-        yield rows;
-      })(),
-  };
   const logger = createLogger({ level: "warn" });
   const result = await runScan({
-    source,
+    source: memorySource(rows),
     cloud: "AzureCloud",
     endpointSets: endpointSetsFor("AzureCloud", undefined),
     logger,
@@ -134,10 +124,7 @@ export async function benchLogAnalytics(options: { subnets: number }): Promise<L
       endpoint: emulator.url,
       dcrId: DCR,
       pendingStore: createMemoryPendingStore(),
-      credential: {
-        getToken: () =>
-          Promise.resolve({ token: "bench-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
-      },
+      credential: staticCredential,
       clientOptions: { tlsOptions: { ca: emulator.certificate.cert } },
     });
     const started = performance.now();
