@@ -57,8 +57,6 @@ export async function benchResourceGraph(options: {
   const certificate = await createLoopbackCertificate();
   const identity = await startIdentityEndpoint();
   const emulator = await startResourceGraphEmulator({
-    cert: certificate.cert,
-    key: certificate.key,
     rows,
     isValidToken: (t) => identity.isValidToken(t),
     quota: options.quota,
