@@ -12,11 +12,11 @@ import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { createLogAnalyticsSink } from "../src/outputs/log-analytics/index.js";
 import { createMemoryPendingStore } from "../src/outputs/log-analytics/pending-store.js";
 import { toFindingRows } from "../src/outputs/log-analytics/rows.js";
-import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
+import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import type { EstateSource } from "../src/sources/source.js";
 import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
 import { startLogsIngestionEmulator } from "../test/emulators/logs-ingestion.js";
+import { memorySource, staticCredential } from "../test/support/arm.js";
 import { createLoopbackCertificate } from "../test/support/tls.js";
 import { startIdentityEndpoint } from "../test/support/identity-endpoint.js";
 import { runSourceInChild } from "../test/support/source-process.js";
@@ -57,8 +57,6 @@ export async function benchResourceGraph(options: {
   const certificate = await createLoopbackCertificate();
   const identity = await startIdentityEndpoint();
   const emulator = await startResourceGraphEmulator({
-    cert: certificate.cert,
-    key: certificate.key,
     rows,
     isValidToken: (t) => identity.isValidToken(t),
     quota: options.quota,
@@ -110,40 +108,21 @@ export interface LiveLogsFigures {
 
 export async function benchLogAnalytics(options: { subnets: number }): Promise<LiveLogsFigures> {
   const rows: ArmRow[] = [...generateEstate({ subnets: options.subnets, seed: 7 })];
-  const source: EstateSource = {
-    kind: "file",
-    inputs: ["synthetic"],
-    scope: { subscriptions: [], managementGroups: [] },
-    read: () =>
-      (async function* () {
-        await Promise.resolve();
-        yield rows;
-      })(),
-  };
   const logger = createLogger({ level: "warn" });
   const result = await runScan({
-    source,
+    source: memorySource(rows),
     cloud: "AzureCloud",
     endpointSets: endpointSetsFor("AzureCloud", undefined),
     logger,
   });
   const DCR = "dcr-00000000000000000000000000000000";
-  const emulator = await startLogsIngestionEmulator({
-    dcrId: DCR,
-    streams: {
-      [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
-      [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
-    },
-  });
+  const emulator = await startLogsIngestionEmulator({ dcrId: DCR });
   try {
     const sink = createLogAnalyticsSink({
       endpoint: emulator.url,
       dcrId: DCR,
       pendingStore: createMemoryPendingStore(),
-      credential: {
-        getToken: () =>
-          Promise.resolve({ token: "bench-token", expiresOnTimestamp: Date.now() + 3_600_000 }),
-      },
+      credential: staticCredential,
       clientOptions: { tlsOptions: { ca: emulator.certificate.cert } },
     });
     const started = performance.now();

@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, connect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
@@ -13,7 +10,7 @@ import {
   createLogAnalyticsSink,
   type PendingBatch,
 } from "../src/outputs/log-analytics/index.js";
-import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
+import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import { startLogsIngestionEmulator } from "./emulators/logs-ingestion.js";
 import { aScanResult } from "./log-analytics/scan-result.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
@@ -52,7 +49,6 @@ async function waitForPort(port: number, deadline: number): Promise<void> {
 
 let azurite: ChildProcess;
 let port: number;
-let workspace: string;
 let identity: IdentityEndpoint;
 
 function container(name: string): ContainerClient {
@@ -75,7 +71,6 @@ function batch(id: string, rows: number): PendingBatch {
 
 before(async () => {
   port = await freePort();
-  workspace = await mkdtemp(join(tmpdir(), "kms-azurite-"));
   // --disableTelemetry: Azurite would otherwise try to reach the Internet.
   azurite = spawn(
     process.execPath,
@@ -101,7 +96,6 @@ before(async () => {
 after(async () => {
   azurite.kill();
   await identity.close();
-  await rm(workspace, { recursive: true, force: true });
 });
 
 describe("blob pending store (Azurite)", () => {
@@ -151,10 +145,6 @@ describe("blob pending store (Azurite)", () => {
   it("a Log Analytics outage leaves the rows in the container; the next run resends them once", async () => {
     const emulator = await startLogsIngestionEmulator({
       dcrId: DCR,
-      streams: {
-        [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
-        [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
-      },
       isValidToken: (token) => identity.isValidToken(token),
     });
     try {

@@ -60,12 +60,10 @@ after(async () => {
 
 /** An emulator that accepts only tokens the loopback identity issued for `audience`. */
 async function emulator(
-  options: Omit<ResourceGraphEmulatorOptions, "cert" | "key" | "isValidToken">,
+  options: Omit<ResourceGraphEmulatorOptions, "isValidToken">,
   audience = PUBLIC_ARM,
 ): Promise<ResourceGraphEmulator> {
   const e = await startResourceGraphEmulator({
-    cert: tls.cert,
-    key: tls.key,
     isValidToken: (t) => identity.isValidToken(t),
     checkToken: (t) =>
       identity.issued.get(t) === audience

@@ -19,6 +19,7 @@ import {
 import { describeRun, runCli, type CliRun } from "./support/cli-process.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
 import { syntheticEstate } from "./support/synthetic-estate.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
 
 const DCR = "dcr-00112233445566778899aabbccddeeff";
 const FINDINGS = FINDINGS_TABLE.stream;
@@ -29,12 +30,13 @@ let identity: IdentityEndpoint;
 let tmp: string;
 let estateFile: string;
 let emulator: LogsIngestionEmulator;
-let caFile: string;
+let tls: LoopbackCertificate;
 
 before(async () => {
-  [identity, tmp] = await Promise.all([
+  [identity, tmp, tls] = await Promise.all([
     startIdentityEndpoint(),
     mkdtemp(path.join(tmpdir(), "kms-cli-la-")),
+    createLoopbackCertificate(),
   ]);
   // About 3,000 subnets: several MB of finding rows, so several requests of at most 1 MB.
   estateFile = path.join(tmp, "estate.json");
@@ -43,6 +45,7 @@ before(async () => {
 
 after(async () => {
   await identity.close();
+  await tls.dispose();
   await rm(tmp, { recursive: true, force: true });
 });
 
@@ -53,15 +56,9 @@ afterEach(async () => {
 async function startEmulator(): Promise<LogsIngestionEmulator> {
   emulator = await startLogsIngestionEmulator({
     dcrId: DCR,
-    streams: {
-      [FINDINGS]: FINDINGS_TABLE.columns.map((c) => c.name),
-      [RUNS]: RUNS_TABLE.columns.map((c) => c.name),
-    },
     // Only tokens the loopback identity issued for the Azure Monitor audience.
     isValidToken: (t) => identity.issued.get(t)?.startsWith("https://monitor.azure.com") === true,
   });
-  caFile = path.join(tmp, "ca.pem");
-  await writeFile(caFile, emulator.certificate.cert);
   return emulator;
 }
 
@@ -72,7 +69,7 @@ function scan(pendingDir: string, extraEnv: Record<string, string> = {}): Promis
   return runCli(
     ["scan", "--input", estateFile, "--log-analytics", "--format", "json"],
     {
-      NODE_EXTRA_CA_CERTS: caFile,
+      NODE_EXTRA_CA_CERTS: tls.caFile,
       ...identity.env(),
       KMS_AUDIT_LOGS_ENDPOINT: emulator.url,
       KMS_AUDIT_DCR_ID: DCR,

@@ -6,20 +6,10 @@ import { runConfirmedScan, type ConfirmationOptions } from "../src/confirm/confi
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { emulatorNetwork, memorySource } from "./support/arm.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
-import { EstateBuilder, findingFor } from "./support/estate-builder.js";
-import { HUB_GW, withVmNic } from "./support/confirmation-estate.js";
+import { findingFor } from "./support/estate-builder.js";
+import { HUB_GW, hubAndSpokes, withVmNic } from "./support/confirmation-estate.js";
 
 const logger = pino({ level: "silent" });
-
-function hubAndSpokes(): ArmRow[] {
-  const b = new EstateBuilder();
-  const hub = b.vnet("hub", [], { gateway: true });
-  for (const name of ["spoke1", "spoke2"])
-    b.vnet(name, [{ name: `snet-${name}` }], {
-      peerings: [{ remote: hub, useRemoteGateways: true }],
-    });
-  return b.rows;
-}
 
 let emulator: ArmNetworkEmulator;
 before(async () => {

@@ -13,8 +13,8 @@ import { auditInventory } from "../src/audit/audit.js";
 import { endpointSetsFor, flattenEndpoints } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { buildInventory } from "../src/inventory/inventory.js";
-import { EstateBuilder, findingFor, type RouteSpec } from "./support/estate-builder.js";
-import { HUB_GW, withVmNic } from "./support/confirmation-estate.js";
+import { findingFor } from "./support/estate-builder.js";
+import { HUB_GW, hubAndSpokes, withVmNic } from "./support/confirmation-estate.js";
 
 const endpoints = flattenEndpoints(endpointSetsFor("AzureCloud"));
 
@@ -30,19 +30,6 @@ function learned(network: string, extra: Partial<LearnedRoute> = {}): LearnedRou
   };
 }
 
-/** Hub with an ExpressRoute gateway; spokes use it through useRemoteGateways peerings. */
-function hubAndSpokes(spokeRoutes: RouteSpec[] | null = null): ArmRow[] {
-  const b = new EstateBuilder();
-  const hub = b.vnet("hub", [{ name: "snet-hub" }], { gateway: true });
-  const rt = spokeRoutes ? b.routeTable("rt-spoke", spokeRoutes) : undefined;
-  for (const name of ["spoke1", "spoke2"]) {
-    b.vnet(name, [{ name: `snet-${name}`, ...(rt ? { routeTable: rt } : {}) }], {
-      peerings: [{ remote: hub, useRemoteGateways: true }],
-    });
-  }
-  return b.rows;
-}
-
 function confirm(rows: ArmRow[], reads: Record<string, GatewayRoutesRead>) {
   const inventory = buildInventory(rows);
   const before = auditInventory(inventory, { endpoints });
@@ -56,7 +43,7 @@ function confirm(rows: ArmRow[], reads: Record<string, GatewayRoutesRead>) {
 
 describe("gateways to read", () => {
   it("are the spokes' remote gateway and the hub's own, each once", () => {
-    const inventory = buildInventory(hubAndSpokes());
+    const inventory = buildInventory(hubAndSpokes({ hubSubnet: true }));
     const findings = auditInventory(inventory, { endpoints });
     assert.equal(findingFor(findings, "snet-spoke1").status, "Unverified");
     assert.deepEqual(gatewaysToRead(inventory, findings), [HUB_GW]);
@@ -71,7 +58,7 @@ describe("gateways to read", () => {
 
 describe("confirmWithGatewayRoutes", () => {
   it("a learned 0.0.0.0/0 turns the spokes NonCompliant, high, with evidence", () => {
-    const { after } = confirm(hubAndSpokes(), {
+    const { after } = confirm(hubAndSpokes({ hubSubnet: true }), {
       [HUB_GW]: {
         ok: true,
         routes: [learned("0.0.0.0/0"), learned("10.0.0.0/16", { origin: "Network" })],
@@ -111,7 +98,7 @@ describe("confirmWithGatewayRoutes", () => {
   });
 
   it("a split default (0.0.0.0/1 + 128.0.0.0/1) tunnels every KMS IP too", () => {
-    const { after } = confirm(hubAndSpokes(), {
+    const { after } = confirm(hubAndSpokes({ hubSubnet: true }), {
       [HUB_GW]: { ok: true, routes: [learned("0.0.0.0/1"), learned("128.0.0.0/1")] },
     });
     const f = findingFor(after, "snet-spoke1");
@@ -123,7 +110,7 @@ describe("confirmWithGatewayRoutes", () => {
   });
 
   it("no covering learned route: Compliant, BGP_NO_DEFAULT_ROUTE, via the system route", () => {
-    const { after } = confirm(hubAndSpokes(), {
+    const { after } = confirm(hubAndSpokes({ hubSubnet: true }), {
       [HUB_GW]: { ok: true, routes: [learned("10.0.0.0/8"), learned("192.168.0.0/16")] },
     });
     const f = findingFor(after, "snet-spoke2");
@@ -136,10 +123,13 @@ describe("confirmWithGatewayRoutes", () => {
   });
 
   it("a route-table route of longer or equal prefix beats a learned route; a longer learned one wins", () => {
-    const rows = hubAndSpokes([
-      ["20.118.99.0/24", "Internet", "kms-new"],
-      ["40.83.235.53/32", "Internet", "kms-40"],
-    ]);
+    const rows = hubAndSpokes({
+      hubSubnet: true,
+      spokeRoutes: [
+        ["20.118.99.0/24", "Internet", "kms-new"],
+        ["40.83.235.53/32", "Internet", "kms-40"],
+      ],
+    });
     const { before, after } = confirm(rows, {
       [HUB_GW]: {
         ok: true,
@@ -159,7 +149,7 @@ describe("confirmWithGatewayRoutes", () => {
   });
 
   it("a forbidden gateway keeps the spokes Unverified with GATEWAY_ROUTES_UNREADABLE", () => {
-    const { after } = confirm(hubAndSpokes(), {
+    const { after } = confirm(hubAndSpokes({ hubSubnet: true }), {
       [HUB_GW]: { ok: false, message: "HTTP 403 AuthorizationFailed" },
     });
     const f = findingFor(after, "snet-spoke1");
@@ -169,16 +159,19 @@ describe("confirmWithGatewayRoutes", () => {
   });
 
   it("leaves every other finding untouched", () => {
-    const { before, after } = confirm(hubAndSpokes([["0.0.0.0/0", "VirtualAppliance"]]), {
-      [HUB_GW]: { ok: true, routes: [learned("0.0.0.0/0")] },
-    });
+    const { before, after } = confirm(
+      hubAndSpokes({ hubSubnet: true, spokeRoutes: [["0.0.0.0/0", "VirtualAppliance"]] }),
+      {
+        [HUB_GW]: { ok: true, routes: [learned("0.0.0.0/0")] },
+      },
+    );
     assert.equal(findingFor(after, "snet-spoke1"), findingFor(before, "snet-spoke1"));
   });
 });
 
 describe("confirmWithEffectiveRoutes", () => {
   it("an active gateway default route decides; the overridden system route does not", () => {
-    const { rows, nic, subnet } = withVmNic(hubAndSpokes());
+    const { rows, nic, subnet } = withVmNic(hubAndSpokes({ hubSubnet: true }));
     const inventory = buildInventory(rows);
     assert.equal(networkInterfaceFor(inventory, subnet), nic);
     const before = auditInventory(inventory, { endpoints });
@@ -232,7 +225,7 @@ describe("confirmWithEffectiveRoutes", () => {
   });
 
   it("a failed read leaves the subnet Unverified with EFFECTIVE_ROUTES_UNREADABLE", () => {
-    const { rows, nic, subnet } = withVmNic(hubAndSpokes());
+    const { rows, nic, subnet } = withVmNic(hubAndSpokes({ hubSubnet: true }));
     const inventory = buildInventory(rows);
     const before = auditInventory(inventory, { endpoints });
     const after = confirmWithEffectiveRoutes(

@@ -29,10 +29,6 @@ before(async () => {
   rg = await azure.resourceGraph(buildEstate(2, 4));
   logs = await startLogsIngestionEmulator({
     dcrId: DCR,
-    streams: {
-      [FINDINGS_TABLE.stream]: FINDINGS_TABLE.columns.map((c) => c.name),
-      [RUNS_TABLE.stream]: RUNS_TABLE.columns.map((c) => c.name),
-    },
     isValidToken: (t) => azure.identity.isValidToken(t),
   });
   pendingDir = await mkdtemp(join(tmpdir(), "kms-timer-"));

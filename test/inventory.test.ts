@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { EstateBuilder, SUB, audit, findingFor } from "./support/estate-builder.js";
+import { EstateBuilder, SUB, audit, findingFor, singleSubnet } from "./support/estate-builder.js";
 
 const FW = "VirtualAppliance";
 const rid = (type: string, name: string, rg = "rg-net") =>
@@ -21,10 +21,9 @@ describe("inventory: IDs, duplicates and shapes", () => {
   });
 
   it("counts rows duplicated in another case once (the first wins)", () => {
-    const b = new EstateBuilder();
-    b.vnet("vnet", [{ name: "snet", routeTable: b.routeTable("rt", [["0.0.0.0/0", FW]]) }]);
-    const dupes = b.rows.map((r) => ({ ...r, id: r.id.toUpperCase(), properties: {} }));
-    const findings = audit([...b.rows, ...dupes, ...b.rows]);
+    const rows = singleSubnet([["0.0.0.0/0", FW]]);
+    const dupes = rows.map((r) => ({ ...r, id: r.id.toUpperCase(), properties: {} }));
+    const findings = audit([...rows, ...dupes, ...rows]);
     assert.equal(findings.length, 1);
     assert.equal(findings[0]!.status, "NonCompliant");
   });

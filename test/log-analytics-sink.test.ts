@@ -44,10 +44,6 @@ after(async () => {
 async function startEmulator() {
   emulator = await startLogsIngestionEmulator({
     dcrId: DCR,
-    streams: {
-      [FINDINGS]: FINDINGS_TABLE.columns.map((c) => c.name),
-      [RUNS]: RUNS_TABLE.columns.map((c) => c.name),
-    },
     isValidToken: (token) => identity.isValidToken(token),
   });
   return emulator;

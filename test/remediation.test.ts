@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { buildRemediation } from "../src/audit/remediation.js";
-import { EstateBuilder, SUB, audit, findingFor } from "./support/estate-builder.js";
+import { EstateBuilder, SUB, audit, findingFor, singleSubnet } from "./support/estate-builder.js";
 
 describe("remediation", () => {
   it("adds only the missing routes to the subnet's own route table", () => {
@@ -32,18 +32,12 @@ describe("remediation", () => {
   });
 
   it("updates a KMS host route that has the wrong next hop instead of adding a duplicate", () => {
-    const b = new EstateBuilder();
-    b.vnet("vnet", [
-      {
-        name: "snet",
-        routeTable: b.routeTable("rt", [
-          ["20.118.99.224/32", "VirtualAppliance", "kms-new"],
-          ["40.83.235.53/32", "Internet"],
-          ["23.102.135.246/32", "Internet"],
-        ]),
-      },
+    const rows = singleSubnet([
+      ["20.118.99.224/32", "VirtualAppliance", "kms-new"],
+      ["40.83.235.53/32", "Internet"],
+      ["23.102.135.246/32", "Internet"],
     ]);
-    const r = findingFor(audit(b.rows), "snet").remediation!;
+    const r = findingFor(audit(rows), "snet").remediation!;
     assert.match(
       r.azureCli,
       /route update .* --name 'kms-new' --address-prefix 20\.118\.99\.224\/32 --next-hop-type Internet/,
@@ -53,17 +47,11 @@ describe("remediation", () => {
   });
 
   it("recognises an existing KMS host route written with stray white space", () => {
-    const b = new EstateBuilder();
-    b.vnet("vnet", [
-      {
-        name: "snet",
-        routeTable: b.routeTable("rt", [
-          ["0.0.0.0/0", "VirtualAppliance"],
-          ["20.118.99.224/32 ", "VirtualAppliance", "kms-a"],
-        ]),
-      },
+    const rows = singleSubnet([
+      ["0.0.0.0/0", "VirtualAppliance"],
+      ["20.118.99.224/32 ", "VirtualAppliance", "kms-a"],
     ]);
-    const r = findingFor(audit(b.rows), "snet").remediation!;
+    const r = findingFor(audit(rows), "snet").remediation!;
     assert.match(
       r.azureCli,
       /route update .* --name 'kms-a' --address-prefix 20\.118\.99\.224\/32/,
@@ -72,14 +60,8 @@ describe("remediation", () => {
   });
 
   it("picks a free name when the predictable one is taken by another route", () => {
-    const b = new EstateBuilder();
-    b.vnet("vnet", [
-      {
-        name: "snet",
-        routeTable: b.routeTable("rt", [["0.0.0.0/0", "VirtualAppliance", "kms-20-118-99-224"]]),
-      },
-    ]);
-    const r = findingFor(audit(b.rows), "snet").remediation!;
+    const rows = singleSubnet([["0.0.0.0/0", "VirtualAppliance", "kms-20-118-99-224"]]);
+    const r = findingFor(audit(rows), "snet").remediation!;
     assert.match(r.azureCli, /--name 'kms-20-118-99-224-2' --address-prefix 20\.118\.99\.224\/32/);
   });
 

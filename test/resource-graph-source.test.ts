@@ -33,11 +33,9 @@ after(async () => {
 });
 
 async function emulator(
-  options: Omit<ResourceGraphEmulatorOptions, "cert" | "key" | "isValidToken">,
+  options: Omit<ResourceGraphEmulatorOptions, "isValidToken">,
 ): Promise<ResourceGraphEmulator> {
   const e = await startResourceGraphEmulator({
-    cert: tls.cert,
-    key: tls.key,
     isValidToken: (t) => identity.isValidToken(t),
     ...options,
   });

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { gunzipSync } from "node:zlib";
+import { TABLES } from "../../src/outputs/log-analytics/schema.js";
 import { startHttpsServer, type RunningHttpsServer } from "../support/https-server.js";
 
 /**
@@ -10,8 +11,11 @@ import { startHttpsServer, type RunningHttpsServer } from "../support/https-serv
  */
 export interface LogsIngestionEmulatorOptions {
   dcrId: string;
-  /** Declared columns of each stream; a row with any other column is refused with 400. */
-  streams: Record<string, readonly string[]>;
+  /**
+   * Declared columns of each stream; a row with any other column is refused with 400. Default:
+   * the default stream of each table in src/outputs/log-analytics/schema.ts, with its columns.
+   */
+  streams?: Record<string, readonly string[]>;
   /** Tokens the emulator accepts; default any non-empty bearer token. */
   isValidToken?: (token: string) => boolean;
   /** Largest body, compressed and uncompressed; default 1 MiB. Larger: 413. */
@@ -52,10 +56,15 @@ export interface LogsIngestionEmulator {
 
 const API_VERSION = "2023-01-01";
 
+const DEFAULT_STREAMS: Record<string, readonly string[]> = Object.fromEntries(
+  TABLES.map((t) => [t.stream, t.columns.map((c) => c.name)]),
+);
+
 export async function startLogsIngestionEmulator(
   options: LogsIngestionEmulatorOptions,
 ): Promise<LogsIngestionEmulator> {
   const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const streams = options.streams ?? DEFAULT_STREAMS;
   const requests: IngestionRequest[] = [];
   const accepted = new Map<string, Record<string, unknown>[]>();
   const faults: InjectedFault[] = [];
@@ -100,7 +109,7 @@ export async function startLogsIngestionEmulator(
     if (decodeURIComponent(match[1] ?? "") !== options.dcrId) {
       return (record(404, 0, 0), answer(res, 404));
     }
-    const columns = options.streams[stream];
+    const columns = streams[stream];
     if (!columns) return (record(404, 0, 0), answer(res, 404));
     if (raw.length > maxBody) return (record(413, raw.length, 0), answer(res, 413));
     let body: Buffer;

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
+import { startHttpsServer, type RunningHttpsServer } from "../support/https-server.js";
 
 /**
  * A loopback HTTPS Azure Resource Graph, speaking the REST protocol the real SDK uses:
@@ -53,8 +52,6 @@ export interface RecordedRequest {
 }
 
 export interface ResourceGraphEmulatorOptions {
-  cert: string;
-  key: string;
   /** The estate: ARM rows, subscriptions included (type microsoft.resources/subscriptions). */
   rows: ArmRow[];
   isValidToken: (token: string) => boolean;
@@ -76,6 +73,7 @@ export interface ResourceGraphEmulatorOptions {
 
 export interface ResourceGraphEmulator {
   url: string;
+  certificate: RunningHttpsServer["certificate"];
   readonly requests: RecordedRequest[];
   /** 429 answers given because the quota was exhausted. */
   readonly throttled: number;
@@ -429,7 +427,7 @@ export async function startResourceGraphEmulator(
     );
   };
 
-  const server: Server = createServer({ cert: options.cert, key: options.key }, (req, res) => {
+  const server = await startHttpsServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500);
@@ -437,10 +435,9 @@ export async function startResourceGraphEmulator(
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: server.url,
+    certificate: server.certificate,
     requests,
     get throttled() {
       return throttled;
@@ -454,11 +451,9 @@ export async function startResourceGraphEmulator(
     servedPages(table) {
       return requests.filter((r) => r.status === 200 && (table === undefined || r.table === table));
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const res of hanging) res.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      for (const res of hanging) res.destroy();
+      return server.close();
+    },
   };
 }

@@ -108,8 +108,6 @@ export async function startLoopbackAzure(): Promise<LoopbackAzure> {
     ca: certificate.cert,
     async resourceGraph(rows, extra = {}) {
       const e = await startResourceGraphEmulator({
-        cert: certificate.cert,
-        key: certificate.key,
         rows,
         isValidToken: (t) => identity.isValidToken(t),
         ...extra,
