@@ -16,6 +16,7 @@ import {
   invalidParameters,
   problemResponse,
   PROBLEM_TYPES,
+  scanFailed,
   type InvalidParam,
   type Problem,
 } from "./problem.js";
@@ -155,15 +156,7 @@ function answer(
     };
   }
   if (record.state === "failed" || !record.result) {
-    return problemResponse(
-      record.problem ?? {
-        type: PROBLEM_TYPES.scanFailed,
-        title: "The scan failed",
-        status: 500,
-        detail: "unknown error",
-      },
-      headers,
-    );
+    return problemResponse(record.problem ?? scanFailed("unknown error"), headers);
   }
   const result = filtered(record, statuses) ?? record.result;
   headers["x-run-complete"] = String(record.result.run.complete);
@@ -311,12 +304,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
         }
       } catch (error) {
         logger.error({ error: describeError(error) }, "http scan failed");
-        runs.fail(runId, {
-          type: PROBLEM_TYPES.scanFailed,
-          title: "The scan failed",
-          status: 500,
-          detail: describeError(error),
-        });
+        runs.fail(runId, scanFailed(describeError(error)));
       } finally {
         release();
       }
