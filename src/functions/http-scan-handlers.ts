@@ -10,7 +10,7 @@ import { createInvocationLogger, detachableInvocationLog } from "../logging/invo
 import type { Status } from "../model.js";
 import { formatResult } from "../outputs/format.js";
 import { logAnalyticsConfigured } from "../scan-setup.js";
-import { readSettings, type Settings } from "../settings.js";
+import { isGuid, readSettings, type Settings } from "../settings.js";
 import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import {
   invalidParameters,
@@ -51,7 +51,6 @@ export interface HttpScanDependencies extends FunctionDependencies {
 }
 
 export const RUNS_ROUTE_PREFIX = "/api/scan/runs/";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The query string as sent: repeated names survive (request.query may join them with commas). */
 function queryOf(request: HttpRequest): URLSearchParams {
@@ -332,7 +331,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
 
   function scanRun(request: HttpRequest, _context: InvocationContext): HttpResponseInit {
     const runId = request.params.runId ?? "";
-    if (!UUID.test(runId)) {
+    if (!isGuid(runId)) {
       return problemResponse(
         invalidParameters([{ name: "runId", reason: "is not a run ID (a UUID)" }]),
       );
