@@ -58,6 +58,13 @@ export function isManagementGroupId(value: string): boolean {
   return MANAGEMENT_GROUP.test(value);
 }
 
+/** Whether KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID are both set. */
+export function logAnalyticsConfigured(
+  settings: Settings,
+): settings is Settings & { logsEndpoint: URL; dcrId: string } {
+  return settings.logsEndpoint !== null && settings.dcrId !== null;
+}
+
 /** `where` names a setting (KMS_AUDIT_CLOUD) or a command-line option (--cloud). */
 export function parseCloud(value: string, where: string): CloudName {
   const match = CLOUDS.find((c) => c.toLowerCase() === value.trim().toLowerCase());

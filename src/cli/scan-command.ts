@@ -10,7 +10,7 @@ import {
 import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
-import type { Settings } from "../settings.js";
+import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import { estateSourceFor, readCatalog } from "./estate-source.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
@@ -53,7 +53,7 @@ export async function runScanCommand(
   io: CommandIo,
   logger: Logger,
 ): Promise<number> {
-  if (options.logAnalytics && (!settings.logsEndpoint || !settings.dcrId)) {
+  if (options.logAnalytics && !logAnalyticsConfigured(settings)) {
     throw new InputError(
       "--log-analytics needs the settings KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
     );

@@ -9,8 +9,7 @@ import { describeError } from "../errors.js";
 import { createInvocationLogger, detachableInvocationLog } from "../logging/invocation-log.js";
 import type { Status } from "../model.js";
 import { formatResult } from "../outputs/format.js";
-import { logAnalyticsConfigured } from "../scan-setup.js";
-import { isGuid, readSettings, type Settings } from "../settings.js";
+import { isGuid, logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
 import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import {
   invalidParameters,

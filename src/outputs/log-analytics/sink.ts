@@ -4,7 +4,7 @@ import { LogsIngestionClient, type LogsIngestionClientOptions } from "@azure/mon
 import { describeError, SettingsError } from "../../errors.js";
 import type { Logger } from "../../logging/logger.js";
 import type { CloudName, RunError, ScanResult } from "../../model.js";
-import type { Settings } from "../../settings.js";
+import { logAnalyticsConfigured, type Settings } from "../../settings.js";
 import type { ResultSink, SinkReport } from "../sink.js";
 import { newPendingBatchId, type PendingBatch, type PendingStore } from "./pending-store.js";
 import { toFindingRows, toRunRow } from "./rows.js";
@@ -109,7 +109,7 @@ export function logAnalyticsSinkOptionsFromSettings(
   settings: Settings,
   extra: Omit<LogAnalyticsSinkOptions, "endpoint" | "dcrId" | "findingsStream" | "runsStream">,
 ): LogAnalyticsSinkOptions {
-  if (settings.logsEndpoint === null || settings.dcrId === null) {
+  if (!logAnalyticsConfigured(settings)) {
     throw new SettingsError(
       "KMS_AUDIT_LOGS_ENDPOINT",
       "Log Analytics output needs KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
