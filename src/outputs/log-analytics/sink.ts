@@ -248,7 +248,7 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       } catch (error) {
         errors.push({
           code: "LOG_ANALYTICS_PENDING_UNREADABLE",
-          message: `pending rows in ${store.location} could not be listed: ${error instanceof Error ? error.message : String(error)}`,
+          message: `pending rows in ${store.location} could not be listed: ${describeError(error)}`,
         });
       }
       for (const batch of pendingBatches) {
