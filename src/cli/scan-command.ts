@@ -142,7 +142,7 @@ async function writeToLogAnalytics(
     return false;
   }
   if (report.failed > 0) {
-    const pending = await pendingRecords(store);
+    const pending = report.waitingRecords ?? null;
     const waiting =
       pending === null
         ? `kept in ${store.location}`
@@ -156,14 +156,6 @@ async function writeToLogAnalytics(
   const notes = report.errors.map((e) => `${e.code}: ${oneLine(e.message)}`);
   if (notes.length > 0) say(notes.join("; "));
   return true;
-}
-
-async function pendingRecords(store: PendingStore): Promise<number | null> {
-  try {
-    return (await store.list()).reduce((n, batch) => n + batch.rows.length, 0);
-  } catch {
-    return null;
-  }
 }
 
 /** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */
