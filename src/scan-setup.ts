@@ -86,11 +86,6 @@ export function liveScanOptions(request: LiveScanRequest): ScanOptions {
   };
 }
 
-/** Whether KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID are both set. */
-export function logAnalyticsConfigured(settings: Settings): boolean {
-  return settings.logsEndpoint !== null && settings.dcrId !== null;
-}
-
 /** The Log Analytics sink of the settings; throws SettingsError when it is not configured. */
 export function logAnalyticsSinkFromSettings(
   settings: Settings,

@@ -3,6 +3,7 @@ import { isAbsolute, join, normalize } from "node:path";
 import { z } from "zod";
 import { InputError, SettingsError } from "./errors.js";
 import { CLOUDS, type CloudName } from "./model.js";
+import { FINDINGS_TABLE, RUNS_TABLE } from "./outputs/log-analytics/schema.js";
 
 /** Every setting of DESIGN.md section 5, parsed and validated once into a typed object. */
 export interface Settings {
@@ -56,6 +57,13 @@ export function isGuid(value: string): boolean {
 
 export function isManagementGroupId(value: string): boolean {
   return MANAGEMENT_GROUP.test(value);
+}
+
+/** Whether KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID are both set. */
+export function logAnalyticsConfigured(
+  settings: Settings,
+): settings is Settings & { logsEndpoint: URL; dcrId: string } {
+  return settings.logsEndpoint !== null && settings.dcrId !== null;
 }
 
 /** `where` names a setting (KMS_AUDIT_CLOUD) or a command-line option (--cloud). */
@@ -192,14 +200,14 @@ export function readSettings(env: Record<string, string | undefined> = process.e
         env.KMS_AUDIT_FINDINGS_STREAM,
         STREAM,
         "a stream name like Custom-Table_CL",
-      ) ?? "Custom-KmsRouteAudit_CL",
+      ) ?? FINDINGS_TABLE.stream,
     runsStream:
       matching(
         "KMS_AUDIT_RUNS_STREAM",
         env.KMS_AUDIT_RUNS_STREAM,
         STREAM,
         "a stream name like Custom-Table_CL",
-      ) ?? "Custom-KmsRouteAuditRun_CL",
+      ) ?? RUNS_TABLE.stream,
     logLevel: level as LogLevel,
     pendingDirectory: pendingDirectoryFrom(env),
     remediation: remediationSetting(env.KMS_AUDIT_REMEDIATION),

@@ -1,3 +1,4 @@
+import { Option, type Command } from "commander";
 import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
 import type { EndpointSet } from "../catalog/kms-endpoints.js";
 import { readServiceTagFile, type ServiceTagIndex } from "../catalog/service-tags.js";
@@ -17,8 +18,48 @@ export interface EstateInputs {
 }
 
 /** Commander's collector for repeatable options. */
-export function collect(value: string, previous: string[]): string[] {
+function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** Each command's help text for the estate options. */
+export interface EstateOptionHelp {
+  input: string;
+  demo: string;
+  cloud: string;
+  subscription: string;
+  managementGroup: string;
+}
+
+/** Declares the estate options that estateInputsFrom reads, with the command's help texts. */
+export function addEstateOptions(command: Command, help: EstateOptionHelp): Command {
+  return command
+    .option("-i, --input <file>", help.input, collect, [])
+    .option("--demo", help.demo)
+    .addOption(new Option("--cloud <name>", help.cloud))
+    .option("--subscription <id>", help.subscription, collect, [])
+    .option("--management-group <id>", help.managementGroup, collect, []);
+}
+
+/** Declares --endpoints and --service-tags (read by catalogFilesFrom), with the command's help. */
+export function addCatalogOptions(
+  command: Command,
+  help: { endpoints: string; serviceTags: string },
+): Command {
+  return command
+    .option("--endpoints <file>", help.endpoints)
+    .option("--service-tags <file>", help.serviceTags);
+}
+
+/** The --endpoints and --service-tags files, null when not given. */
+export function catalogFilesFrom(raw: Record<string, unknown>): {
+  endpoints: string | null;
+  serviceTags: string | null;
+} {
+  return {
+    endpoints: typeof raw.endpoints === "string" ? raw.endpoints : null,
+    serviceTags: typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+  };
 }
 
 /**

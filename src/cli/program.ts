@@ -5,7 +5,12 @@ import { CLOUDS } from "../model.js";
 import { FORMATS, type OutputFormat } from "../outputs/format.js";
 import { readSettings, type LogLevel } from "../settings.js";
 import { TOOL_VERSION } from "../version.js";
-import { collect, estateInputsFrom } from "./estate-source.js";
+import {
+  addCatalogOptions,
+  addEstateOptions,
+  catalogFilesFrom,
+  estateInputsFrom,
+} from "./estate-source.js";
 import { registerRemediateCommand } from "./remediate-command.js";
 import { EXIT, runScanCommand, type CommandIo } from "./scan-command.js";
 
@@ -30,29 +35,17 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
     .version(TOOL_VERSION)
     .exitOverride();
 
-  program
+  const scan = program
     .command("scan")
-    .description("Judge every subnet of an exported estate, the demo estate, or the live tenant.")
-    .option(
-      "-i, --input <file>",
+    .description("Judge every subnet of an exported estate, the demo estate, or the live tenant.");
+  addEstateOptions(scan, {
+    input:
       'estate file: JSON array, Resource Graph/ARM list object, or NDJSON ("-" = stdin); repeatable',
-      collect,
-      [],
-    )
-    .option("--demo", "scan the bundled sample estate")
-    .addOption(
-      new Option(
-        "--cloud <name>",
-        `Azure cloud whose KMS endpoints apply: ${CLOUDS.join(", ")} (default: KMS_AUDIT_CLOUD or AzureCloud)`,
-      ),
-    )
-    .option("--subscription <id>", "live scan: limit to this subscription; repeatable", collect, [])
-    .option(
-      "--management-group <id>",
-      "live scan: limit to this management group; repeatable",
-      collect,
-      [],
-    )
+    demo: "scan the bundled sample estate",
+    cloud: `Azure cloud whose KMS endpoints apply: ${CLOUDS.join(", ")} (default: KMS_AUDIT_CLOUD or AzureCloud)`,
+    subscription: "live scan: limit to this subscription; repeatable",
+    managementGroup: "live scan: limit to this management group; repeatable",
+  })
     .addOption(
       new Option("-f, --format <format>", "output format").choices(FORMATS).default("table"),
     )
@@ -67,15 +60,12 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
         "NonCompliant",
         "Unverified",
       ]),
-    )
-    .option(
-      "--endpoints <file>",
-      "JSON file that extends or replaces the endpoint list (see README)",
-    )
-    .option(
-      "--service-tags <file>",
+    );
+  addCatalogOptions(scan, {
+    endpoints: "JSON file that extends or replaces the endpoint list (see README)",
+    serviceTags:
       "Azure's service-tag file (ServiceTags_Public_*.json) to resolve service-tag routes",
-    )
+  })
     // Issue 6: confirmation against ARM (live scans only); see src/confirm/.
     .option(
       "--confirm-gateway-routes",
@@ -90,6 +80,7 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
       const settings = readSettings(io.env);
       const inputs = estateInputsFrom(raw, settings);
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
+      const live = !inputs.demo && inputs.input.length === 0;
       exit.code = await runScanCommand(
         {
           ...inputs,
@@ -97,15 +88,12 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
           output: typeof raw.output === "string" ? raw.output : null,
           logAnalytics: raw.logAnalytics === true,
           failOn: (raw.failOn as "NonCompliant" | "Unverified" | undefined) ?? null,
-          endpoints: typeof raw.endpoints === "string" ? raw.endpoints : null,
-          serviceTags: typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+          ...catalogFilesFrom(raw),
           // The settings apply to live scans; the flags are refused with --input/--demo.
           confirmGatewayRoutes:
-            raw.confirmGatewayRoutes === true ||
-            (settings.confirmGatewayRoutes && !raw.demo && (raw.input as string[]).length === 0),
+            raw.confirmGatewayRoutes === true || (settings.confirmGatewayRoutes && live),
           verifyEffectiveRoutes:
-            raw.verifyEffectiveRoutes === true ||
-            (settings.verifyEffectiveRoutes && !raw.demo && (raw.input as string[]).length === 0),
+            raw.verifyEffectiveRoutes === true || (settings.verifyEffectiveRoutes && live),
         },
         settings,
         io,

@@ -4,26 +4,30 @@ import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
 import { readSettings, type LogLevel } from "../settings.js";
-import { collect, estateInputsFrom, estateSourceFor, readCatalog } from "./estate-source.js";
+import {
+  addCatalogOptions,
+  addEstateOptions,
+  catalogFilesFrom,
+  estateInputsFrom,
+  estateSourceFor,
+  readCatalog,
+} from "./estate-source.js";
 import { EXIT, type CommandIo } from "./scan-command.js";
 
 /** `kms-route-audit remediate --plan|--apply` (issue 6). */
 export function registerRemediateCommand(program: Command, io: CommandIo, exit: { code: number }) {
-  program
+  const remediate = program
     .command("remediate")
     .description(
       "Plan (default) or apply the missing KMS routes (next hop Internet) on every affected route table.",
-    )
-    .option("-i, --input <file>", "estate file, as for scan; repeatable", collect, [])
-    .option("--demo", "plan against the bundled sample estate")
-    .addOption(new Option("--cloud <name>", `Azure cloud: ${CLOUDS.join(", ")}`))
-    .option("--subscription <id>", "live: limit to this subscription; repeatable", collect, [])
-    .option(
-      "--management-group <id>",
-      "live: limit to this management group; repeatable",
-      collect,
-      [],
-    )
+    );
+  addEstateOptions(remediate, {
+    input: "estate file, as for scan; repeatable",
+    demo: "plan against the bundled sample estate",
+    cloud: `Azure cloud: ${CLOUDS.join(", ")}`,
+    subscription: "live: limit to this subscription; repeatable",
+    managementGroup: "live: limit to this management group; repeatable",
+  })
     .option("--plan", "print the routes that would be added (the default)")
     .option("--apply", "live only: add them (conditional on each route table's etag)")
     .option(
@@ -35,9 +39,11 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
         .choices(["table", "json"])
         .default("table"),
     )
-    .option("-o, --output <file>", "write the report to a file instead of stdout")
-    .option("--endpoints <file>", "JSON file that extends or replaces the endpoint list")
-    .option("--service-tags <file>", "Azure's service-tag file")
+    .option("-o, --output <file>", "write the report to a file instead of stdout");
+  addCatalogOptions(remediate, {
+    endpoints: "JSON file that extends or replaces the endpoint list",
+    serviceTags: "Azure's service-tag file",
+  })
     .addHelpText(
       "after",
       "\nExit codes: 0 done, 2 usage or input error, 3 some change failed or the scan was incomplete.",
@@ -53,10 +59,11 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
         throw new InputError(
           "--apply changes the live tenant; it cannot be used with --input or --demo",
         );
+      const files = catalogFilesFrom(raw);
       const { endpointSets, serviceTags } = await readCatalog(
         cloud,
-        typeof raw.endpoints === "string" ? raw.endpoints : null,
-        typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+        files.endpoints,
+        files.serviceTags,
       );
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
       // Apply is logged at info by default: every write is worth a line on stderr.

@@ -10,7 +10,7 @@ import {
 import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
-import type { Settings } from "../settings.js";
+import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import { estateSourceFor, readCatalog } from "./estate-source.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
@@ -53,7 +53,7 @@ export async function runScanCommand(
   io: CommandIo,
   logger: Logger,
 ): Promise<number> {
-  if (options.logAnalytics && (!settings.logsEndpoint || !settings.dcrId)) {
+  if (options.logAnalytics && !logAnalyticsConfigured(settings)) {
     throw new InputError(
       "--log-analytics needs the settings KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
     );
@@ -142,7 +142,7 @@ async function writeToLogAnalytics(
     return false;
   }
   if (report.failed > 0) {
-    const pending = await pendingRecords(store);
+    const pending = report.waitingRecords ?? null;
     const waiting =
       pending === null
         ? `kept in ${store.location}`
@@ -156,14 +156,6 @@ async function writeToLogAnalytics(
   const notes = report.errors.map((e) => `${e.code}: ${oneLine(e.message)}`);
   if (notes.length > 0) say(notes.join("; "));
   return true;
-}
-
-async function pendingRecords(store: PendingStore): Promise<number | null> {
-  try {
-    return (await store.list()).reduce((n, batch) => n + batch.rows.length, 0);
-  } catch {
-    return null;
-  }
 }
 
 /** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */

@@ -9,13 +9,13 @@ import { describeError } from "../errors.js";
 import { createInvocationLogger, detachableInvocationLog } from "../logging/invocation-log.js";
 import type { Status } from "../model.js";
 import { formatResult } from "../outputs/format.js";
-import { logAnalyticsConfigured } from "../scan-setup.js";
-import { readSettings, type Settings } from "../settings.js";
+import { isGuid, logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
 import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import {
   invalidParameters,
   problemResponse,
   PROBLEM_TYPES,
+  scanFailed,
   type InvalidParam,
   type Problem,
 } from "./problem.js";
@@ -50,7 +50,6 @@ export interface HttpScanDependencies extends FunctionDependencies {
 }
 
 export const RUNS_ROUTE_PREFIX = "/api/scan/runs/";
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The query string as sent: repeated names survive (request.query may join them with commas). */
 function queryOf(request: HttpRequest): URLSearchParams {
@@ -155,15 +154,7 @@ function answer(
     };
   }
   if (record.state === "failed" || !record.result) {
-    return problemResponse(
-      record.problem ?? {
-        type: PROBLEM_TYPES.scanFailed,
-        title: "The scan failed",
-        status: 500,
-        detail: "unknown error",
-      },
-      headers,
-    );
+    return problemResponse(record.problem ?? scanFailed("unknown error"), headers);
   }
   const result = filtered(record, statuses) ?? record.result;
   headers["x-run-complete"] = String(record.result.run.complete);
@@ -311,12 +302,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
         }
       } catch (error) {
         logger.error({ error: describeError(error) }, "http scan failed");
-        runs.fail(runId, {
-          type: PROBLEM_TYPES.scanFailed,
-          title: "The scan failed",
-          status: 500,
-          detail: describeError(error),
-        });
+        runs.fail(runId, scanFailed(describeError(error)));
       } finally {
         release();
       }
@@ -344,7 +330,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
 
   function scanRun(request: HttpRequest, _context: InvocationContext): HttpResponseInit {
     const runId = request.params.runId ?? "";
-    if (!UUID.test(runId)) {
+    if (!isGuid(runId)) {
       return problemResponse(
         invalidParameters([{ name: "runId", reason: "is not a run ID (a UUID)" }]),
       );

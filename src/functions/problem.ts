@@ -49,3 +49,8 @@ export function invalidParameters(invalidParams: InvalidParam[], instance?: stri
     invalidParams,
   };
 }
+
+/** The 500 problem of a run that failed: `detail` says why. */
+export function scanFailed(detail: string): Problem {
+  return { type: PROBLEM_TYPES.scanFailed, title: "The scan failed", status: 500, detail };
+}

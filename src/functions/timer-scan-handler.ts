@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { InvocationContext, Timer } from "@azure/functions";
 import { describeError } from "../errors.js";
 import { createInvocationLogger } from "../logging/invocation-log.js";
-import { logAnalyticsConfigured } from "../scan-setup.js";
-import { readSettings } from "../settings.js";
+import { logAnalyticsConfigured, readSettings } from "../settings.js";
 import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
+import { scanFailed } from "./problem.js";
 import { instanceScanService, type ScanService } from "./scan-service.js";
 
 /**
@@ -65,12 +65,7 @@ export function createTimerScanHandler(
       service.runs.finish(runId, outcome.result, outcome.reports);
     } catch (error) {
       logger.error({ error: describeError(error) }, "timer scan failed");
-      service.runs.fail(runId, {
-        type: "urn:kms-route-audit:problem:scan-failed",
-        title: "The scan failed",
-        status: 500,
-        detail: describeError(error),
-      });
+      service.runs.fail(runId, scanFailed(describeError(error)));
       throw error;
     } finally {
       release();

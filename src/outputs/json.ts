@@ -1,9 +1,5 @@
 import type { ScanResult } from "../model.js";
 
-export function formatJson(result: ScanResult): string {
-  return [...jsonChunks(result)].join("");
-}
-
 /**
  * `JSON.stringify(result, null, 2)` and a newline, in pieces: one per finding, so 1M findings
  * (gigabytes of text, more than the longest JavaScript string) can be written without ever being
@@ -34,10 +30,6 @@ function indent(json: string, by: string): string {
 }
 
 /** One finding per line, each carrying its run ID, for log pipelines. */
-export function formatNdjson(result: ScanResult): string {
-  return [...ndjsonChunks(result)].join("");
-}
-
 export function* ndjsonChunks(result: ScanResult): Generator<string> {
   for (const f of result.findings) yield `${JSON.stringify({ runId: result.run.id, ...f })}\n`;
 }

@@ -14,4 +14,10 @@ export interface SinkReport {
   /** Records that could not be delivered in this run (kept for the next one where possible). */
   failed: number;
   errors: RunError[];
+  /**
+   * Set by a sink that keeps undelivered records for the next run, when this write left some
+   * (`failed` > 0): how many records, of this run and earlier ones, now wait there; null when its
+   * store could not be listed.
+   */
+  waitingRecords?: number | null;
 }

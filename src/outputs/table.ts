@@ -1,5 +1,5 @@
 import { styleText } from "node:util";
-import type { Finding, ScanResult, Severity, Status } from "../model.js";
+import { STATUSES, type Finding, type ScanResult, type Severity, type Status } from "../model.js";
 
 export interface TableOptions {
   color: boolean;
@@ -22,15 +22,15 @@ const STATUS_STYLE: Record<Status, "red" | "yellow" | "cyan" | "green" | "gray">
 function worstFirst(a: Finding, b: Finding): number {
   return (
     SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
-    Number(windowsCount(b).replace("-", "0")) - Number(windowsCount(a).replace("-", "0")) ||
+    (windowsCount(b) ?? 0) - (windowsCount(a) ?? 0) ||
     a.subnetId.toLowerCase().localeCompare(b.subnetId.toLowerCase())
   );
 }
 
-/** Windows VMs plus Windows scale-set instances; "-" when the inventory had neither. */
-function windowsCount(f: Finding): string {
+/** Windows VMs plus Windows scale-set instances; null (shown "-") when the inventory had neither. */
+function windowsCount(f: Finding): number | null {
   const { windowsVirtualMachines: vms, windowsScaleSetInstances: instances } = f.impact;
-  return vms === null && instances === null ? "-" : String((vms ?? 0) + (instances ?? 0));
+  return vms === null && instances === null ? null : (vms ?? 0) + (instances ?? 0);
 }
 
 function pad(cells: string[], widths: number[]): string {
@@ -54,18 +54,19 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     `kms-route-audit  run ${run.id}  ${run.cloud}  ${run.source.kind}${run.source.inputs.length ? `: ${run.source.inputs.join(", ")}` : ""}  ${state}`,
   );
   lines.push("");
-  const order: Status[] = ["NonCompliant", "Unverified", "Exempt", "Compliant", "NotApplicable"];
-  const width = Math.max(...order.map((s) => s.length));
+  const width = Math.max(...STATUSES.map((s) => s.length));
   lines.push(`Subnets audited: ${run.counts.total}`);
-  for (const status of order) {
+  for (const status of STATUSES) {
     lines.push(
       `  ${paint(STATUS_STYLE[status], status.padEnd(width))}  ${String(run.counts[status]).padStart(7)}`,
     );
   }
 
+  let needsAttention = false;
   for (const status of ["NonCompliant", "Unverified"] as const) {
     const all = result.findings.filter((f) => f.status === status).sort(worstFirst);
     if (all.length === 0) continue;
+    needsAttention = true;
     // At a glance: the worst ones. Every subnet is in the csv, json and ndjson formats.
     const rows = all.slice(0, TABLE_ROWS_PER_STATUS);
     lines.push("", paint(["bold", STATUS_STYLE[status]], `${status} (${all.length})`));
@@ -75,7 +76,7 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
       f.subscriptionName ?? f.subscriptionId,
       `${f.virtualNetworkName}/${f.subnetName}`,
       f.routeTableName ?? "-",
-      windowsCount(f),
+      String(windowsCount(f) ?? "-"),
       f.reasons.join(", "),
     ]);
     // A loop, not Math.max(...cells): a spread of 100k+ arguments overflows the stack.
@@ -104,7 +105,7 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     );
     for (const e of run.errors) lines.push(`  ${e.code}: ${e.message}`);
   }
-  if (result.findings.some((f) => f.status === "NonCompliant" || f.status === "Unverified")) {
+  if (needsAttention) {
     lines.push(
       "",
       "Fix commands for each subnet: --format json (findings[].remediation) or see the README.",

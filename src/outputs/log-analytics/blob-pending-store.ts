@@ -1,13 +1,11 @@
 import type { TokenCredential } from "@azure/identity";
 import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { parseBatch, type PendingBatch, type PendingStore } from "./pending-store.js";
+import { checkId, parseBatch, type PendingBatch, type PendingStore } from "./pending-store.js";
 
 const PREFIX = "pending/";
-const BATCH_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
 function blobName(id: string): string {
-  if (!BATCH_ID.test(id)) throw new Error(`invalid pending batch id "${id}"`);
-  return `${PREFIX}${id}.json`;
+  return `${PREFIX}${checkId(id)}.json`;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -69,7 +69,8 @@ export function newPendingBatchId(now: Date = new Date()): string {
 
 const BATCH_ID = /^[A-Za-z0-9_-]{1,200}$/;
 
-function checkId(id: string): string {
+/** The ID itself, or an error if it is not a file- and blob-name safe batch ID. */
+export function checkId(id: string): string {
   if (!BATCH_ID.test(id)) throw new Error(`invalid pending batch id "${id}"`);
   return id;
 }

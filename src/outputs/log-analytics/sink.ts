@@ -4,7 +4,7 @@ import { LogsIngestionClient, type LogsIngestionClientOptions } from "@azure/mon
 import { describeError, SettingsError } from "../../errors.js";
 import type { Logger } from "../../logging/logger.js";
 import type { CloudName, RunError, ScanResult } from "../../model.js";
-import type { Settings } from "../../settings.js";
+import { logAnalyticsConfigured, type Settings } from "../../settings.js";
 import type { ResultSink, SinkReport } from "../sink.js";
 import { newPendingBatchId, type PendingBatch, type PendingStore } from "./pending-store.js";
 import { toFindingRows, toRunRow } from "./rows.js";
@@ -109,7 +109,7 @@ export function logAnalyticsSinkOptionsFromSettings(
   settings: Settings,
   extra: Omit<LogAnalyticsSinkOptions, "endpoint" | "dcrId" | "findingsStream" | "runsStream">,
 ): LogAnalyticsSinkOptions {
-  if (settings.logsEndpoint === null || settings.dcrId === null) {
+  if (!logAnalyticsConfigured(settings)) {
     throw new SettingsError(
       "KMS_AUDIT_LOGS_ENDPOINT",
       "Log Analytics output needs KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
@@ -237,6 +237,7 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       let stillPending = 0;
       // A store that cannot be listed (storage down) must not stop this run's rows.
       let pendingBatches: Awaited<ReturnType<PendingStore["list"]>> = [];
+      let listed = true;
       try {
         pendingBatches = await store.list((id, reason) =>
           errors.push({
@@ -246,9 +247,10 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
           }),
         );
       } catch (error) {
+        listed = false;
         errors.push({
           code: "LOG_ANALYTICS_PENDING_UNREADABLE",
-          message: `pending rows in ${store.location} could not be listed: ${error instanceof Error ? error.message : String(error)}`,
+          message: `pending rows in ${store.location} could not be listed: ${describeError(error)}`,
         });
       }
       for (const batch of pendingBatches) {
@@ -284,6 +286,9 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
         });
       }
 
+      // Rows in the store after this write: the earlier ones kept above, then this run's.
+      let waiting = stillPending;
+
       // 2. This run's findings.
       const rows = toFindingRows(result) as unknown as Record<string, unknown>[];
       const sendable: Record<string, unknown>[] = [];
@@ -305,6 +310,7 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       failed += failedFindings;
       if (findings.failed.length > 0) {
         await keep(findingsStream, findings.failed, findings.lastError ?? "unknown error");
+        waiting += findings.failed.length;
         errors.push({
           code: "LOG_ANALYTICS_UPLOAD_FAILED",
           message: `${findings.failed.length} of ${sendable.length} finding rows not delivered (kept in ${store.location}): ${findings.lastError}`,
@@ -324,6 +330,7 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       if (run.failed.length > 0) {
         failed += 1;
         await keep(runsStream, run.failed, run.lastError ?? "unknown error");
+        waiting += run.failed.length;
         errors.push({
           code: "LOG_ANALYTICS_UPLOAD_FAILED",
           message: `run row not delivered (kept in ${store.location}): ${run.lastError}`,
@@ -334,7 +341,9 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
         { sink: LOG_ANALYTICS_SINK_NAME, delivered, failed, resent, stillPending },
         "Log Analytics write finished",
       );
-      return { sink: LOG_ANALYTICS_SINK_NAME, delivered, failed, errors };
+      const report: SinkReport = { sink: LOG_ANALYTICS_SINK_NAME, delivered, failed, errors };
+      if (failed > 0) report.waitingRecords = listed ? waiting : null;
+      return report;
     },
   };
 }
