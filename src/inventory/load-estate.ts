@@ -142,43 +142,59 @@ async function detectNdjson(lines: {
   }
 }
 
-/** parseNdjson and toRows over streamed lines, with the same messages and the same precedence. */
-async function* ndjsonRows(
-  name: string,
-  buffered: string[],
-  rest: AsyncIterator<string, void, undefined>,
-): AsyncGenerator<ArmRow> {
-  // parseNdjson parses every line before toRows checks any: a JSON error anywhere outranks a
-  // missing id or type earlier in the file, so a failed check waits for the end of the file.
-  const failed: { first: InputError | null } = { first: null };
-  let lineNumber = 0;
-  const take = function* (line: string): Generator<ArmRow> {
-    lineNumber += 1;
+/**
+ * Turns NDJSON lines, one at a time, into rows. A JSON error anywhere outranks a missing id or type
+ * earlier in the file, so a failed row check is kept and thrown by `finish`, after every line.
+ */
+class NdjsonLines {
+  private lineNumber = 0;
+  private failed: InputError | null = null;
+
+  constructor(private readonly name: string) {}
+
+  /** The row of the next line; null for a blank line or after a failed row check. */
+  take(line: string): ArmRow | null {
+    this.lineNumber += 1;
     const text = line.trim();
-    if (text === "") return;
+    if (text === "") return null;
     let item: unknown;
     try {
       item = JSON.parse(text);
     } catch (error) {
       throw new InputError(
-        `${name}: line ${lineNumber} is not valid JSON (${describeError(error)}); ${FORMATS}`,
+        `${this.name}: line ${this.lineNumber} is not valid JSON (${describeError(error)}); ${FORMATS}`,
       );
     }
-    if (failed.first) return;
-    try {
-      yield checkRow(name, item, `line ${lineNumber}`);
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      failed.first = error;
-    }
-  };
-  for (const line of buffered) yield* take(line);
+    if (this.failed) return null;
+    const problem = rowProblem(item);
+    if (problem === null) return item as ArmRow;
+    this.failed = new InputError(`${this.name}: line ${this.lineNumber} ${problem}`);
+    return null;
+  }
+
+  finish(): void {
+    if (this.failed) throw this.failed;
+  }
+}
+
+/** The rows of streamed NDJSON lines, as parseNdjson reads them from one text. */
+async function* ndjsonRows(
+  name: string,
+  buffered: string[],
+  rest: AsyncIterator<string, void, undefined>,
+): AsyncGenerator<ArmRow> {
+  const lines = new NdjsonLines(name);
+  for (const line of buffered) {
+    const row = lines.take(line);
+    if (row) yield row;
+  }
   for (;;) {
     const next = await rest.next();
     if (next.done) break;
-    yield* take(next.value);
+    const row = lines.take(next.value);
+    if (row) yield row;
   }
-  if (failed.first) throw failed.first;
+  lines.finish();
 }
 
 /** How an estate file is named in messages: "-" is standard input. */
@@ -311,48 +327,27 @@ function resourceGraphData(name: string, data: unknown): ArmRow[] {
 
 /** The rows of NDJSON text; throws InputError naming the line and the problem. */
 export function parseNdjson(name: string, text: string): ArmRow[] {
-  const items: unknown[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (line === "") continue;
-    try {
-      items.push(JSON.parse(line));
-    } catch (error) {
-      throw new InputError(
-        `${name}: line ${i + 1} is not valid JSON (${describeError(error)}); ${FORMATS}`,
-      );
-    }
-  }
-  return toRows(name, items, "line", lines);
-}
-
-/** The items as rows; throws InputError naming the first item (or NDJSON line) that is not one. */
-export function toRows(name: string, items: unknown[], what: string, lines?: string[]): ArmRow[] {
   const rows: ArmRow[] = [];
-  let lineIndex = 0;
-  for (let i = 0; i < items.length; i++) {
-    // For NDJSON, name the 1-based line number rather than the item index.
-    let position = i;
-    if (lines) {
-      while (lines[lineIndex]?.trim() === "") lineIndex++;
-      position = lineIndex++;
-    }
-    const item = items[i];
-    const problem = rowProblem(item);
-    if (problem !== null) {
-      const label = lines ? `${what} ${position + 1}` : `${what} ${i}`;
-      throw new InputError(`${name}: ${label} ${problem}`);
-    }
-    rows.push(item as ArmRow);
+  const lines = new NdjsonLines(name);
+  // Lines end at \n; a \r before it goes with the rest of the line's surrounding blanks.
+  for (let start = 0; start <= text.length;) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const row = lines.take(text.slice(start, end));
+    if (row) rows.push(row);
+    start = end + 1;
   }
+  lines.finish();
   return rows;
 }
 
-function checkRow(name: string, item: unknown, label: string): ArmRow {
-  const problem = rowProblem(item);
-  if (problem !== null) throw new InputError(`${name}: ${label} ${problem}`);
-  return item as ArmRow;
+/** The items as rows; throws InputError naming the first item that is not one. */
+export function toRows(name: string, items: unknown[], what: string): ArmRow[] {
+  for (let i = 0; i < items.length; i++) {
+    const problem = rowProblem(items[i]);
+    if (problem !== null) throw new InputError(`${name}: ${what} ${i} ${problem}`);
+  }
+  return items as ArmRow[];
 }
 
 /** Why the item is not a resource row (an object with a non-blank string id and a string type). */
