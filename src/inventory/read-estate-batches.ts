@@ -8,7 +8,7 @@ export interface ReadEstateOptions {
   stdin?: () => Promise<Buffer>;
   /** Told of what a file says it left out (a truncated export), once the file is read. */
   warn: (warning: RunError) => void;
-  /** Chunk size; default 4 MiB. */
+  /** Chunk size; default 1 MiB (smaller batches die young: less copying by the GC, less memory). */
   chunkBytes?: number;
   /** Files smaller than this are read the plain way (line by line, or whole); default 8 MiB. */
   chunkedFromBytes?: number;
@@ -29,7 +29,7 @@ export async function* readEstateBatches(
   name: string,
   options: ReadEstateOptions,
 ): AsyncGenerator<ArmRow[]> {
-  const chunkBytes = options.chunkBytes ?? 4 << 20;
+  const chunkBytes = options.chunkBytes ?? 1 << 20;
   const size = name === "-" ? null : await fileSize(name);
   const plan =
     size !== null && size >= (options.chunkedFromBytes ?? 8 << 20)
