@@ -215,6 +215,7 @@ function virtualNetworkRecord(row: ArmRow, key: string): InventoryRecord {
     exemption: exemptionOf(row),
   };
   const subnets: SubnetRecord[] = [];
+  const parent = vnetParts(row.id);
   let gatewayReferenced = false;
   const gatewayIds: string[] = [];
   for (const s of list(props.subnets)) {
@@ -226,7 +227,7 @@ function virtualNetworkRecord(row: ArmRow, key: string): InventoryRecord {
     const routeTableId = idOf(sprops.routeTable);
     subnets.push({
       key: keyOf(id),
-      subnet: subnetOf(id, name, routeTableId, vnet.location, row.id),
+      subnet: subnetOf(id, name, routeTableId, vnet.location, parent),
     });
     // A gateway's IP configurations point back from its GatewaySubnet.
     if (name.toLowerCase() === "gatewaysubnet") {
@@ -260,29 +261,46 @@ function scaleSetRecord(row: ArmRow, key: string): InventoryRecord {
   return { t: "scaleSet", key, windowsInstances: capacity, subnetKeys };
 }
 
+/** What the subnets spelled under a VNet's ID share with it. */
+export interface VnetParts {
+  id: string;
+  name: string;
+  /** Null unless the ID names both a subscription and a resource group. */
+  scope: { subscriptionId: string; resourceGroup: string } | null;
+}
+
+export function vnetParts(id: string): VnetParts {
+  const { subscriptionId, resourceGroup } = parseResourceId(id);
+  return {
+    id,
+    name: nameOf(id),
+    scope: subscriptionId && resourceGroup ? { subscriptionId, resourceGroup } : null,
+  };
+}
+
 /**
- * A subnet from its ID (a null location is filled in from its VNet when indexed). `vnetId` is the
- * ID of the VNet row that lists it: nearly every subnet is spelled under it, which spares a search.
+ * A subnet from its ID (a null location is filled in from its VNet when indexed). `vnet` is the VNet
+ * row that lists it: nearly every subnet is spelled under its ID, which spares parsing the subnet's
+ * (the subscription and resource group come before the VNet's name, so they are the VNet's).
  */
 export function subnetOf(
   id: string,
   name: string,
   routeTableId: string | null,
   location: string | null,
-  vnetId?: string,
+  vnet?: VnetParts,
 ): Subnet {
-  const virtualNetworkId =
-    vnetId !== undefined && id.lastIndexOf("/subnets/") === vnetId.length && id.startsWith(vnetId)
-      ? vnetId
-      : (parentOfChild(id, "subnets") ?? id);
-  const parsed = parseResourceId(id);
+  const under =
+    vnet !== undefined && id.lastIndexOf("/subnets/") === vnet.id.length && id.startsWith(vnet.id);
+  const virtualNetworkId = under ? vnet.id : (parentOfChild(id, "subnets") ?? id);
+  const scope = under && vnet.scope ? vnet.scope : parseResourceId(id);
   return {
     id,
     name,
     virtualNetworkId,
-    virtualNetworkName: nameOf(virtualNetworkId),
-    subscriptionId: parsed.subscriptionId ?? "",
-    resourceGroup: parsed.resourceGroup ?? "",
+    virtualNetworkName: under ? vnet.name : nameOf(virtualNetworkId),
+    subscriptionId: scope.subscriptionId ?? "",
+    resourceGroup: scope.resourceGroup ?? "",
     location,
     routeTableId,
   };
