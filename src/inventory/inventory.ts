@@ -54,6 +54,11 @@ interface WindowsVm {
  */
 export class InventoryBuilder {
   private readonly seen = new Set<string>();
+  // An estate names most resources from several rows (a subnet from its VNet, its NICs and its
+  // route table): keep one copy of each lower-cased key and of each route table ID, not one per
+  // mention. At 100k subnets that is ~55 MB less to keep, and to copy through the young generation.
+  private readonly keys = new Map<string, string>();
+  private readonly tableIds = new Map<string, string>();
   private readonly inventory: Inventory = {
     subnets: new Map(),
     routeTables: new Map(),
@@ -94,8 +99,9 @@ export class InventoryBuilder {
   private addRecord(record: InventoryRecord): void {
     if (this.finished) throw new Error("InventoryBuilder: add after finish");
     this.rowCount += 1;
+    const key = this.key(record.key);
     const sizeBefore = this.seen.size;
-    this.seen.add(record.key);
+    this.seen.add(key);
     if (this.seen.size === sizeBefore) return;
     const inventory = this.inventory;
     switch (record.t) {
@@ -103,9 +109,13 @@ export class InventoryBuilder {
         inventory.subscriptionNames.set(record.subscriptionKey, record.displayName);
         return;
       case "routeTable":
-        inventory.routeTables.set(record.key, record.table);
+        inventory.routeTables.set(key, record.table);
+        record.table.id = this.tableId(record.table.id);
         for (const subnet of record.subnets)
-          this.routeTableSubnets.push({ subnet, routeTableId: record.table.id });
+          this.routeTableSubnets.push({
+            subnet: { key: this.key(subnet.key), id: subnet.id },
+            routeTableId: record.table.id,
+          });
         return;
       case "route":
         this.routes.push(record);
@@ -113,10 +123,10 @@ export class InventoryBuilder {
       case "virtualNetwork":
         // VNet records may be indexed on arrival: what they add depends only on other VNet records
         // (standalone subnet records, which come after VNets in the type order, wait for finish).
-        inventory.virtualNetworks.set(record.key, record.vnet);
+        inventory.virtualNetworks.set(key, record.vnet);
         for (const s of record.subnets) this.addSubnet(s);
-        if (record.gatewayReferenced) inventory.gatewayVirtualNetworks.add(record.key);
-        for (const id of record.gatewayIds) this.addGateway(record.key, id);
+        if (record.gatewayReferenced) inventory.gatewayVirtualNetworks.add(key);
+        for (const id of record.gatewayIds) this.addGateway(key, id);
         return;
       case "peering":
         this.peerings.push(record);
@@ -130,27 +140,30 @@ export class InventoryBuilder {
           this.addGateway(vnetKey, record.id);
         }
         return;
-      case "networkInterface":
-        this.subnetsOfNic.set(record.key, record.subnetKeys);
+      case "networkInterface": {
+        const subnetKeys = this.keysOf(record.subnetKeys);
+        this.subnetsOfNic.set(key, subnetKeys);
         if (record.vmKey !== null) {
-          const nics = this.nicsOfVm.get(record.vmKey);
-          if (nics) nics.push(record.key);
-          else this.nicsOfVm.set(record.vmKey, [record.key]);
-          for (const subnet of record.subnetKeys) {
+          const vmKey = this.key(record.vmKey);
+          const nics = this.nicsOfVm.get(vmKey);
+          if (nics) nics.push(key);
+          else this.nicsOfVm.set(vmKey, [key]);
+          for (const subnet of subnetKeys) {
             const ids = inventory.vmNicsBySubnet.get(subnet);
             if (ids) ids.push(record.id);
             else inventory.vmNicsBySubnet.set(subnet, [record.id]);
           }
         }
         return;
+      }
       case "virtualMachine":
         this.vmRows += 1;
-        if (record.windows) this.windowsVms.push(record);
+        if (record.windows) this.windowsVms.push({ key, nicKeys: this.keysOf(record.nicKeys) });
         return;
       case "scaleSet":
         this.scaleSetRows += 1;
         for (const s of record.subnetKeys)
-          increment(this.scaleSetInstances, s, record.windowsInstances);
+          increment(this.scaleSetInstances, this.key(s), record.windowsInstances);
         return;
       case "other":
         return;
@@ -190,11 +203,35 @@ export class InventoryBuilder {
     }
     this.indexImpact();
     this.seen.clear();
+    this.keys.clear();
+    this.tableIds.clear();
     return inventory;
   }
 
-  private addSubnet({ key, subnet }: SubnetRecord): void {
+  private key(key: string): string {
+    const known = this.keys.get(key);
+    if (known !== undefined) return known;
+    this.keys.set(key, key);
+    return key;
+  }
+
+  private keysOf(keys: string[]): string[] {
+    for (let i = 0; i < keys.length; i++) keys[i] = this.key(keys[i]!);
+    return keys;
+  }
+
+  private tableId(id: string): string {
+    const known = this.tableIds.get(id);
+    if (known !== undefined) return known;
+    this.tableIds.set(id, id);
+    return id;
+  }
+
+  private addSubnet(record: SubnetRecord): void {
     const inventory = this.inventory;
+    const key = this.key(record.key);
+    const subnet = record.subnet;
+    if (subnet.routeTableId !== null) subnet.routeTableId = this.tableId(subnet.routeTableId);
     const existing = inventory.subnets.get(key);
     if (existing) {
       existing.routeTableId ??= subnet.routeTableId;
