@@ -31,6 +31,19 @@ describe("remediation", () => {
     assert.match(r.bicep, /existing = \{\n {2}name: 'rt-spoke'/);
   });
 
+  it("scripts built when first read still serialize, spread and compare as plain data", () => {
+    const b = new EstateBuilder();
+    b.vnet("vnet", [{ name: "snet", routeTable: b.routeTable("rt", [["0.0.0.0/0", "None"]]) }]);
+    const finding = findingFor(audit(b.rows), "snet");
+    const r = finding.remediation!;
+    const plain = { azureCli: r.azureCli, powershell: r.powershell, bicep: r.bicep };
+    assert.deepEqual(Object.keys(r), ["azureCli", "powershell", "bicep"]);
+    assert.deepEqual((JSON.parse(JSON.stringify(finding)) as typeof finding).remediation, plain);
+    assert.deepEqual({ ...r }, plain);
+    assert.equal(r.bicep, plain.bicep, "a second read gives the same text");
+    assert.match(plain.azureCli, /--address-prefix 20\.118\.99\.224\/32 --next-hop-type Internet/);
+  });
+
   it("updates a KMS host route that has the wrong next hop instead of adding a duplicate", () => {
     const rows = singleSubnet([
       ["20.118.99.224/32", "VirtualAppliance", "kms-new"],

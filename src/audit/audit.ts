@@ -141,21 +141,25 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
       byKey.set(shapeKey, shape);
     }
     const { verdict } = shape;
-    // Fix scripts are text for JSON output only: build them when first read, once per route table
-    // and outcomes (without a table they create one named after the subnet).
-    const tableId = subnet.routeTableId;
-    let remediation: Remediation | null | undefined = notApplicable ? null : undefined;
-    const remediationOf = (): Remediation | null => {
-      if (remediation !== undefined) return remediation;
-      if (!tableId) return (remediation = remediationFor(subnet, table, outcomes));
-      let byOutcomes = remediations.get(tableId);
-      if (!byOutcomes)
-        remediations.set(tableId, (byOutcomes = new Map<EndpointOutcome[], Remediation | null>()));
-      remediation = byOutcomes.get(outcomes);
-      if (remediation === undefined)
-        byOutcomes.set(outcomes, (remediation = remediationFor(subnet, table, outcomes)));
-      return remediation;
-    };
+    let remediation: Remediation | null = null;
+    if (!notApplicable) {
+      // With a route table (read or not) the scripts depend only on its ID and the outcomes;
+      // without one they create a table named after the subnet.
+      const tableId = subnet.routeTableId;
+      if (tableId) {
+        let byOutcomes = remediations.get(tableId);
+        if (!byOutcomes)
+          remediations.set(
+            tableId,
+            (byOutcomes = new Map<EndpointOutcome[], Remediation | null>()),
+          );
+        const cached = byOutcomes.get(outcomes);
+        remediation = cached !== undefined ? cached : remediationFor(subnet, table, outcomes);
+        if (cached === undefined) byOutcomes.set(outcomes, remediation);
+      } else {
+        remediation = remediationFor(subnet, table, outcomes);
+      }
+    }
     findings.push({
       subnetId: subnet.id,
       subnetName: subnet.name,
@@ -175,9 +179,7 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
       gatewayRoutesPossible: bgp,
       endpoints: shape.endpoints,
       impact: impactOf(inventory, subnetKey),
-      get remediation() {
-        return remediationOf();
-      },
+      remediation,
     });
   }
   return findings;

@@ -80,8 +80,31 @@ function planRoutes(target: RemediationTarget): PlannedRoute[] {
   });
 }
 
+/**
+ * The fix scripts for the target, or null when nothing is missing. The scripts are text for JSON
+ * output only, so each is built when first read (table, CSV, SARIF and Log Analytics never read
+ * them): the returned object's members are getters over one build. The getters sit here, on objects
+ * shared by the subnets of a route table, not on findings: an accessor puts an object literal in
+ * V8's slow dictionary mode, which on 100k findings cost more time and memory than it saved.
+ */
 export function buildRemediation(target: RemediationTarget): Remediation | null {
   if (target.missing.length === 0) return null;
+  let scripts: Remediation | undefined;
+  const built = () => (scripts ??= buildScripts(target));
+  return {
+    get azureCli() {
+      return built().azureCli;
+    },
+    get powershell() {
+      return built().powershell;
+    },
+    get bicep() {
+      return built().bicep;
+    },
+  };
+}
+
+function buildScripts(target: RemediationTarget): Remediation {
   const routes = planRoutes(target);
   const creating = target.routeTableId === null;
   const tableName = creating
