@@ -54,11 +54,6 @@ interface WindowsVm {
  */
 export class InventoryBuilder {
   private readonly seen = new Set<string>();
-  // An estate names a subnet, NIC or VM from several rows (a subnet from its VNet and its NICs, a NIC
-  // from itself and its VM): the indexes keep one copy of each such lower-cased key, and of each
-  // route table ID, not one per mention. At 100k subnets that is ~40 MB less to keep.
-  private readonly keys = new Map<string, string>();
-  private readonly tableIds = new Map<string, string>();
   private readonly inventory: Inventory = {
     subnets: new Map(),
     routeTables: new Map(),
@@ -99,7 +94,7 @@ export class InventoryBuilder {
   private addRecord(record: InventoryRecord): void {
     if (this.finished) throw new Error("InventoryBuilder: add after finish");
     this.rowCount += 1;
-    const key = record.key;
+    const { key } = record;
     const sizeBefore = this.seen.size;
     this.seen.add(key);
     if (this.seen.size === sizeBefore) return;
@@ -110,7 +105,6 @@ export class InventoryBuilder {
         return;
       case "routeTable":
         inventory.routeTables.set(key, record.table);
-        record.table.id = this.tableId(record.table.id);
         for (const subnet of record.subnets)
           this.routeTableSubnets.push({ subnet, routeTableId: record.table.id });
         return;
@@ -137,32 +131,27 @@ export class InventoryBuilder {
           this.addGateway(vnetKey, record.id);
         }
         return;
-      case "networkInterface": {
-        const key = this.key(record.key);
-        const subnetKeys = this.keysOf(record.subnetKeys);
-        this.subnetsOfNic.set(key, subnetKeys);
+      case "networkInterface":
+        this.subnetsOfNic.set(key, record.subnetKeys);
         if (record.vmKey !== null) {
-          const vmKey = this.key(record.vmKey);
-          const nics = this.nicsOfVm.get(vmKey);
+          const nics = this.nicsOfVm.get(record.vmKey);
           if (nics) nics.push(key);
-          else this.nicsOfVm.set(vmKey, [key]);
-          for (const subnet of subnetKeys) {
+          else this.nicsOfVm.set(record.vmKey, [key]);
+          for (const subnet of record.subnetKeys) {
             const ids = inventory.vmNicsBySubnet.get(subnet);
             if (ids) ids.push(record.id);
             else inventory.vmNicsBySubnet.set(subnet, [record.id]);
           }
         }
         return;
-      }
       case "virtualMachine":
         this.vmRows += 1;
-        if (record.windows)
-          this.windowsVms.push({ key: this.key(key), nicKeys: this.keysOf(record.nicKeys) });
+        if (record.windows) this.windowsVms.push(record);
         return;
       case "scaleSet":
         this.scaleSetRows += 1;
         for (const s of record.subnetKeys)
-          increment(this.scaleSetInstances, this.key(s), record.windowsInstances);
+          increment(this.scaleSetInstances, s, record.windowsInstances);
         return;
       case "other":
         return;
@@ -205,35 +194,13 @@ export class InventoryBuilder {
     for (const list of [this.routeTableSubnets, this.routes, this.peerings, this.subnetRows])
       list.length = 0;
     this.windowsVms.length = 0;
-    for (const map of [this.seen, this.keys, this.tableIds, this.subnetsOfNic, this.nicsOfVm])
-      map.clear();
+    for (const map of [this.seen, this.subnetsOfNic, this.nicsOfVm]) map.clear();
     return inventory;
-  }
-
-  private key(key: string): string {
-    const known = this.keys.get(key);
-    if (known !== undefined) return known;
-    this.keys.set(key, key);
-    return key;
-  }
-
-  private keysOf(keys: string[]): string[] {
-    for (let i = 0; i < keys.length; i++) keys[i] = this.key(keys[i]!);
-    return keys;
-  }
-
-  private tableId(id: string): string {
-    const known = this.tableIds.get(id);
-    if (known !== undefined) return known;
-    this.tableIds.set(id, id);
-    return id;
   }
 
   private addSubnet(record: SubnetRecord): void {
     const inventory = this.inventory;
-    const key = this.key(record.key);
-    const subnet = record.subnet;
-    if (subnet.routeTableId !== null) subnet.routeTableId = this.tableId(subnet.routeTableId);
+    const { key, subnet } = record;
     const existing = inventory.subnets.get(key);
     if (existing) {
       existing.routeTableId ??= subnet.routeTableId;
