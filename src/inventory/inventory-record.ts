@@ -262,14 +262,14 @@ function scaleSetRecord(row: ArmRow, key: string): InventoryRecord {
 }
 
 /** What the subnets spelled under a VNet's ID share with it. */
-export interface VnetParts {
+interface VnetParts {
   id: string;
   name: string;
   /** Null unless the ID names both a subscription and a resource group. */
   scope: { subscriptionId: string; resourceGroup: string } | null;
 }
 
-export function vnetParts(id: string): VnetParts {
+function vnetParts(id: string): VnetParts {
   const { subscriptionId, resourceGroup } = parseResourceId(id);
   return {
     id,
