@@ -76,6 +76,8 @@ interface OfflineFigures {
   format: "json" | "ndjson";
   bytes: number;
   floor: ChildFigures[];
+  /** The floor that also keeps one Map entry per row (floor.js … index). */
+  indexFloor: ChildFigures[];
   scanJson: ChildFigures[];
   scanTable: ChildFigures[];
 }
@@ -102,6 +104,7 @@ async function benchOffline(
     format,
     bytes: (await stat(file)).size,
     floor: [],
+    indexFloor: [],
     scanJson: [],
     scanTable: [],
   };
@@ -120,15 +123,18 @@ async function benchOffline(
     const floor = await runChild([FLOOR, file, format]);
     const reported = JSON.parse(floor.stdout) as { maxRssBytes: number };
     figures.floor.push({ ...floor, maxRssBytes: floor.maxRssBytes || reported.maxRssBytes });
+    figures.indexFloor.push(await runChild([FLOOR, file, format, "index"]));
     figures.scanJson.push(await runChild(scan("json")));
     figures.scanTable.push(await runChild(scan("table")));
   }
   const f = figures;
   const fl = min(f.floor.map((r) => r.wallMs));
+  const fi = min(f.indexFloor.map((r) => r.wallMs));
   const sj = min(f.scanJson.map((r) => r.wallMs));
   const st = min(f.scanTable.map((r) => r.wallMs));
   print(
     `  ${subnets} subnets, ${format}, ${mb(f.bytes)}: floor ${s(fl)} (${mb(max(f.floor))}), ` +
+      `floor + one index entry per row ${s(fi)} = ${x(fi / fl)}; ` +
       `scan json ${s(sj)} = ${x(sj / fl)} (median ${x(median(f.scanJson.map((r) => r.wallMs)) / median(f.floor.map((r) => r.wallMs)))}), ${mb(max(f.scanJson))}; ` +
       `scan table ${s(st)} = ${x(st / fl)}, ${mb(max(f.scanTable))}`,
   );
