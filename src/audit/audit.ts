@@ -145,12 +145,11 @@ export function auditInventory(inventory: Inventory, options: AuditOptions): Fin
     if (!notApplicable) {
       // With a route table (read or not) the scripts depend only on its ID and the outcomes;
       // without one they create a table named after the subnet.
-      const tableId = subnet.routeTableId;
-      if (tableId) {
-        let byOutcomes = remediations.get(tableId);
+      if (subnet.routeTableId) {
+        let byOutcomes = remediations.get(subnet.routeTableId);
         if (!byOutcomes)
           remediations.set(
-            tableId,
+            subnet.routeTableId,
             (byOutcomes = new Map<EndpointOutcome[], Remediation | null>()),
           );
         const cached = byOutcomes.get(outcomes);

@@ -94,9 +94,8 @@ export class InventoryBuilder {
   private addRecord(record: InventoryRecord): void {
     if (this.finished) throw new Error("InventoryBuilder: add after finish");
     this.rowCount += 1;
-    const { key } = record;
     const sizeBefore = this.seen.size;
-    this.seen.add(key);
+    this.seen.add(record.key);
     if (this.seen.size === sizeBefore) return;
     const inventory = this.inventory;
     switch (record.t) {
@@ -104,7 +103,7 @@ export class InventoryBuilder {
         inventory.subscriptionNames.set(record.subscriptionKey, record.displayName);
         return;
       case "routeTable":
-        inventory.routeTables.set(key, record.table);
+        inventory.routeTables.set(record.key, record.table);
         for (const subnet of record.subnets)
           this.routeTableSubnets.push({ subnet, routeTableId: record.table.id });
         return;
@@ -114,10 +113,10 @@ export class InventoryBuilder {
       case "virtualNetwork":
         // VNet records may be indexed on arrival: what they add depends only on other VNet records
         // (standalone subnet records, which come after VNets in the type order, wait for finish).
-        inventory.virtualNetworks.set(key, record.vnet);
+        inventory.virtualNetworks.set(record.key, record.vnet);
         for (const s of record.subnets) this.addSubnet(s);
-        if (record.gatewayReferenced) inventory.gatewayVirtualNetworks.add(key);
-        for (const id of record.gatewayIds) this.addGateway(key, id);
+        if (record.gatewayReferenced) inventory.gatewayVirtualNetworks.add(record.key);
+        for (const id of record.gatewayIds) this.addGateway(record.key, id);
         return;
       case "peering":
         this.peerings.push(record);
@@ -132,11 +131,11 @@ export class InventoryBuilder {
         }
         return;
       case "networkInterface":
-        this.subnetsOfNic.set(key, record.subnetKeys);
+        this.subnetsOfNic.set(record.key, record.subnetKeys);
         if (record.vmKey !== null) {
           const nics = this.nicsOfVm.get(record.vmKey);
-          if (nics) nics.push(key);
-          else this.nicsOfVm.set(record.vmKey, [key]);
+          if (nics) nics.push(record.key);
+          else this.nicsOfVm.set(record.vmKey, [record.key]);
           for (const subnet of record.subnetKeys) {
             const ids = inventory.vmNicsBySubnet.get(subnet);
             if (ids) ids.push(record.id);
@@ -191,16 +190,20 @@ export class InventoryBuilder {
     }
     this.indexImpact();
     // What only the build needed goes now, before the audit allocates its findings.
-    for (const list of [this.routeTableSubnets, this.routes, this.peerings, this.subnetRows])
+    for (const list of [
+      this.routeTableSubnets,
+      this.routes,
+      this.peerings,
+      this.subnetRows,
+      this.windowsVms,
+    ])
       list.length = 0;
-    this.windowsVms.length = 0;
     for (const map of [this.seen, this.subnetsOfNic, this.nicsOfVm]) map.clear();
     return inventory;
   }
 
-  private addSubnet(record: SubnetRecord): void {
+  private addSubnet({ key, subnet }: SubnetRecord): void {
     const inventory = this.inventory;
-    const { key, subnet } = record;
     const existing = inventory.subnets.get(key);
     if (existing) {
       existing.routeTableId ??= subnet.routeTableId;
