@@ -21,7 +21,7 @@ async function main() {
     const t0 = performance.now();
     const inventory = buildInventory(rows);
     const t1 = performance.now();
-    const findings = auditInventory(inventory, { endpoints });
+    const { findings } = auditInventory(inventory, { endpoints });
     const t2 = performance.now();
     runs.push({ buildMs: t1 - t0, auditMs: t2 - t1, subnets: findings.length });
   }

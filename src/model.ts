@@ -15,64 +15,86 @@ export type Severity = (typeof SEVERITIES)[number];
 export const CLOUDS = ["AzureCloud", "AzureUSGovernment", "AzureChinaCloud"] as const;
 export type CloudName = (typeof CLOUDS)[number];
 
-/** How one endpoint IP fares on one subnet. */
+/** The JSON contract's version (README "Output: the JSON contract", migration notes there). */
+export const SCHEMA_VERSION = 2;
+
+/**
+ * One step of the path a packet takes from the subnet towards an endpoint IP, as evidence. Kinds
+ * are a stable contract (README), like reason codes: added, never renamed.
+ */
+export const HOP_KINDS = [
+  /** A network security group rule that allowed or denied the flow. */
+  "NetworkSecurityGroup",
+  /** The route chosen: a route-table route, a learned route or a system route. */
+  "Route",
+  /** Learned routes the audit could not see (gateway, Route Server peer, vWAN connection). */
+  "LearnedRoutes",
+  /** An Azure Firewall, with the rule (or the absence of one) that decided. */
+  "AzureFirewall",
+  /** A third-party network virtual appliance (a NIC that forwards), declared or not. */
+  "NetworkVirtualAppliance",
+  /** An internal load balancer frontend in front of appliances. */
+  "LoadBalancer",
+  /** A virtual network gateway: the traffic goes on-premises. */
+  "VirtualNetworkGateway",
+  /** A Virtual WAN hub (or its connection) that the learned route leads to. */
+  "VirtualHub",
+  /** An Azure Route Server whose BGP peer advertised the route. */
+  "RouteServer",
+  /** The outbound method that gives the packet an Azure public IP (NAT gateway, public IP, ...). */
+  "Outbound",
+  /** The packet reaches the Internet (and the endpoint) from an Azure public IP. */
+  "Internet",
+  /** The packet is dropped (next hop None, a loop, no outbound method). */
+  "Drop",
+  /** A hop the audit cannot resolve or judge. */
+  "Unknown",
+] as const;
+export type HopKind = (typeof HOP_KINDS)[number];
+
+/** One hop of an endpoint's path. */
+export interface Hop {
+  kind: HopKind;
+  /** The resource that decided this hop (route table, firewall, NSG, NIC, ...); null for none. */
+  resourceId: string | null;
+  /** What decided it, in words: the route, the rule, the outbound method. */
+  detail: string;
+}
+
+/** How one endpoint IP fares on one subnet (DESIGN.md section 3). */
 export interface EndpointVerdict {
-  /** Endpoint set the IP belongs to, e.g. "kms". */
+  /** Endpoint set the IP belongs to, e.g. "kms" or "rhui". */
   set: string;
   host: string;
   ip: string;
   port: number;
-  /** true: reaches the Internet; false: sent elsewhere; null: cannot be decided from the data. */
-  bypassed: boolean | null;
-  /** Next hop of the deciding route ("Internet" for the system default route), null when unknown. */
-  nextHopType: string | null;
-  /** Prefix of the deciding route: a CIDR, a service tag, or "0.0.0.0/0" for the system route. */
-  addressPrefix: string | null;
-  /** Name of the deciding route-table route; null for the system route or when unknown. */
-  routeName: string | null;
+  protocol: "TCP";
   /**
-   * Where the decision came from. GatewayRoute (a route a gateway learned) and EffectiveRoute (a
-   * NIC's effective route table) only appear when the scan confirmed routes against ARM.
+   * true: a VM in the subnet reaches the IP on the port from an Azure public IP; false: it does not
+   * (dropped, tunnelled, denied, no outbound method); null: the data cannot decide it. Replaces
+   * schema 1's `bypassed`.
    */
+  reachable: boolean | null;
+  /** The cause of the outcome (a reason code), e.g. REACHABLE_VIA_FIREWALL or FIREWALL_DENIES_PORT. */
+  reason: ReasonCode;
+  /** The path, hop by hop, from the subnet; the last hop decided the outcome. */
+  path: Hop[];
+  /** Next hop type of the route chosen at the subnet ("Internet" for the system route); null when unknown. */
+  nextHopType: string | null;
+  /** Prefix of that route: a CIDR, a service tag, or "0.0.0.0/0" for the system route. */
+  addressPrefix: string | null;
+  /** Name of that route when it is a route-table route. */
+  routeName: string | null;
+  /** Where that route came from. */
   decidedBy:
     | "UserDefinedRoute"
     | "ServiceTagRoute"
     | "SystemRoute"
     | "GatewayRoute"
+    | "LearnedRoute"
     | "EffectiveRoute"
     | "Unknown";
-  /** What confirmation against ARM saw for this IP; absent when the scan did not confirm it. */
-  evidence?: RouteEvidence;
 }
-
-/** A gateway-learned or effective route that decided an endpoint, or the proof that none did. */
-export type RouteEvidence =
-  | {
-      kind: "GatewayLearnedRoute";
-      gatewayId: string;
-      /** The learned prefix (GatewayRoute.network). */
-      addressPrefix: string;
-      /** EBgp, IBgp, Network, ... */
-      origin: string | null;
-      sourcePeer: string | null;
-      nextHop: string | null;
-      asPath: string | null;
-      weight: number | null;
-    }
-  | {
-      kind: "NoGatewayRoute";
-      /** Gateways whose learned routes were read and hold no route covering the IP. */
-      gatewayIds: string[];
-    }
-  | {
-      kind: "EffectiveRoute";
-      networkInterfaceId: string;
-      /** User, VirtualNetworkGateway, Default, ... */
-      source: string | null;
-      addressPrefix: string;
-      nextHopType: string | null;
-      nextHopIpAddress: string[];
-    };
 
 export interface Impact {
   /** NICs with an IP configuration in the subnet; null when the inventory has no NIC rows. */
@@ -81,12 +103,36 @@ export interface Impact {
   windowsVirtualMachines: number | null;
   /** Instances of Windows uniform scale sets in the subnet; null when the inventory has none. */
   windowsScaleSetInstances: number | null;
+  /** Linux VMs with a NIC in the subnet (any distribution); null without VM rows. */
+  linuxVirtualMachines: number | null;
+  /** Red Hat Enterprise Linux pay-as-you-go VMs (they update from RHUI); null without VM rows. */
+  rhelPayAsYouGoVirtualMachines: number | null;
+  /** SUSE Linux Enterprise pay-as-you-go VMs (they update from SUSE's region servers). */
+  slesPayAsYouGoVirtualMachines: number | null;
 }
 
+/** One fix, for one cause (DESIGN.md section 3, rule 7). */
+export interface Fix {
+  /** What the fix does; `routes` is the only kind `remediate --apply` applies. */
+  kind: "routes" | "natGateway" | "firewallPolicyRule" | "firewallClassicRule" | "nsgRule";
+  /** The reason codes this fix addresses. */
+  causes: ReasonCode[];
+  /** One line a person can read. */
+  summary: string;
+  azureCli: string;
+  powershell: string;
+  bicep: string;
+}
+
+/**
+ * The fixes for a subnet. `azureCli`, `powershell` and `bicep` are every fix's script in order
+ * (schema 1 had only the route script there); `fixes` has them one by one.
+ */
 export interface Remediation {
   azureCli: string;
   powershell: string;
   bicep: string;
+  fixes: Fix[];
 }
 
 export interface Finding {
@@ -105,10 +151,19 @@ export interface Finding {
   reasons: ReasonCode[];
   /** One line a person can read. */
   summary: string;
-  /** CIDRs that need a route with next hop Internet. */
+  /**
+   * The path that decided the status, in words: that of the first endpoint IP that is not
+   * reachable (else the first unknown one, else the first one), e.g. "0.0.0.0/0 → VirtualAppliance
+   * 10.0.1.4 (route 'default' of rt-spoke) → azfw-hub (10.0.1.4): network rule 'allow-kms' ...
+   * allows TCP 1688 → Internet via azfw-hub's public IP 20.50.1.9". Null when nothing was judged.
+   */
+  decidingPath: string | null;
+  /** CIDRs that the route fix adds with next hop Internet (empty when routes are not the fix). */
   missingRoutes: string[];
-  /** True when the subnet may learn gateway (BGP) routes. */
+  /** True when the subnet may learn routes (VNet gateway, Route Server, Virtual WAN hub). */
   gatewayRoutesPossible: boolean;
+  /** Endpoint sets judged for this subnet (kms always; rhui where RHEL pay-as-you-go VMs run). */
+  endpointSets: string[];
   endpoints: EndpointVerdict[];
   impact: Impact;
   remediation: Remediation | null;
@@ -117,10 +172,10 @@ export interface Finding {
 export type StatusCounts = Record<Status, number> & { total: number };
 
 export interface RunError {
-  /** Stable code, e.g. INPUT_TRUNCATED, SCOPE_NOT_READABLE. */
+  /** Stable code, e.g. INPUT_TRUNCATED, SCOPE_NOT_READABLE, RESOURCE_MALFORMED. */
   code: string;
   message: string;
-  /** What could not be read: a file, a subscription, a management group, a page. */
+  /** What could not be read: a file, a subscription, a management group, a page, a resource. */
   target?: string;
 }
 
@@ -131,14 +186,20 @@ export interface RunSummary {
   cloud: CloudName;
   source: { kind: "file" | "demo" | "resource-graph"; inputs: string[] };
   scope: { subscriptions: string[]; managementGroups: string[] };
+  /** False when some part of the estate or a fact a verdict depends on could not be read. */
   complete: boolean;
   errors: RunError[];
+  /**
+   * What the run read but could not use: malformed resources (the subnets that depend on them are
+   * Unverified), malformed appliance declarations. The run stays complete.
+   */
+  warnings: RunError[];
   counts: StatusCounts;
   endpoints: { set: string; host: string; ip: string; port: number }[];
 }
 
 export interface ScanResult {
-  schemaVersion: 1;
+  schemaVersion: typeof SCHEMA_VERSION;
   run: RunSummary;
   findings: Finding[];
 }

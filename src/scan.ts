@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { auditInventory } from "./audit/audit.js";
+import type { Declarations } from "./audit/declarations.js";
 import { flattenEndpoints } from "./catalog/endpoints.js";
 import type { EndpointSet } from "./catalog/kms-endpoints.js";
 import type { ServiceTagIndex } from "./catalog/service-tags.js";
 import { InventoryBuilder, type Inventory } from "./inventory/inventory.js";
 import type { Logger } from "./logging/logger.js";
+import type { FactsStage } from "./facts/facts-stage.js";
 import {
+  SCHEMA_VERSION,
   STATUSES,
   type CloudName,
   type Finding,
@@ -20,6 +23,12 @@ export interface ScanOptions {
   cloud: CloudName;
   endpointSets: EndpointSet[];
   serviceTags?: ServiceTagIndex;
+  /** Declared appliance behaviour (--declarations). */
+  declarations?: Declarations;
+  /** Endpoint sets judged for every subnet whatever its VMs (--endpoint-set). */
+  forcedSets?: readonly string[];
+  /** Live facts read before the audit (learned routes, effective routes). */
+  facts?: FactsStage;
   logger: Logger;
   signal?: AbortSignal;
   /** Passed to the source: told after each page it reads. */
@@ -70,7 +79,33 @@ export async function runScanWithInventory(
     for (const row of batch) builder.add(row);
   }
   const inventory = builder.finish();
-  const findings = auditInventory(inventory, { endpoints, serviceTags: options.serviceTags });
+  for (const error of inventory.errors) {
+    errors.push(error);
+    logger.warn({ error }, "part of the estate could not be read");
+  }
+  const auditOptions = {
+    endpoints,
+    serviceTags: options.serviceTags,
+    declarations: options.declarations,
+    forcedSets: options.forcedSets,
+  };
+  if (options.facts) {
+    const factErrors = await options.facts(inventory, {
+      logger,
+      signal: options.signal,
+      audit: (inv) => auditInventory(inv, auditOptions).findings,
+    });
+    for (const error of factErrors) {
+      errors.push(error);
+      logger.warn({ error }, "a fact could not be read");
+    }
+  }
+  const { findings, warnings } = auditInventory(inventory, auditOptions);
+  if (warnings.length > 0)
+    logger.info(
+      { warnings: warnings.length, first: warnings[0] },
+      "malformed resources in the estate",
+    );
   const finishedAt = now();
   const counts = countByStatus(findings);
   logger.info(
@@ -84,7 +119,7 @@ export async function runScanWithInventory(
     "scan finished",
   );
   const result: ScanResult = {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     run: {
       id,
       startedAt: startedAt.toISOString(),
@@ -94,6 +129,7 @@ export async function runScanWithInventory(
       scope: options.source.scope,
       complete: errors.length === 0,
       errors,
+      warnings,
       counts,
       endpoints: endpoints.map(({ set, host, ip, port }) => ({ set, host, ip, port })),
     },

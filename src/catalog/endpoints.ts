@@ -3,15 +3,23 @@ import { z } from "zod";
 import { InputError, describeError } from "../errors.js";
 import { CLOUDS, type CloudName } from "../model.js";
 import { isIpv4Address } from "../audit/prefix.js";
-import { KMS_ENDPOINTS, type EndpointSet } from "./kms-endpoints.js";
+import {
+  APPLIES_TO,
+  KMS_ENDPOINTS,
+  RHUI_ENDPOINTS,
+  type AppliesTo,
+  type EndpointSet,
+} from "./kms-endpoints.js";
 
-/** One IP that must reach the Internet directly. */
+/** One IP that a VM in the subnet must reach from an Azure public IP. */
 export interface Endpoint {
   set: string;
   host: string;
   ip: string;
   port: number;
   legacy: boolean;
+  appliesTo: AppliesTo;
+  platformNsgAllowance: boolean;
 }
 
 const endpointFileSchema = z.strictObject({
@@ -24,6 +32,7 @@ const endpointFileSchema = z.strictObject({
         source: z.string().default("user file"),
         checked: z.string().default(""),
         clouds: z.array(z.enum(CLOUDS)).optional(),
+        appliesTo: z.enum(APPLIES_TO).default("all"),
         endpoints: z
           .array(
             z.strictObject({
@@ -68,15 +77,20 @@ export async function readEndpointFile(name: string): Promise<EndpointFile> {
   return parseEndpointFile(name, text);
 }
 
-/** The endpoint sets in force for a cloud: the built-in KMS list, extended or replaced by the user's. */
+/**
+ * The endpoint sets in force for a cloud: the built-in KMS and RHUI lists, extended or replaced by
+ * the user's. A user set named like a built-in one ("kms", "rhui") replaces it.
+ */
 export function endpointSetsFor(cloud: CloudName, file?: EndpointFile): EndpointSet[] {
-  const user = (file?.endpointSets ?? [])
+  const user: EndpointSet[] = (file?.endpointSets ?? [])
     .filter((s) => !s.clouds || s.clouds.includes(cloud))
-    .map(({ clouds: _clouds, ...set }) => set);
+    // Azure's NSG allowance is for its KMS: a user list that replaces "kms" keeps it.
+    .map(({ clouds: _clouds, ...set }) => ({ ...set, platformNsgAllowance: set.name === "kms" }));
   if (file?.mode === "replace") return user;
-  // A user set named like the built-in one ("kms") replaces it.
-  const builtIn = KMS_ENDPOINTS[cloud];
-  return user.some((s) => s.name === builtIn.name) ? user : [builtIn, ...user];
+  const builtIn = [KMS_ENDPOINTS[cloud], RHUI_ENDPOINTS[cloud]].filter(
+    (s): s is EndpointSet => s !== null && !user.some((u) => u.name === s.name),
+  );
+  return [...builtIn, ...user];
 }
 
 /** Flattens endpoint sets into one IP per entry, in catalog order. */
@@ -89,6 +103,8 @@ export function flattenEndpoints(sets: EndpointSet[]): Endpoint[] {
         ip,
         port: host.port,
         legacy: host.legacy ?? false,
+        appliesTo: set.appliesTo,
+        platformNsgAllowance: set.platformNsgAllowance,
       })),
     ),
   );

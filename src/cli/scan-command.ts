@@ -79,13 +79,12 @@ export async function runScanCommand(
   };
   let result: ScanResult;
   try {
-    if (options.confirmGatewayRoutes || options.verifyEffectiveRoutes) {
-      // Loaded only when asked for: it brings the Azure network SDK.
-      const { confirmationFor, runConfirmedScan } = await import("../confirm/cli.js");
-      result = await runConfirmedScan(scanOptions, confirmationFor(options, settings));
-    } else {
-      result = await runScan(scanOptions);
-    }
+    // Loaded only when asked for: it brings the Azure network SDK.
+    const facts =
+      options.confirmGatewayRoutes || options.verifyEffectiveRoutes
+        ? (await import("../confirm/cli.js")).factsFor(options, settings)
+        : undefined;
+    result = await runScan({ ...scanOptions, facts });
     progress.finish("done");
   } catch (error) {
     progress.finish("failed");

@@ -1,12 +1,10 @@
 import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
 import type { Settings } from "../settings.js";
-import type { ConfirmationOptions } from "./confirmed-scan.js";
+import { createFactsStage, type FactsStage } from "../facts/facts-stage.js";
 
-export { runConfirmedScan } from "./confirmed-scan.js";
-
-/** Confirmation options from the scan command's flags; refuses them outside live scans. */
-export function confirmationFor(
+/** The facts stage of the scan command's flags; refuses them outside live scans. */
+export function factsFor(
   options: {
     input: string[];
     demo: boolean;
@@ -15,15 +13,15 @@ export function confirmationFor(
     verifyEffectiveRoutes?: boolean;
   },
   settings: Settings,
-): ConfirmationOptions {
+): FactsStage {
   if (options.input.length > 0 || options.demo) {
     throw new InputError(
       "--confirm-gateway-routes and --verify-effective-routes need a live scan (ARM access); they cannot be used with --input or --demo",
     );
   }
-  return {
-    confirmGatewayRoutes: options.confirmGatewayRoutes === true,
-    verifyEffectiveRoutes: options.verifyEffectiveRoutes === true,
+  return createFactsStage({
+    gatewayRoutes: options.confirmGatewayRoutes === true,
+    effectiveRoutes: options.verifyEffectiveRoutes === true,
     network: { cloud: options.cloud, armEndpoint: settings.armEndpoint },
-  };
+  });
 }

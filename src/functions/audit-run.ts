@@ -17,7 +17,8 @@ import {
   type LiveScope,
 } from "../scan-setup.js";
 import type { Settings } from "../settings.js";
-import { runConfirmedScanWithInventory } from "../confirm/confirmed-scan.js";
+import { createFactsStage } from "../facts/facts-stage.js";
+import { runScanWithInventory } from "../scan.js";
 import { remediateScanned, type RemediationReport } from "../remediate/remediate.js";
 
 /** What the registered functions get by default, and tests replace. */
@@ -101,10 +102,13 @@ export async function runLiveAudit(options: {
   };
   // Confirmation against ARM when the settings ask for it (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES,
   // KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES), as the CLI's flags do.
-  const scanned = await runConfirmedScanWithInventory(scanOptions, {
-    confirmGatewayRoutes: settings.confirmGatewayRoutes,
-    verifyEffectiveRoutes: settings.verifyEffectiveRoutes,
-    network,
+  const scanned = await runScanWithInventory({
+    ...scanOptions,
+    facts: createFactsStage({
+      gatewayRoutes: settings.confirmGatewayRoutes,
+      effectiveRoutes: settings.verifyEffectiveRoutes,
+      network,
+    }),
   });
   const { result } = scanned;
   let remediation: RemediationReport | null = null;

@@ -1,62 +1,69 @@
 import { AUDITED_TYPES, type ArmRow } from "./arm-row.js";
-import { isObject } from "./load-estate.js";
+import { text, Problems } from "./fields.js";
+import {
+  scaleSetOf,
+  virtualMachineOf,
+  type ScaleSetParts,
+  type VmParts,
+} from "./records/compute.js";
+import { effectiveRoutesOf, learnedRoutesOf } from "./records/facts.js";
+import {
+  azureFirewallOf,
+  firewallPolicyOf,
+  ipGroupOf,
+  ruleCollectionGroupOf,
+} from "./records/firewall.js";
+import {
+  bgpConnectionOf,
+  hubConnectionOf,
+  hubIpConfigurationOf,
+  routingIntentOf,
+  virtualHubOf,
+} from "./records/hubs.js";
+import {
+  gatewayConnectionOf,
+  gatewayOf,
+  loadBalancerOf,
+  localNetworkGatewayOf,
+  natGatewayOf,
+  networkSecurityGroupOf,
+  nicOf,
+  peeringOf,
+  publicIpOf,
+  routeTableOf,
+  subnetOf,
+  toRoute,
+  virtualNetworkOf,
+  type NicParts,
+  type SubnetRecord,
+  type VirtualNetworkParts,
+} from "./records/network.js";
 import { keyOf, nameOf, parentOfChild, parseResourceId } from "./resource-id.js";
+import type {
+  AzureFirewall,
+  BgpConnection,
+  EffectiveRoutesRead,
+  FirewallPolicy,
+  Gateway,
+  GatewayConnection,
+  HubConnection,
+  IpGroup,
+  LearnedRoutesRead,
+  LoadBalancer,
+  NatGateway,
+  NetworkSecurityGroup,
+  Peering,
+  Problem,
+  Route,
+  RouteTable,
+  RoutingIntent,
+  RuleCollectionGroup,
+  Subnet,
+  VirtualHub,
+} from "./types.js";
 
-export interface Route {
-  name: string;
-  addressPrefix: unknown;
-  /** As written in the data; compare case-insensitively. Null when the route has none. */
-  nextHopType: string | null;
-  nextHopIpAddress: string | null;
-}
-
-export interface RouteTable {
-  id: string;
-  name: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  location: string | null;
-  routes: Route[];
-  disableBgpRoutePropagation: boolean;
-  /**
-   * The row had no `routes` list (ARM and Resource Graph always send one, empty or not), and no
-   * route rows filled it in: its routes are unknown, never assumed to be none.
-   */
-  routesUnreadable: boolean;
-  /** Justification from the exemption tag, when the table carries one. */
-  exemption: string | null;
-}
-
-export interface Subnet {
-  id: string;
-  name: string;
-  virtualNetworkId: string;
-  virtualNetworkName: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  location: string | null;
-  /** The route table ID as the data names it; null when the subnet has none. */
-  routeTableId: string | null;
-}
-
-export interface Peering {
-  remoteVirtualNetworkKey: string | null;
-  useRemoteGateways: boolean;
-}
-
-export interface VirtualNetwork {
-  id: string;
-  name: string;
-  location: string | null;
-  peerings: Peering[];
-  exemption: string | null;
-}
-
-/** A subnet as one row describes it, with its lower-cased key. */
-export interface SubnetRecord {
-  key: string;
-  subnet: Subnet;
-}
+export type { SubnetRecord } from "./records/network.js";
+export { subnetOf } from "./records/network.js";
 
 /**
  * What the inventory keeps of one ARM row: a pure function of the row (the InventoryBuilder indexes
@@ -67,40 +74,31 @@ export type InventoryRecord =
   | { t: "other"; key: string }
   | { t: "subscription"; key: string; subscriptionKey: string; displayName: string }
   | { t: "routeTable"; key: string; table: RouteTable; subnets: { key: string; id: string }[] }
-  | { t: "route"; key: string; tableKey: string; route: Route }
-  | {
-      t: "virtualNetwork";
-      key: string;
-      vnet: VirtualNetwork;
-      subnets: SubnetRecord[];
-      /** Its GatewaySubnet names a virtual network gateway; the gateway IDs, where they parse. */
-      gatewayReferenced: boolean;
-      gatewayIds: string[];
-    }
+  | { t: "route"; key: string; tableKey: string; route: Route; problems: Problem[] }
+  | ({ t: "virtualNetwork"; key: string } & VirtualNetworkParts)
   | { t: "peering"; key: string; vnetKey: string; peering: Peering }
   | { t: "subnet"; key: string; subnet: Subnet }
-  | { t: "gateway"; key: string; id: string; vnetKeys: string[] }
-  | { t: "networkInterface"; key: string; id: string; subnetKeys: string[]; vmKey: string | null }
-  | { t: "virtualMachine"; key: string; windows: boolean; nicKeys: string[] }
-  | { t: "scaleSet"; key: string; windowsInstances: number; subnetKeys: string[] };
-
-type Bag = Record<string, unknown>;
-
-function bag(value: unknown): Bag {
-  return isObject(value) ? value : {};
-}
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-function text(value: unknown): string | null {
-  return typeof value === "string" && value.trim() !== "" ? value : null;
-}
-function flag(value: unknown): boolean {
-  return value === true || (typeof value === "string" && value.toLowerCase() === "true");
-}
-function idOf(value: unknown): string | null {
-  return text(bag(value).id);
-}
+  | { t: "gateway"; key: string; gateway: Gateway }
+  | { t: "connection"; key: string; connection: GatewayConnection }
+  | { t: "localNetworkGateway"; key: string; prefixes: string[] }
+  | { t: "firewall"; key: string; firewall: AzureFirewall }
+  | { t: "firewallPolicy"; key: string; policy: FirewallPolicy }
+  | { t: "ruleCollectionGroup"; key: string; group: RuleCollectionGroup }
+  | { t: "ipGroup"; key: string; group: IpGroup }
+  | { t: "virtualHub"; key: string; hub: VirtualHub; connections: HubConnection[] }
+  | { t: "hubConnection"; key: string; connection: HubConnection }
+  | { t: "routingIntent"; key: string; intent: RoutingIntent }
+  | { t: "bgpConnection"; key: string; connection: BgpConnection }
+  | { t: "hubIpConfiguration"; key: string; hubKey: string; vnetKey: string }
+  | { t: "natGateway"; key: string; natGateway: NatGateway }
+  | { t: "publicIp"; key: string; address: string | null }
+  | { t: "loadBalancer"; key: string; loadBalancer: LoadBalancer }
+  | { t: "networkSecurityGroup"; key: string; nsg: NetworkSecurityGroup }
+  | ({ t: "networkInterface" } & NicParts)
+  | ({ t: "virtualMachine" } & VmParts)
+  | ({ t: "scaleSet"; key: string } & ScaleSetParts)
+  | { t: "learnedRoutes"; key: string; ownerKey: string; read: LearnedRoutesRead }
+  | { t: "effectiveRoutes"; key: string; nicKey: string; nicId: string; read: EffectiveRoutesRead };
 
 // Large estates spell a handful of types: lower-case each spelling once.
 const lowerTypes = new Map<string, string>();
@@ -116,7 +114,8 @@ function typeKeyOf(type: string): string {
 /** The record of one row (checked to have a string id and type). */
 export function toRecord(row: ArmRow): InventoryRecord {
   const key = keyOf(row.id);
-  switch (typeKeyOf(row.type)) {
+  const type = typeKeyOf(row.type);
+  switch (type) {
     case AUDITED_TYPES.subscription: {
       const sub = text(row.subscriptionId) ?? parseResourceId(row.id).subscriptionId;
       const displayName = text(row.displayName) ?? text(row.name);
@@ -125,229 +124,106 @@ export function toRecord(row: ArmRow): InventoryRecord {
         : { t: "other", key };
     }
     case AUDITED_TYPES.routeTable:
-      return routeTableRecord(row, key);
+      return { t: "routeTable", key, ...routeTableOf(row) };
     case AUDITED_TYPES.route: {
       const tableId = parentOfChild(row.id, "routes");
       if (!tableId) return { t: "other", key };
-      const route = toRoute({ ...row, name: text(row.name) ?? nameOf(row.id) });
-      return { t: "route", key, tableKey: keyOf(tableId), route };
+      const problems = new Problems(row.id);
+      const route = toRoute({ ...row, name: text(row.name) ?? nameOf(row.id) }, problems, "");
+      return { t: "route", key, tableKey: keyOf(tableId), route, problems: problems.all };
     }
     case AUDITED_TYPES.virtualNetwork:
-      return virtualNetworkRecord(row, key);
+      return { t: "virtualNetwork", key, ...virtualNetworkOf(row) };
     case AUDITED_TYPES.peering: {
       const vnetId = parentOfChild(row.id, "virtualNetworkPeerings");
       if (!vnetId) return { t: "other", key };
-      return { t: "peering", key, vnetKey: keyOf(vnetId), peering: toPeering(row) };
+      return { t: "peering", key, vnetKey: keyOf(vnetId), peering: peeringOf(row) };
     }
     case AUDITED_TYPES.subnet: {
       const name = text(row.name) ?? nameOf(row.id);
-      const routeTableId = idOf(bag(row.properties).routeTable);
-      return { t: "subnet", key, subnet: subnetOf(row.id, name, routeTableId, null) };
+      const props = typeof row.properties === "object" && row.properties ? row.properties : {};
+      const problems = new Problems(row.id);
+      const subnet = subnetOf(row.id, name, props as never, null, problems, "properties");
+      return { t: "subnet", key, subnet };
     }
-    case AUDITED_TYPES.gateway: {
-      const vnetKeys: string[] = [];
-      for (const config of list(bag(row.properties).ipConfigurations)) {
-        const c = bag(config);
-        const subnetId = idOf(bag(c.properties).subnet) ?? idOf(c.subnet);
-        const vnetId = subnetId ? parentOfChild(subnetId, "subnets") : null;
-        if (vnetId) vnetKeys.push(keyOf(vnetId));
-      }
-      return { t: "gateway", key, id: row.id, vnetKeys };
+    case AUDITED_TYPES.gateway:
+      return { t: "gateway", key, gateway: gatewayOf(row) };
+    case AUDITED_TYPES.connection: {
+      const connection = gatewayConnectionOf(row);
+      return connection ? { t: "connection", key, connection } : { t: "other", key };
     }
-    case AUDITED_TYPES.networkInterface: {
-      const props = bag(row.properties);
-      const subnetKeys: string[] = [];
-      for (const config of list(props.ipConfigurations)) {
-        const subnetId = idOf(bag(bag(config).properties).subnet);
-        if (subnetId) addOnce(subnetKeys, keyOf(subnetId));
-      }
-      const vmId = idOf(props.virtualMachine);
-      return { t: "networkInterface", key, id: row.id, subnetKeys, vmKey: vmId && keyOf(vmId) };
+    case AUDITED_TYPES.localNetworkGateway:
+      return { t: "localNetworkGateway", key, prefixes: localNetworkGatewayOf(row) };
+    case AUDITED_TYPES.firewall:
+      return { t: "firewall", key, firewall: azureFirewallOf(row) };
+    case AUDITED_TYPES.firewallPolicy:
+      return { t: "firewallPolicy", key, policy: firewallPolicyOf(row) };
+    case AUDITED_TYPES.ruleCollectionGroup: {
+      const group = ruleCollectionGroupOf(row);
+      return group ? { t: "ruleCollectionGroup", key, group } : { t: "other", key };
     }
-    case AUDITED_TYPES.virtualMachine: {
-      const props = bag(row.properties);
-      const windows = isWindows(props);
-      const nicKeys: string[] = [];
-      if (windows) {
-        for (const ref of list(bag(props.networkProfile).networkInterfaces)) {
-          const nicId = idOf(ref);
-          if (nicId) nicKeys.push(keyOf(nicId));
-        }
-      }
-      return { t: "virtualMachine", key, windows, nicKeys };
+    case AUDITED_TYPES.ipGroup:
+      return { t: "ipGroup", key, group: ipGroupOf(row) };
+    case AUDITED_TYPES.virtualHub:
+      return { t: "virtualHub", key, ...virtualHubOf(row) };
+    case AUDITED_TYPES.hubConnection: {
+      const connection = hubConnectionOf(row);
+      return connection ? { t: "hubConnection", key, connection } : { t: "other", key };
     }
+    case AUDITED_TYPES.routingIntent: {
+      const intent = routingIntentOf(row);
+      return intent ? { t: "routingIntent", key, intent } : { t: "other", key };
+    }
+    case AUDITED_TYPES.bgpConnection: {
+      const connection = bgpConnectionOf(row);
+      return connection ? { t: "bgpConnection", key, connection } : { t: "other", key };
+    }
+    case AUDITED_TYPES.hubIpConfiguration: {
+      const config = hubIpConfigurationOf(row);
+      return config ? { t: "hubIpConfiguration", key, ...config } : { t: "other", key };
+    }
+    case AUDITED_TYPES.natGateway:
+      return { t: "natGateway", key, natGateway: natGatewayOf(row) };
+    case AUDITED_TYPES.publicIp:
+      return { t: "publicIp", key, address: publicIpOf(row).address };
+    case AUDITED_TYPES.loadBalancer:
+      return { t: "loadBalancer", key, loadBalancer: loadBalancerOf(row) };
+    case AUDITED_TYPES.networkSecurityGroup:
+      return { t: "networkSecurityGroup", key, nsg: networkSecurityGroupOf(row) };
+    case AUDITED_TYPES.networkInterface:
+      return { t: "networkInterface", ...nicOf(row, key) };
+    case AUDITED_TYPES.virtualMachine:
+      return { t: "virtualMachine", ...virtualMachineOf(row, key) };
     case AUDITED_TYPES.scaleSet:
-      return scaleSetRecord(row, key);
+      return { t: "scaleSet", key, ...scaleSetOf(row) };
+    case AUDITED_TYPES.nicEffectiveRoutes: {
+      const fact = effectiveRoutesOf(row);
+      return fact ? { t: "effectiveRoutes", key, ...fact } : { t: "other", key };
+    }
+    case AUDITED_TYPES.gatewayLearnedRoutes:
+    case AUDITED_TYPES.bgpLearnedRoutes:
+    case AUDITED_TYPES.connectionEffectiveRoutes: {
+      const fact = learnedRoutesOf(row, type);
+      return fact ? { t: "learnedRoutes", key, ...fact } : { t: "other", key };
+    }
     default:
       return { t: "other", key };
   }
 }
 
-function routeTableRecord(row: ArmRow, key: string): InventoryRecord {
-  const props = bag(row.properties);
-  const parsed = parseResourceId(row.id);
-  const table: RouteTable = {
-    id: row.id,
-    name: text(row.name) ?? nameOf(row.id),
-    subscriptionId: text(row.subscriptionId) ?? parsed.subscriptionId ?? "",
-    resourceGroup: text(row.resourceGroup) ?? parsed.resourceGroup ?? "",
-    location: text(row.location),
-    routes: list(props.routes).filter(isObject).map(toRoute),
-    routesUnreadable: !Array.isArray(props.routes),
-    disableBgpRoutePropagation: flag(props.disableBgpRoutePropagation),
-    exemption: exemptionOf(row),
-  };
-  const subnets: { key: string; id: string }[] = [];
-  for (const s of list(props.subnets)) {
-    const id = idOf(s);
-    if (id) subnets.push({ key: keyOf(id), id });
-  }
-  return { t: "routeTable", key, table, subnets };
-}
-
-function virtualNetworkRecord(row: ArmRow, key: string): InventoryRecord {
-  const props = bag(row.properties);
-  const vnet: VirtualNetwork = {
-    id: row.id,
-    name: text(row.name) ?? nameOf(row.id),
-    location: text(row.location),
-    peerings: list(props.virtualNetworkPeerings).map(toPeering),
-    exemption: exemptionOf(row),
-  };
-  const subnets: SubnetRecord[] = [];
-  const parent = vnetParts(row.id);
-  let gatewayReferenced = false;
-  const gatewayIds: string[] = [];
-  for (const s of list(props.subnets)) {
-    if (!isObject(s)) continue;
-    const name = text(s.name) ?? (text(s.id) ? nameOf(s.id as string) : null);
-    if (!name) continue;
-    const id = text(s.id) ?? `${row.id}/subnets/${name}`;
-    const sprops = bag(s.properties);
-    const routeTableId = idOf(sprops.routeTable);
-    subnets.push({
-      key: keyOf(id),
-      subnet: subnetOf(id, name, routeTableId, vnet.location, parent),
-    });
-    // A gateway's IP configurations point back from its GatewaySubnet.
-    if (name.toLowerCase() === "gatewaysubnet") {
-      for (const configId of list(sprops.ipConfigurations).map(idOf)) {
-        if (!configId?.toLowerCase().includes("/virtualnetworkgateways/")) continue;
-        gatewayReferenced = true;
-        const gatewayId = parentOfChild(configId, "ipConfigurations");
-        if (gatewayId) gatewayIds.push(gatewayId);
-      }
-    }
-  }
-  return { t: "virtualNetwork", key, vnet, subnets, gatewayReferenced, gatewayIds };
-}
-
-function scaleSetRecord(row: ArmRow, key: string): InventoryRecord {
-  const props = bag(row.properties);
-  const none: InventoryRecord = { t: "scaleSet", key, windowsInstances: 0, subnetKeys: [] };
-  // Flexible scale sets' instances are ordinary VM and NIC rows, counted as such.
-  if (text(props.orchestrationMode)?.toLowerCase() === "flexible") return none;
-  const profile = bag(props.virtualMachineProfile);
-  if (!isWindows(profile)) return none;
-  const capacity = Number(bag(row.sku).capacity);
-  if (!Number.isFinite(capacity) || capacity <= 0) return none;
-  const subnetKeys: string[] = [];
-  for (const nicConfig of list(bag(profile.networkProfile).networkInterfaceConfigurations)) {
-    for (const ipConfig of list(bag(bag(nicConfig).properties).ipConfigurations)) {
-      const subnetId = idOf(bag(bag(ipConfig).properties).subnet);
-      if (subnetId) addOnce(subnetKeys, keyOf(subnetId));
-    }
-  }
-  return { t: "scaleSet", key, windowsInstances: capacity, subnetKeys };
-}
-
-/** What the subnets spelled under a VNet's ID share with it. */
-interface VnetParts {
-  id: string;
-  name: string;
-  /** Null unless the ID names both a subscription and a resource group. */
-  scope: { subscriptionId: string; resourceGroup: string } | null;
-}
-
-function vnetParts(id: string): VnetParts {
-  const { subscriptionId, resourceGroup } = parseResourceId(id);
-  return {
-    id,
-    name: nameOf(id),
-    scope: subscriptionId && resourceGroup ? { subscriptionId, resourceGroup } : null,
-  };
-}
-
 /**
- * A subnet from its ID (a null location is filled in from its VNet when indexed). `vnet` is the VNet
- * row that lists it: nearly every subnet is spelled under its ID, which spares parsing the subnet's
- * (the subscription and resource group come before the VNet's name, so they are the VNet's).
+ * What a record says that the audit uses, as text: two rows with one ID whose fingerprints differ
+ * disagree, and the resource is unknown (never first-wins). Only computed for duplicates.
  */
-export function subnetOf(
-  id: string,
-  name: string,
-  routeTableId: string | null,
-  location: string | null,
-  vnet?: VnetParts,
-): Subnet {
-  const under =
-    vnet !== undefined && id.lastIndexOf("/subnets/") === vnet.id.length && id.startsWith(vnet.id);
-  const virtualNetworkId = under ? vnet.id : (parentOfChild(id, "subnets") ?? id);
-  const scope = under && vnet.scope ? vnet.scope : parseResourceId(id);
-  return {
-    id,
-    name,
-    virtualNetworkId,
-    virtualNetworkName: under ? vnet.name : nameOf(virtualNetworkId),
-    subscriptionId: scope.subscriptionId ?? "",
-    resourceGroup: scope.resourceGroup ?? "",
-    location,
-    routeTableId,
-  };
+export function fingerprintOf(record: InventoryRecord): string {
+  const { key: _key, ...rest } = record as { key: string };
+  return JSON.stringify(rest, (name, value: unknown) => {
+    // IDs may be spelled in another case in another export; what matters is what they name.
+    if (value instanceof Map) return [...value.entries()];
+    if (typeof value === "string" && (name === "id" || name.endsWith("Id"))) return keyOf(value);
+    return value;
+  });
 }
 
-function addOnce(values: string[], value: string): void {
-  if (!values.includes(value)) values.push(value);
-}
-
-/** Tag that exempts a route table's or VNet's subnets; its value is the justification. */
-const EXEMPTION_TAG = "kms-route-audit-exempt";
-
-function exemptionOf(row: ArmRow): string | null {
-  // Tag names are case-insensitive in Azure.
-  for (const [name, value] of Object.entries(bag(row.tags))) {
-    if (name.toLowerCase() === EXEMPTION_TAG)
-      return typeof value === "string" && value.trim() ? value.trim() : "exempt";
-  }
-  return null;
-}
-
-/** Routes come nested ({name, properties:{…}}) from ARM and Resource Graph, flat from SDK dumps. */
-function toRoute(raw: Bag): Route {
-  const props = isObject(raw.properties) ? raw.properties : raw;
-  return {
-    name: text(raw.name) ?? "",
-    addressPrefix: props.addressPrefix,
-    nextHopType: text(props.nextHopType),
-    nextHopIpAddress: text(props.nextHopIpAddress),
-  };
-}
-
-function toPeering(raw: unknown): Peering {
-  const outer = bag(raw);
-  const props = isObject(outer.properties) ? outer.properties : outer;
-  const remote = idOf(props.remoteVirtualNetwork);
-  return {
-    remoteVirtualNetworkKey: remote ? keyOf(remote) : null,
-    useRemoteGateways: flag(props.useRemoteGateways),
-  };
-}
-
-function isWindows(props: Bag): boolean {
-  const storage = bag(props.storageProfile);
-  const osType = text(bag(storage.osDisk).osType);
-  if (osType) return osType.toLowerCase() === "windows";
-  if (isObject(bag(props.osProfile).windowsConfiguration)) return true;
-  const publisher = text(bag(storage.imageReference).publisher)?.toLowerCase() ?? "";
-  return publisher.includes("windows");
-}
+export type { SubnetRecord as SubnetEntry };
+export { keyOf };

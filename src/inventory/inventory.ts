@@ -1,82 +1,133 @@
 import type { ArmRow } from "./arm-row.js";
 import {
+  fingerprintOf,
   subnetOf,
   toRecord,
   type InventoryRecord,
-  type Subnet,
   type SubnetRecord,
-  type RouteTable,
-  type Route,
-  type Peering,
-  type VirtualNetwork,
 } from "./inventory-record.js";
+import type { OsFamily } from "./records/compute.js";
+import { Problems } from "./fields.js";
 import { keyOf, nameOf } from "./resource-id.js";
+import type {
+  ApplianceNic,
+  HubConnection,
+  EffectiveRoutesRead,
+  Inventory,
+  Peering,
+  PrivateIpHolder,
+  Problem,
+  Route,
+  RouteTable,
+  SubnetNics,
+} from "./types.js";
 
-export type { Peering, Route, RouteTable, Subnet, VirtualNetwork } from "./inventory-record.js";
+export type * from "./types.js";
 
-/** The normalised, indexed estate. Every map is keyed by lower-cased resource ID. */
-export interface Inventory {
-  subnets: Map<string, Subnet>;
-  routeTables: Map<string, RouteTable>;
-  virtualNetworks: Map<string, VirtualNetwork>;
-  /** VNets known to hold a virtual network gateway. */
-  gatewayVirtualNetworks: Set<string>;
-  /** VNet key → IDs of its virtual network gateways (as the data spells them), when known. */
-  gatewaysByVirtualNetwork: Map<string, string[]>;
-  /** Subnet key → IDs of NICs in the subnet that are attached to a VM (for effective routes). */
-  vmNicsBySubnet: Map<string, string[]>;
-  subscriptionNames: Map<string, string>;
-  /** Per subnet key; absent maps mean the inventory has no rows of that type. */
-  nicCountBySubnet: Map<string, number> | null;
-  windowsVmCountBySubnet: Map<string, number> | null;
-  windowsScaleSetInstancesBySubnet: Map<string, number> | null;
-}
-
-/** Builds the inventory from ARM rows. Duplicate IDs (any case) count once: the first wins. */
+/** Builds the inventory from ARM rows. Duplicate IDs (any case) count once (see InventoryBuilder). */
 export function buildInventory(rows: Iterable<ArmRow>): Inventory {
   const builder = new InventoryBuilder();
   for (const row of rows) builder.add(row);
   return builder.finish();
 }
 
-/** What the impact counts need of a Windows VM row: its key and the NICs it names. */
-interface WindowsVm {
+/** What the impact counts need of a VM row: its key, family and the NICs it names. */
+interface CountedVm {
   key: string;
+  family: OsFamily;
   nicKeys: string[];
 }
+
+/** A NIC as the builder keeps it until finish. */
+interface NicWork {
+  id: string;
+  /** The subnet of its first IP configuration. */
+  subnetKey: string | null;
+  subnetKeys: string[];
+  publicIp: boolean;
+  poolKeys: string[];
+  nsgId: string | null;
+  ipForwarding: boolean | null;
+}
+
+const FAMILY_MAPS = {
+  windows: "windowsVmCountBySubnet",
+  linux: "linuxVmCountBySubnet",
+  rhelPayGo: "rhelPayGoVmCountBySubnet",
+  slesPayGo: "slesPayGoVmCountBySubnet",
+} as const;
 
 /**
  * Builds the inventory one row at a time (through its record, see inventory-record.ts), keeping
  * only what the audit needs, so a large estate can stream through it. The result is the same as
- * if the rows were grouped by type and handled type by type (subscriptions, route tables, routes,
- * VNets, peerings, subnets, gateways, NICs, VMs, scale sets): records whose handling depends on
+ * if the rows were grouped by type and handled type by type: records whose handling depends on
  * records of a later type wait until `finish`.
+ *
+ * Duplicates: rows with one ID (any case) count once. When a later copy says something else than
+ * the first (its record's fingerprint differs), the resource is marked conflicting: the audit
+ * treats it as unknown, never as whichever copy came first.
  */
 export class InventoryBuilder {
-  private readonly seen = new Set<string>();
+  /** Key → the record kept for it, to compare a duplicate with. */
+  private readonly seen = new Map<string, InventoryRecord>();
   private readonly inventory: Inventory = {
     subnets: new Map(),
     routeTables: new Map(),
     virtualNetworks: new Map(),
     gatewayVirtualNetworks: new Set(),
     gatewaysByVirtualNetwork: new Map(),
+    gateways: new Map(),
+    connectionsByGateway: new Map(),
+    localNetworkGateways: new Map(),
+    firewalls: new Map(),
+    firewallPolicies: new Map(),
+    ruleCollectionGroups: new Map(),
+    ipGroups: new Map(),
+    virtualHubs: new Map(),
+    routeServersByVirtualNetwork: new Map(),
+    bgpConnectionsByHub: new Map(),
+    hubConnectionsByVirtualNetwork: new Map(),
+    routingIntents: new Map(),
+    natGateways: new Map(),
+    publicIpAddresses: new Map(),
+    loadBalancers: new Map(),
+    networkSecurityGroups: new Map(),
+    privateIps: new Map(),
+    applianceNics: new Map(),
+    nicsBySubnet: new Map(),
     vmNicsBySubnet: new Map(),
+    learnedRoutes: new Map(),
+    effectiveRoutes: new Map(),
     subscriptionNames: new Map(),
     nicCountBySubnet: null,
     windowsVmCountBySubnet: null,
     windowsScaleSetInstancesBySubnet: null,
+    linuxVmCountBySubnet: null,
+    rhelPayGoVmCountBySubnet: null,
+    slesPayGoVmCountBySubnet: null,
+    conflicting: new Set(),
+    problems: [],
+    errors: [],
   };
   private readonly routeTableSubnets: {
     subnet: { key: string; id: string };
     routeTableId: string;
   }[] = [];
-  private readonly routes: { tableKey: string; route: Route }[] = [];
+  private readonly routes: { tableKey: string; route: Route; problems: Problem[] }[] = [];
   private readonly peerings: { vnetKey: string; peering: Peering }[] = [];
   private readonly subnetRows: SubnetRecord[] = [];
-  private readonly subnetsOfNic = new Map<string, string[]>();
+  private readonly hubConnections: HubConnection[] = [];
+  private readonly hubVnets: { hubKey: string; vnetKey: string }[] = [];
+  private readonly nics = new Map<string, NicWork>();
   private readonly nicsOfVm = new Map<string, string[]>();
+  /** Every NIC's private IPs (IP, NIC key, subnet key): next hops are resolved at finish. */
+  private readonly nicIps: [string, string, string | null][] = [];
+  /** NICs that may be appliances: IP forwarding, a declaration, or in a load-balancer pool. */
+  private readonly applianceNics = new Map<string, ApplianceNic>();
+  private readonly vmDeclarations = new Map<string, string>();
+  private readonly effectiveRoutes: { nicKey: string; read: EffectiveRoutesRead }[] = [];
   private vmRows = 0;
-  private readonly windowsVms: WindowsVm[] = [];
+  private readonly countedVms: CountedVm[] = [];
   private readonly scaleSetInstances = new Map<string, number>();
   private scaleSetRows = 0;
   private rowCount = 0;
@@ -88,15 +139,18 @@ export class InventoryBuilder {
   }
 
   add(row: ArmRow): void {
-    this.addRecord(toRecord(row));
+    this.addRecord(toRecord(row), row.id);
   }
 
-  private addRecord(record: InventoryRecord): void {
+  private addRecord(record: InventoryRecord, id: string): void {
     if (this.finished) throw new Error("InventoryBuilder: add after finish");
     this.rowCount += 1;
-    const sizeBefore = this.seen.size;
-    this.seen.add(record.key);
-    if (this.seen.size === sizeBefore) return;
+    const first = this.seen.get(record.key);
+    if (first !== undefined) {
+      this.compareDuplicate(first, record, id);
+      return;
+    }
+    this.seen.set(record.key, record.t === "other" ? OTHER : record);
     const inventory = this.inventory;
     switch (record.t) {
       case "subscription":
@@ -104,6 +158,7 @@ export class InventoryBuilder {
         return;
       case "routeTable":
         inventory.routeTables.set(record.key, record.table);
+        this.report(record.table.malformed);
         for (const subnet of record.subnets)
           this.routeTableSubnets.push({ subnet, routeTableId: record.table.id });
         return;
@@ -114,47 +169,190 @@ export class InventoryBuilder {
         // VNet records may be indexed on arrival: what they add depends only on other VNet records
         // (standalone subnet records, which come after VNets in the type order, wait for finish).
         inventory.virtualNetworks.set(record.key, record.vnet);
+        this.report(record.problems);
+        if (record.subnetsUnreadable) {
+          inventory.errors.push({
+            code: "RESOURCE_MALFORMED",
+            target: record.vnet.id,
+            message: `virtual network ${record.vnet.id}: properties.subnets is not a list, so its subnets could not be read`,
+          });
+        }
         for (const s of record.subnets) this.addSubnet(s);
         if (record.gatewayReferenced) inventory.gatewayVirtualNetworks.add(record.key);
-        for (const id of record.gatewayIds) this.addGateway(record.key, id);
+        for (const gatewayId of record.gatewayIds) this.addGateway(record.key, gatewayId);
+        for (const hubKey of record.routeServerKeys)
+          this.hubVnets.push({ hubKey, vnetKey: record.key });
         return;
       case "peering":
-        this.peerings.push(record);
+        this.peerings.push({ vnetKey: record.vnetKey, peering: record.peering });
         return;
       case "subnet":
         this.subnetRows.push(record);
         return;
       case "gateway":
-        for (const vnetKey of record.vnetKeys) {
+        inventory.gateways.set(record.key, record.gateway);
+        for (const vnetKey of record.gateway.virtualNetworkKeys) {
           inventory.gatewayVirtualNetworks.add(vnetKey);
-          this.addGateway(vnetKey, record.id);
+          this.addGateway(vnetKey, record.gateway.id);
         }
         return;
+      case "connection": {
+        const list = inventory.connectionsByGateway.get(record.connection.gatewayKey);
+        if (list) list.push(record.connection);
+        else inventory.connectionsByGateway.set(record.connection.gatewayKey, [record.connection]);
+        return;
+      }
+      case "localNetworkGateway":
+        inventory.localNetworkGateways.set(record.key, record.prefixes);
+        return;
+      case "firewall":
+        inventory.firewalls.set(record.key, record.firewall);
+        this.report(record.firewall.malformed);
+        for (const ip of record.firewall.privateIpAddresses)
+          this.addPrivateIp(ip, {
+            kind: "firewall",
+            key: record.key,
+            virtualNetworkKey: record.firewall.virtualNetworkKey,
+            hubKey: record.firewall.virtualHubKey,
+          });
+        return;
+      case "firewallPolicy":
+        inventory.firewallPolicies.set(record.key, record.policy);
+        this.report(record.policy.malformed);
+        return;
+      case "ruleCollectionGroup":
+        inventory.ruleCollectionGroups.set(record.key, record.group);
+        this.report(record.group.malformed);
+        return;
+      case "ipGroup":
+        inventory.ipGroups.set(record.key, record.group);
+        this.report(record.group.malformed);
+        return;
+      case "virtualHub":
+        inventory.virtualHubs.set(record.key, record.hub);
+        if (record.hub.virtualNetworkKey)
+          this.hubVnets.push({ hubKey: record.key, vnetKey: record.hub.virtualNetworkKey });
+        this.hubConnections.push(...record.connections);
+        return;
+      case "hubConnection":
+        this.hubConnections.push(record.connection);
+        this.report(record.connection.malformed);
+        return;
+      case "routingIntent":
+        inventory.routingIntents.set(record.intent.hubKey, record.intent);
+        this.report(record.intent.malformed);
+        return;
+      case "bgpConnection": {
+        const list = inventory.bgpConnectionsByHub.get(record.connection.hubKey);
+        if (list) list.push(record.connection);
+        else inventory.bgpConnectionsByHub.set(record.connection.hubKey, [record.connection]);
+        return;
+      }
+      case "hubIpConfiguration":
+        this.hubVnets.push({ hubKey: record.hubKey, vnetKey: record.vnetKey });
+        return;
+      case "natGateway":
+        inventory.natGateways.set(record.key, record.natGateway);
+        return;
+      case "publicIp":
+        inventory.publicIpAddresses.set(record.key, record.address);
+        return;
+      case "loadBalancer":
+        inventory.loadBalancers.set(record.key, record.loadBalancer);
+        for (const f of record.loadBalancer.frontends)
+          if (f.privateIpAddress && !f.publicIp)
+            this.addPrivateIp(f.privateIpAddress, {
+              kind: "loadBalancer",
+              key: record.key,
+              virtualNetworkKey: f.virtualNetworkKey,
+              frontendId: f.id,
+            });
+        return;
+      case "networkSecurityGroup":
+        inventory.networkSecurityGroups.set(record.key, record.nsg);
+        this.report(record.nsg.malformed);
+        return;
       case "networkInterface":
-        this.subnetsOfNic.set(record.key, record.subnetKeys);
-        if (record.vmKey !== null) {
-          const nics = this.nicsOfVm.get(record.vmKey);
-          if (nics) nics.push(record.key);
-          else this.nicsOfVm.set(record.vmKey, [record.key]);
-          for (const subnet of record.subnetKeys) {
-            const ids = inventory.vmNicsBySubnet.get(subnet);
-            if (ids) ids.push(record.id);
-            else inventory.vmNicsBySubnet.set(subnet, [record.id]);
-          }
-        }
+        this.addNic(record);
         return;
       case "virtualMachine":
         this.vmRows += 1;
-        if (record.windows) this.windowsVms.push(record);
+        if (record.family !== "unknown") this.countedVms.push(record);
+        if (record.declaration !== null) this.vmDeclarations.set(record.key, record.declaration);
         return;
       case "scaleSet":
         this.scaleSetRows += 1;
-        for (const s of record.subnetKeys)
-          increment(this.scaleSetInstances, s, record.windowsInstances);
+        if (record.family === "windows")
+          for (const s of record.subnetKeys) increment(this.scaleSetInstances, s, record.instances);
+        return;
+      case "learnedRoutes":
+        inventory.learnedRoutes.set(record.ownerKey, record.read);
+        return;
+      case "effectiveRoutes":
+        this.effectiveRoutes.push(record);
         return;
       case "other":
         return;
     }
+  }
+
+  private report(problems: readonly Problem[]): void {
+    for (const p of problems) this.inventory.problems.push(p);
+  }
+
+  private compareDuplicate(first: InventoryRecord, again: InventoryRecord, id: string): void {
+    if (first === OTHER || again.t === "other" || this.inventory.conflicting.has(again.key)) return;
+    if (fingerprintOf(first) === fingerprintOf(again)) return;
+    this.inventory.conflicting.add(again.key);
+    this.inventory.problems.push({
+      resourceId: id,
+      field: "(row)",
+      issue:
+        "appears more than once with different contents; what depends on it is unknown (not first-wins)",
+    });
+  }
+
+  private addNic(record: InventoryRecord & { t: "networkInterface" }): void {
+    const inventory = this.inventory;
+    const subnetKey = record.privateIps[0]?.[1] ?? record.subnetKeys[0] ?? null;
+    this.nics.set(record.key, {
+      id: record.id,
+      subnetKey,
+      subnetKeys: record.subnetKeys,
+      publicIp: record.publicIp,
+      poolKeys: record.poolKeys,
+      nsgId: record.nsgId,
+      ipForwarding: record.ipForwarding,
+    });
+    for (const [ip, subnetKey] of record.privateIps) this.nicIps.push([ip, record.key, subnetKey]);
+    if (record.ipForwarding === true || record.declaration !== null || record.poolKeys.length > 0) {
+      this.applianceNics.set(record.key, {
+        id: record.id,
+        key: record.key,
+        subnetKey,
+        virtualNetworkKey: subnetKey ? vnetKeyOfSubnet(subnetKey) : null,
+        ipForwarding: record.ipForwarding,
+        publicIp: record.publicIp,
+        declaration: record.declaration,
+        declaredOn: record.declaration !== null ? record.id : null,
+      });
+    }
+    if (record.vmKey !== null) {
+      const nics = this.nicsOfVm.get(record.vmKey);
+      if (nics) nics.push(record.key);
+      else this.nicsOfVm.set(record.vmKey, [record.key]);
+      for (const subnet of record.subnetKeys) {
+        const ids = inventory.vmNicsBySubnet.get(subnet);
+        if (ids) ids.push(record.id);
+        else inventory.vmNicsBySubnet.set(subnet, [record.id]);
+      }
+    }
+  }
+
+  private addPrivateIp(ip: string, holder: PrivateIpHolder): void {
+    const list = this.inventory.privateIps.get(ip);
+    if (!list) this.inventory.privateIps.set(ip, [holder]);
+    else if (!list.some((h) => h.key === holder.key)) list.push(holder);
   }
 
   /** Resolves what waited for later types and returns the inventory. */
@@ -164,7 +362,7 @@ export class InventoryBuilder {
     const inventory = this.inventory;
     // Route rows add to their table the routes it does not already name (in any case).
     const routeNames = new Map<RouteTable, Set<string>>();
-    for (const { tableKey, route } of this.routes) {
+    for (const { tableKey, route, problems } of this.routes) {
       const table = inventory.routeTables.get(tableKey);
       if (!table) continue;
       table.routesUnreadable = false;
@@ -173,6 +371,10 @@ export class InventoryBuilder {
       if (names.has(lower(route.name))) continue;
       names.add(lower(route.name));
       table.routes.push(route);
+      if (problems.length > 0) {
+        table.malformed = [...table.malformed, ...problems];
+        this.report(problems);
+      }
     }
     for (const { vnetKey, peering } of this.peerings) {
       inventory.virtualNetworks.get(vnetKey)?.peerings.push(peering);
@@ -184,10 +386,19 @@ export class InventoryBuilder {
       if (!subnet)
         this.addSubnet({
           key: ref.key,
-          subnet: subnetOf(ref.id, nameOf(ref.id), routeTableId, null),
+          subnet: subnetOf(ref.id, nameOf(ref.id), {}, null, new Problems(ref.id), "properties"),
         });
-      else if (subnet.routeTableId === null) subnet.routeTableId = routeTableId;
+      const added = inventory.subnets.get(ref.key)!;
+      if (added.routeTableId === null) added.routeTableId = routeTableId;
     }
+    this.indexHubs();
+    // A NIC's effective routes stand for its subnet.
+    for (const { nicKey, read } of this.effectiveRoutes) {
+      const subnetKey = this.nics.get(nicKey)?.subnetKey;
+      if (subnetKey && !inventory.effectiveRoutes.has(subnetKey))
+        inventory.effectiveRoutes.set(subnetKey, read);
+    }
+    this.indexNics();
     this.indexImpact();
     // What only the build needed goes now, before the audit allocates its findings.
     for (const list of [
@@ -195,10 +406,21 @@ export class InventoryBuilder {
       this.routes,
       this.peerings,
       this.subnetRows,
-      this.windowsVms,
+      this.countedVms,
+      this.nicIps,
+      this.hubConnections,
+      this.hubVnets,
+      this.effectiveRoutes,
     ])
       list.length = 0;
-    for (const map of [this.seen, this.subnetsOfNic, this.nicsOfVm]) map.clear();
+    for (const map of [
+      this.seen,
+      this.nics,
+      this.nicsOfVm,
+      this.applianceNics,
+      this.vmDeclarations,
+    ])
+      map.clear();
     return inventory;
   }
 
@@ -206,7 +428,24 @@ export class InventoryBuilder {
     const inventory = this.inventory;
     const existing = inventory.subnets.get(key);
     if (existing) {
-      existing.routeTableId ??= subnet.routeTableId;
+      // The VNet row and a subnet row (or a second export) describe one subnet: they must agree.
+      for (const field of ["routeTableId", "networkSecurityGroupId", "natGatewayId"] as const) {
+        const a = existing[field];
+        const b = subnet[field];
+        if (a !== null && b !== null && keyOf(a) !== keyOf(b) && !inventory.conflicting.has(key)) {
+          inventory.conflicting.add(key);
+          this.report([
+            {
+              resourceId: subnet.id,
+              field,
+              issue: `is ${b} in one row and ${a} in another; the subnet's verdict is unknown`,
+            },
+          ]);
+        }
+        if (a === null) existing[field] = b;
+      }
+      if (existing.addressPrefixes.length === 0) existing.addressPrefixes = subnet.addressPrefixes;
+      existing.defaultOutboundAccess ??= subnet.defaultOutboundAccess;
       return;
     }
     if (subnet.location === null) {
@@ -214,6 +453,7 @@ export class InventoryBuilder {
         inventory.virtualNetworks.get(keyOf(subnet.virtualNetworkId))?.location ?? null;
     }
     inventory.subnets.set(key, subnet);
+    this.report(subnet.malformed);
   }
 
   private addGateway(vnetKey: string, gatewayId: string): void {
@@ -222,35 +462,185 @@ export class InventoryBuilder {
     else if (!ids.some((id) => keyOf(id) === keyOf(gatewayId))) ids.push(gatewayId);
   }
 
-  /** NICs, Windows VMs and Windows uniform scale-set instances per subnet, when the rows exist. */
+  /** Route Servers per VNet; hub connections per spoke VNet. */
+  private indexHubs(): void {
+    const inventory = this.inventory;
+    for (const { hubKey, vnetKey } of this.hubVnets) {
+      const hub = inventory.virtualHubs.get(hubKey);
+      if (hub && hub.kind !== "routeServer") continue;
+      if (hub) hub.virtualNetworkKey ??= vnetKey;
+      const list = inventory.routeServersByVirtualNetwork.get(vnetKey);
+      if (!list) inventory.routeServersByVirtualNetwork.set(vnetKey, [hubKey]);
+      else if (!list.includes(hubKey)) list.push(hubKey);
+    }
+    const seen = new Set<string>();
+    for (const connection of this.hubConnections) {
+      const key = keyOf(connection.id);
+      if (seen.has(key) || connection.remoteVirtualNetworkKey === null) continue;
+      seen.add(key);
+      const list = inventory.hubConnectionsByVirtualNetwork.get(connection.remoteVirtualNetworkKey);
+      if (list) list.push(connection);
+      else
+        inventory.hubConnectionsByVirtualNetwork.set(connection.remoteVirtualNetworkKey, [
+          connection,
+        ]);
+    }
+  }
+
+  /**
+   * NIC facts per subnet (outbound methods, NSGs), and the NICs that a route, a Route Server peer
+   * or a load balancer names as a next hop, indexed by private IP.
+   */
+  private indexNics(): void {
+    const inventory = this.inventory;
+    if (this.nics.size === 0) return;
+    const outboundPools = new Set<string>();
+    const knownPools = new Set<string>();
+    for (const lb of inventory.loadBalancers.values()) {
+      for (const pool of lb.backendNics.keys()) knownPools.add(pool);
+      for (const pool of lb.outboundPools) outboundPools.add(pool);
+    }
+    for (const [nicKey, nic] of this.nics) {
+      const inOutbound = nic.poolKeys.some((p) => outboundPools.has(p));
+      const poolUnknown = !inOutbound && nic.poolKeys.some((p) => !knownPools.has(p));
+      const conflicting = inventory.conflicting.has(nicKey);
+      for (const s of nic.subnetKeys) {
+        let entry = inventory.nicsBySubnet.get(s);
+        if (!entry) {
+          entry = {
+            count: 0,
+            withPublicIp: 0,
+            withOutboundRule: 0,
+            outboundUnknown: 0,
+            nsgIds: [],
+            withoutNsg: 0,
+          } satisfies SubnetNics;
+          inventory.nicsBySubnet.set(s, entry);
+        }
+        entry.count += 1;
+        if (nic.publicIp) entry.withPublicIp += 1;
+        if (inOutbound) entry.withOutboundRule += 1;
+        if (poolUnknown || conflicting) entry.outboundUnknown += 1;
+        if (nic.nsgId === null) entry.withoutNsg += 1;
+        else if (!entry.nsgIds.some((id) => keyOf(id) === keyOf(nic.nsgId!)))
+          entry.nsgIds.push(nic.nsgId);
+      }
+    }
+    // VM tags declare the appliance too (on its NICs).
+    for (const [vmKey, declaration] of this.vmDeclarations)
+      for (const nicKey of this.nicsOfVm.get(vmKey) ?? []) {
+        const nic = this.applianceNicOf(nicKey);
+        if (nic && nic.declaration === null) {
+          nic.declaration = declaration;
+          nic.declaredOn = vmKey;
+        }
+      }
+    // Next-hop IPs: routes, Route Server peers and learned routes name them.
+    const wanted = new Set<string>();
+    for (const table of inventory.routeTables.values())
+      for (const route of table.routes)
+        if (route.nextHopIpAddress) wanted.add(route.nextHopIpAddress.trim());
+    for (const list of inventory.bgpConnectionsByHub.values())
+      for (const c of list) if (c.peerIp) wanted.add(c.peerIp);
+    for (const read of inventory.learnedRoutes.values())
+      if (read.ok) for (const r of read.routes) if (r.nextHop) wanted.add(r.nextHop);
+    for (const [ip, nicKey, subnetKey] of this.nicIps) {
+      if (!wanted.has(ip)) continue;
+      const nic = this.applianceNicOf(nicKey)!;
+      this.addPrivateIp(ip, {
+        kind: "nic",
+        key: nicKey,
+        virtualNetworkKey: subnetKey ? vnetKeyOfSubnet(subnetKey) : nic.virtualNetworkKey,
+        nic,
+      });
+    }
+    // The NIC side names its pools authoritatively (backendIPConfigurations is read-only and often
+    // missing from exports): add each NIC to its pools.
+    const pools = new Map<string, string[]>();
+    for (const lb of inventory.loadBalancers.values())
+      for (const [pool, nics] of lb.backendNics) pools.set(pool, nics);
+    for (const [nicKey, nic] of this.nics)
+      for (const pool of nic.poolKeys) {
+        const nics = pools.get(pool);
+        if (nics && !nics.includes(nicKey)) nics.push(nicKey);
+      }
+    // Load balancer backends: keep their NICs for the audit (appliances behind an ILB).
+    for (const lb of inventory.loadBalancers.values())
+      for (const nics of lb.backendNics.values())
+        for (const nicKey of nics) {
+          const nic = this.applianceNicOf(nicKey);
+          if (nic) inventory.applianceNics.set(nicKey, nic);
+        }
+  }
+
+  /** The appliance view of a NIC: kept for forwarding or declared NICs, made for others. */
+  private applianceNicOf(nicKey: string): ApplianceNic | null {
+    let nic = this.applianceNics.get(nicKey);
+    if (nic) return nic;
+    const work = this.nics.get(nicKey);
+    if (!work) return null;
+    nic = {
+      id: work.id,
+      key: nicKey,
+      subnetKey: work.subnetKey,
+      virtualNetworkKey: work.subnetKey ? vnetKeyOfSubnet(work.subnetKey) : null,
+      ipForwarding: work.ipForwarding,
+      publicIp: work.publicIp,
+      declaration: null,
+      declaredOn: null,
+    };
+    this.applianceNics.set(nicKey, nic);
+    return nic;
+  }
+
+  /** NICs and VMs per subnet and OS family, Windows uniform scale-set instances, when the rows exist. */
   private indexImpact(): void {
     const inventory = this.inventory;
-    if (this.subnetsOfNic.size > 0) {
+    if (this.nics.size > 0) {
       const counts = new Map<string, number>();
-      for (const subnets of this.subnetsOfNic.values())
-        for (const s of subnets) increment(counts, s);
+      for (const nic of this.nics.values()) for (const s of nic.subnetKeys) increment(counts, s);
       inventory.nicCountBySubnet = counts;
     }
     if (this.vmRows > 0) {
-      const counts = new Map<string, number>();
+      const maps = {
+        windows: new Map<string, number>(),
+        linux: new Map<string, number>(),
+        rhelPayGo: new Map<string, number>(),
+        slesPayGo: new Map<string, number>(),
+      };
       // A VM's NICs are those that name it and those it names; its subnets those of its NICs.
       // Nearly every VM has one NIC in one subnet: small arrays, not sets.
       const nics: string[] = [];
       const subnets: string[] = [];
-      for (const vm of this.windowsVms) {
+      for (const vm of this.countedVms) {
         nics.length = 0;
         subnets.length = 0;
         for (const nic of this.nicsOfVm.get(vm.key) ?? []) if (!nics.includes(nic)) nics.push(nic);
         for (const nic of vm.nicKeys) if (!nics.includes(nic)) nics.push(nic);
         for (const nic of nics)
-          for (const s of this.subnetsOfNic.get(nic) ?? [])
+          for (const s of this.nics.get(nic)?.subnetKeys ?? [])
             if (!subnets.includes(s)) subnets.push(s);
-        for (const s of subnets) increment(counts, s);
+        const family = vm.family === "unknown" ? null : vm.family;
+        if (family === null) continue;
+        for (const s of subnets) {
+          increment(maps[family], s);
+          // RHEL and SLES are Linux too.
+          if (family !== "windows" && family !== "linux") increment(maps.linux, s);
+        }
       }
-      inventory.windowsVmCountBySubnet = counts;
+      for (const family of Object.keys(maps) as (keyof typeof maps)[])
+        inventory[FAMILY_MAPS[family]] = maps[family];
     }
     if (this.scaleSetRows > 0) inventory.windowsScaleSetInstancesBySubnet = this.scaleSetInstances;
   }
+}
+
+/** A sentinel for rows of types the audit ignores: duplicates of them are never compared. */
+const OTHER: InventoryRecord = { t: "other", key: "" };
+
+function vnetKeyOfSubnet(subnetKey: string): string {
+  const at = subnetKey.lastIndexOf("/subnets/");
+  return at > 0 ? subnetKey.slice(0, at) : subnetKey;
 }
 
 function lower(name: string): string {

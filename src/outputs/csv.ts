@@ -11,14 +11,22 @@ const COLUMNS: [string, (f: Finding) => string | number | null][] = [
   ["severity", (f) => f.severity],
   ["reasons", (f) => f.reasons.join(";")],
   ["missingRoutes", (f) => f.missingRoutes.join(";")],
+  // Schema 2: ip=reachable:REASON (schema 1 wrote ip=bypassed).
   [
     "endpoints",
     (f) =>
-      f.endpoints.map((e) => `${e.ip}=${e.bypassed === null ? "unknown" : e.bypassed}`).join(";"),
+      f.endpoints
+        .map((e) => `${e.ip}=${e.reachable === null ? "unknown" : e.reachable}:${e.reason}`)
+        .join(";"),
   ],
+  ["decidingPath", (f) => f.decidingPath],
+  ["endpointSets", (f) => f.endpointSets.join(";")],
   ["networkInterfaces", (f) => f.impact.networkInterfaces],
   ["windowsVirtualMachines", (f) => f.impact.windowsVirtualMachines],
   ["windowsScaleSetInstances", (f) => f.impact.windowsScaleSetInstances],
+  ["linuxVirtualMachines", (f) => f.impact.linuxVirtualMachines],
+  ["rhelPayAsYouGoVirtualMachines", (f) => f.impact.rhelPayAsYouGoVirtualMachines],
+  ["slesPayAsYouGoVirtualMachines", (f) => f.impact.slesPayAsYouGoVirtualMachines],
   ["routeTableId", (f) => f.routeTableId],
   ["subnetId", (f) => f.subnetId],
   ["summary", (f) => f.summary],

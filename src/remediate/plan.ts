@@ -1,5 +1,5 @@
-import { freeRouteName, hostRouteFor } from "../audit/remediation.js";
-import { isInternet } from "../audit/route-decision.js";
+import { freeRouteName, hostRouteFor } from "../audit/fixes/routes.js";
+import { isInternet } from "../audit/path/routes.js";
 import type { Inventory, Route } from "../inventory/inventory.js";
 import { keyOf } from "../inventory/resource-id.js";
 import type { Finding, Status } from "../model.js";
@@ -73,9 +73,11 @@ export function desiredByTable(findings: Finding[]): {
     if (!entry)
       byKey.set(key, (entry = { routeTableId: f.routeTableId, desired: [], subnetIds: [] }));
     entry.subnetIds.push(f.subnetId);
-    for (const e of f.endpoints) {
-      if (e.bypassed === true) continue;
-      if (!entry.desired.some((d) => d.ip === e.ip)) entry.desired.push({ set: e.set, ip: e.ip });
+    // The route fix's IPs (missingRoutes): only where routing is the cause (DESIGN.md rule 7).
+    for (const cidr of f.missingRoutes) {
+      const ip = cidr.replace(/\/32$/, "");
+      const set = f.endpoints.find((e) => e.ip === ip)?.set ?? "kms";
+      if (!entry.desired.some((d) => d.ip === ip)) entry.desired.push({ set, ip });
     }
   }
   const tables = [...byKey.values()].sort((a, b) =>
@@ -95,7 +97,7 @@ export function planRoute(
 ): Pick<RouteChange, "routeName" | "addressPrefix" | "action" | "previousNextHopType"> {
   const addressPrefix = `${wanted.ip}/32`;
   const same = hostRouteFor(routes, wanted.ip);
-  if (same && isInternet(same.nextHopType))
+  if (same && isInternet(same))
     return {
       routeName: same.name,
       addressPrefix,

@@ -79,7 +79,8 @@ export const FINDINGS_TABLE = {
     {
       name: "Endpoints",
       type: "dynamic",
-      description: "Array of per-KMS-IP verdicts {host, ip, port, bypassed, nextHopType, ...}.",
+      description:
+        "Array of per-endpoint-IP verdicts {set, host, ip, port, reachable, reason, path[], nextHopType, ...} (schema 2; schema 1 had bypassed instead of reachable).",
     },
     {
       name: "GatewayRoutesPossible",
@@ -103,6 +104,41 @@ export const FINDINGS_TABLE = {
       type: "int",
       nullable: true,
       description: "NICs with an IP configuration in the subnet.",
+    },
+    {
+      name: "LinuxVmCount",
+      type: "int",
+      nullable: true,
+      description: "Linux VMs with a NIC in the subnet.",
+    },
+    {
+      name: "RhelPayGoVmCount",
+      type: "int",
+      nullable: true,
+      description: "RHEL pay-as-you-go VMs in the subnet (they update from RHUI).",
+    },
+    {
+      name: "SlesPayGoVmCount",
+      type: "int",
+      nullable: true,
+      description: "SLES pay-as-you-go VMs in the subnet.",
+    },
+    {
+      name: "EndpointSets",
+      type: "dynamic",
+      description:
+        "Endpoint sets judged for the subnet (kms; rhui where RHEL pay-as-you-go VMs run).",
+    },
+    {
+      name: "DecidingPath",
+      type: "string",
+      nullable: true,
+      description: "The path that decided the status, hop by hop, in words.",
+    },
+    {
+      name: "SchemaVersion",
+      type: "int",
+      description: "The JSON contract version of the row (2).",
     },
     { name: "Summary", type: "string", description: "One readable line." },
   ],
@@ -133,6 +169,18 @@ export const RUNS_TABLE = {
     },
     { name: "Errors", type: "dynamic", description: "Array of {code, message, target}." },
     { name: "ErrorCount", type: "int", description: "Number of entries in Errors." },
+    {
+      name: "Warnings",
+      type: "dynamic",
+      description:
+        "Array of {code, message, target}: malformed resources (their subnets are Unverified).",
+    },
+    { name: "WarningCount", type: "int", description: "Number of entries in Warnings." },
+    {
+      name: "SchemaVersion",
+      type: "int",
+      description: "The JSON contract version of the run (2).",
+    },
     { name: "NonCompliant", type: "int", description: "Subnets NonCompliant." },
     { name: "Unverified", type: "int", description: "Subnets Unverified." },
     { name: "Exempt", type: "int", description: "Subnets Exempt." },

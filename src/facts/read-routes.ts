@@ -1,9 +1,9 @@
 import { callSignal } from "../call-signal.js";
 import type {
   EffectiveRoutesRead,
-  GatewayRoutesRead,
-  LearnedRoute,
-} from "../audit/confirm-gateway-routes.js";
+  LearnedRouteFact,
+  LearnedRoutesRead,
+} from "../inventory/types.js";
 import { keyOf, nameOf, parseResourceId } from "../inventory/resource-id.js";
 import type { Logger } from "../logging/logger.js";
 import {
@@ -13,7 +13,7 @@ import {
   mapWithConcurrency,
   type ArmNetworkOptions,
   type NetworkClients,
-} from "./network-client.js";
+} from "../confirm/network-client.js";
 
 export interface ReadContext {
   clients: NetworkClients;
@@ -39,7 +39,7 @@ const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
 export async function readLearnedRoutes(
   gatewayIds: readonly string[],
   ctx: ReadContext,
-): Promise<Map<string, GatewayRoutesRead>> {
+): Promise<Map<string, LearnedRoutesRead>> {
   const timeoutInMs = ctx.options.requestTimeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS;
   const reads = await mapWithConcurrency(
     gatewayIds,
@@ -55,16 +55,16 @@ export async function readLearnedRoutes(
             abortSignal,
             updateIntervalInMs: ctx.options.pollIntervalInMs,
           });
-        const routes: LearnedRoute[] = (result.value ?? []).flatMap((r) =>
+        const routes: LearnedRouteFact[] = (result.value ?? []).flatMap((r) =>
           typeof r.network === "string"
             ? [
                 {
-                  network: r.network,
+                  addressPrefix: r.network,
                   nextHop: text(r.nextHop),
+                  nextHopType: null,
                   sourcePeer: text(r.sourcePeer),
                   origin: text(r.origin),
                   asPath: text(r.asPath),
-                  weight: typeof r.weight === "number" ? r.weight : null,
                 },
               ]
             : [],
@@ -82,7 +82,7 @@ export async function readLearnedRoutes(
       }
     },
   );
-  return new Map<string, GatewayRoutesRead>(reads);
+  return new Map<string, LearnedRoutesRead>(reads);
 }
 
 /**
@@ -111,11 +111,14 @@ export async function readEffectiveRoutes(
           name: text(r.name),
           source: text(r.source),
           state: text(r.state),
-          addressPrefix: (r.addressPrefix ?? []).filter((p): p is string => typeof p === "string"),
-          nextHopType: text(r.nextHopType),
-          nextHopIpAddress: (r.nextHopIpAddress ?? []).filter(
+          addressPrefixes: (r.addressPrefix ?? []).filter(
             (p): p is string => typeof p === "string",
           ),
+          nextHopType: text(r.nextHopType),
+          nextHopIp:
+            (r.nextHopIpAddress ?? []).find(
+              (p): p is string => typeof p === "string" && p !== "",
+            ) ?? null,
         }));
         return [
           keyOf(t.subnetId),

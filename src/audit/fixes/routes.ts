@@ -1,8 +1,11 @@
-import type { Remediation } from "../model.js";
-import type { Route } from "../inventory/inventory.js";
-import { nameOf, parseResourceId } from "../inventory/resource-id.js";
+import type { Fix } from "../../model.js";
+import type { Route } from "../../inventory/types.js";
+import { nameOf, parseResourceId } from "../../inventory/resource-id.js";
+import type { ReasonCode } from "../reasons.js";
+import { bicepString, comment, ps, resourceName, sh } from "./quote.js";
 
-export interface RemediationTarget {
+/** What the /32 route fix needs to know of the subnet and its table. */
+export interface RouteFixTarget {
   subnetName: string;
   virtualNetworkName: string;
   subscriptionId: string;
@@ -24,28 +27,7 @@ interface PlannedRoute {
   update: boolean;
 }
 
-const API_VERSION = "2024-05-01";
-
-// Scripts are pasted into shells by operators: every value from the inventory is quoted.
-function sh(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-function ps(value: string): string {
-  // PowerShell also ends a single-quoted string at the typographic quotes U+2018 to U+201B.
-  return `'${value.replace(/['\u2018-\u201B]/g, (q) => q + q)}'`;
-}
-/** Text for a // comment: one line, whatever the data holds. */
-function comment(value: string): string {
-  return value.replace(/[\r\n\u2028\u2029]+/g, " ");
-}
-function bicepString(value: string): string {
-  return `'${value
-    .replace(/\\/g, "\\\\")
-    .replace(/'/g, "\\'")
-    .replace(/\$\{/g, "\\${")
-    .replace(/\r/g, "\\r")
-    .replace(/\n/g, "\\n")}'`;
-}
+export const ROUTE_API_VERSION = "2024-05-01";
 
 /**
  * A route with exactly this /32 prefix, if the table has one. A /32 has no host bits and a valid
@@ -67,7 +49,7 @@ export function freeRouteName(taken: ReadonlySet<string>, set: string, ip: strin
 }
 
 /** Routes to add, or to update where a /32 for the IP exists with another next hop. */
-function planRoutes(target: RemediationTarget): PlannedRoute[] {
+function planRoutes(target: RouteFixTarget): PlannedRoute[] {
   const existing = target.existingRoutes ?? [];
   const taken = new Set(existing.map((r) => r.name.toLowerCase()));
   return target.missing.map(({ set, ip }) => {
@@ -80,63 +62,39 @@ function planRoutes(target: RemediationTarget): PlannedRoute[] {
   });
 }
 
-/**
- * The fix scripts for the target, or null when nothing is missing. The scripts are text for JSON
- * output only, so each is built when first read (table, CSV, SARIF and Log Analytics never read
- * them): the returned object's members are getters over one build. The getters sit here, on objects
- * shared by the subnets of a route table, not on findings: an accessor puts an object literal in
- * V8's slow dictionary mode, which on 100k findings cost more time and memory than it saved.
- */
-export function buildRemediation(target: RemediationTarget): Remediation | null {
-  if (target.missing.length === 0) return null;
-  let scripts: Remediation | undefined;
-  const built = () => (scripts ??= buildScripts(target));
-  return {
-    get azureCli() {
-      return built().azureCli;
-    },
-    get powershell() {
-      return built().powershell;
-    },
-    get bicep() {
-      return built().bicep;
-    },
-  };
-}
-
-function buildScripts(target: RemediationTarget): Remediation {
-  const routes = planRoutes(target);
-  const creating = target.routeTableId === null;
-  const tableName = creating
-    ? `rt-${target.virtualNetworkName}-${target.subnetName}-kms`
-        .replace(/[^A-Za-z0-9._-]/g, "-") // the characters a route table name may hold
-        .slice(0, 80)
-    : nameOf(target.routeTableId!);
-  const scope = creating ? null : parseResourceId(target.routeTableId!);
-  const tableGroup = scope?.resourceGroup ?? target.resourceGroup;
-  const subscription = scope?.subscriptionId ?? target.subscriptionId;
-  const location = target.location ?? "<vnet-location>";
-  return {
-    azureCli: azureCli(routes, { creating, tableName, tableGroup, subscription, location, target }),
-    powershell: powershell(routes, {
-      creating,
-      tableName,
-      tableGroup,
-      subscription,
-      location,
-      target,
-    }),
-    bicep: bicep(routes, { creating, tableName, tableGroup, subscription, location, target }),
-  };
-}
-
 interface Context {
   creating: boolean;
   tableName: string;
   tableGroup: string;
   subscription: string;
   location: string;
-  target: RemediationTarget;
+  target: RouteFixTarget;
+}
+
+/** /32 routes with next hop Internet on the subnet's route table (created when it has none). */
+export function routeFix(target: RouteFixTarget, causes: ReasonCode[]): Fix {
+  const routes = planRoutes(target);
+  const creating = target.routeTableId === null;
+  const tableName = creating
+    ? resourceName("rt", target.virtualNetworkName, target.subnetName, "kms")
+    : nameOf(target.routeTableId!);
+  const scope = creating ? null : parseResourceId(target.routeTableId!);
+  const c: Context = {
+    creating,
+    tableName,
+    tableGroup: scope?.resourceGroup ?? target.resourceGroup,
+    subscription: scope?.subscriptionId ?? target.subscriptionId,
+    location: target.location ?? "<vnet-location>",
+    target,
+  };
+  return {
+    kind: "routes",
+    causes,
+    summary: `Add ${routes.length} route${routes.length === 1 ? "" : "s"} with next hop Internet (${routes.map((r) => r.prefix).join(", ")}) to ${creating ? `a new route table ${tableName}` : `route table ${tableName}`}.`,
+    azureCli: azureCli(routes, c),
+    powershell: powershell(routes, c),
+    bicep: bicep(routes, c),
+  };
 }
 
 function azureCli(routes: PlannedRoute[], c: Context): string {
@@ -188,12 +146,12 @@ function bicep(routes: PlannedRoute[], c: Context): string {
   const lines = [
     `// Deploy to resource group ${comment(c.tableGroup)} in subscription ${comment(c.subscription)}.`,
     c.creating
-      ? `resource routeTable 'Microsoft.Network/routeTables@${API_VERSION}' = {\n  name: ${bicepString(c.tableName)}\n  location: ${bicepString(c.location)}\n}`
-      : `resource routeTable 'Microsoft.Network/routeTables@${API_VERSION}' existing = {\n  name: ${bicepString(c.tableName)}\n}`,
+      ? `resource routeTable 'Microsoft.Network/routeTables@${ROUTE_API_VERSION}' = {\n  name: ${bicepString(c.tableName)}\n  location: ${bicepString(c.location)}\n}`
+      : `resource routeTable 'Microsoft.Network/routeTables@${ROUTE_API_VERSION}' existing = {\n  name: ${bicepString(c.tableName)}\n}`,
   ];
   routes.forEach((r, i) => {
     lines.push(
-      `resource kmsRoute${i + 1} 'Microsoft.Network/routeTables/routes@${API_VERSION}' = {\n  parent: routeTable\n  name: ${bicepString(r.name)}\n  properties: {\n    addressPrefix: '${r.prefix}'\n    nextHopType: 'Internet'\n  }\n}`,
+      `resource kmsRoute${i + 1} 'Microsoft.Network/routeTables/routes@${ROUTE_API_VERSION}' = {\n  parent: routeTable\n  name: ${bicepString(r.name)}\n  properties: {\n    addressPrefix: '${r.prefix}'\n    nextHopType: 'Internet'\n  }\n}`,
     );
   });
   if (c.creating) {
