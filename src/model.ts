@@ -151,13 +151,6 @@ export interface Finding {
   reasons: ReasonCode[];
   /** One line a person can read. */
   summary: string;
-  /**
-   * The path that decided the status, in words: that of the first endpoint IP that is not
-   * reachable (else the first unknown one, else the first one), e.g. "0.0.0.0/0 → VirtualAppliance
-   * 10.0.1.4 (route 'default' of rt-spoke) → azfw-hub (10.0.1.4): network rule 'allow-kms' ...
-   * allows TCP 1688 → Internet via azfw-hub's public IP 20.50.1.9". Null when nothing was judged.
-   */
-  decidingPath: string | null;
   /** CIDRs that the route fix adds with next hop Internet (empty when routes are not the fix). */
   missingRoutes: string[];
   /** True when the subnet may learn routes (VNet gateway, Route Server, Virtual WAN hub). */
@@ -202,4 +195,24 @@ export interface ScanResult {
   schemaVersion: typeof SCHEMA_VERSION;
   run: RunSummary;
   findings: Finding[];
+}
+
+/**
+ * The endpoint whose path decided a finding's status: the first that is not reachable, else the
+ * first unknown one, else the first. Table, CSV, SARIF and Log Analytics show its path in words.
+ */
+export function decidingEndpoint(finding: Finding): EndpointVerdict | undefined {
+  const e = finding.endpoints;
+  return e.find((x) => x.reachable === false) ?? e.find((x) => x.reachable === null) ?? e[0];
+}
+
+/** A path in words, hop by hop: "0.0.0.0/0 -> VirtualAppliance 10.0.1.4 (...) -> azfw-hub ...". */
+export function pathInWords(hops: readonly Hop[]): string {
+  return hops.map((h) => h.detail).join(" -> ");
+}
+
+/** The deciding endpoint's path in words; null when the finding judged no endpoint. */
+export function decidingPathOf(finding: Finding): string | null {
+  const endpoint = decidingEndpoint(finding);
+  return endpoint ? pathInWords(endpoint.path) : null;
 }

@@ -5,15 +5,16 @@ import type {
   AzureFirewall,
   EffectiveRoutesRead,
   Inventory,
-  NetworkSecurityGroup,
   Problem,
   RouteTable,
   Subnet,
 } from "../inventory/types.js";
+import { prefixesOfSubnet } from "../inventory/types.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
 import type {
   EndpointVerdict,
   Finding,
+  Severity,
   Fix,
   Hop,
   Impact,
@@ -24,7 +25,7 @@ import { NO_DECLARATIONS, type Declarations } from "./declarations.js";
 import { firewallRuleFix } from "./fixes/firewall-rule.js";
 import { natGatewayFix } from "./fixes/nat-gateway.js";
 import { nsgRuleFix } from "./fixes/nsg-rule.js";
-import { lazyRemediation } from "./fixes/remediation.js";
+import { LazyRemediation } from "./fixes/remediation.js";
 import { routeFix } from "./fixes/routes.js";
 import { isPlatformSubnet } from "./not-applicable.js";
 import type { FirewallDecision } from "./path/firewall-rules.js";
@@ -32,7 +33,7 @@ import { PathFollower, unique, type Blocker, type Origin, type Walk } from "./pa
 import { learnedRoutesOf } from "./path/learned-routes.js";
 import { and, type Flow, type MatchContext, type Tri } from "./path/match.js";
 import { evaluateNsg } from "./path/nsg-rules.js";
-import { subnetOutbound, type OutboundAccess } from "./path/outbound.js";
+import { DEFAULT_OUTBOUND, subnetOutbound, type OutboundAccess } from "./path/outbound.js";
 import {
   compileRouteTable,
   decidedByOf,
@@ -42,7 +43,13 @@ import {
   type LearnedRoutes,
   type RouteContext,
 } from "./path/routes.js";
-import { containsIpv4, ipv4ToNumber, parsePrefixCached, rangesOfPrefixes } from "./prefix.js";
+import {
+  containsIpv4,
+  ipv4ToNumber,
+  parsePrefixCached,
+  rangesOfPrefixes,
+  type Ipv4Range,
+} from "./prefix.js";
 import type { ReasonCode } from "./reasons.js";
 import { judge, severityOf, type EndpointOutcome, type Verdict } from "./verdict.js";
 
@@ -78,8 +85,14 @@ interface Shared {
   /** The subnets' outbound access (part of the situation). */
   outbound: OutboundAccess;
   endpoints: EndpointVerdict[];
-  verdicts: Map<string, Verdict>;
+  /** By the exemption's justification (null: none); platform subnets by name too. */
+  verdicts: Map<string | null, Verdict>;
   sets: string[];
+  /** The fixes the outcomes call for (computed once, for the first subnet that needs them). */
+  plan?: FixPlan;
+  /** Fix scripts by route table (route-only fixes are the same for its subnets). */
+  fixes?: Map<RouteTable | string, Fixes>;
+  severities?: Map<Impact, Severity>;
 }
 
 interface Situation {
@@ -98,14 +111,21 @@ interface Situation {
 class AuditEngine {
   private readonly follower: PathFollower;
   private readonly ips: number[];
+  // The hot loop neither lower-cases IDs nor builds keys: caches are keyed by objects, by IDs as
+  // the data spells them, or nested by their parts.
   private readonly compiled = new Map<RouteTable, CompiledRouteTable>();
   private readonly learned = new Map<string, LearnedRoutes>();
   private readonly system = new Map<string, CandidateRoute[]>();
-  private readonly contexts = new Map<string, RouteContext>();
-  private readonly contextIds = new Map<RouteContext, number>();
-  private readonly situations = new Map<string, Situation>();
-  private readonly impacts = new Map<string, Impact>();
-  private readonly remediations = new Map<string, Fixes>();
+  private readonly contexts = new Map<RouteTable | string | null, Map<string, RouteContext>>();
+  private readonly firewallContexts = new Map<string, RouteContext>();
+  private readonly situations = new Map<
+    RouteContext,
+    Map<OutboundAccess, Map<string, Map<EndpointChoice, Situation>>>
+  >();
+  private readonly simpleSituations = new Map<RouteContext, Situation>();
+  private readonly outbounds = new Map<string, OutboundAccess>();
+  private readonly tables = new Map<string, RouteTable | null>();
+  private readonly vnets = new Map<string, { key: string; exemption: string | null }>();
   private readonly subscriptionNames = new Map<string, string | null>();
   private readonly problems = new Map<string, Problem>();
 
@@ -142,21 +162,17 @@ class AuditEngine {
   }
 
   judgeSubnet(subnetKey: string, subnet: Subnet): Finding {
-    const inventory = this.inventory;
-    const table = subnet.routeTableId
-      ? (inventory.routeTables.get(keyOf(subnet.routeTableId)) ?? null)
-      : null;
+    const table = subnet.routeTableId ? this.tableOf(subnet.routeTableId) : null;
+    const vnet = this.vnetOf(subnet.virtualNetworkId);
     const impact = this.impactOf(subnetKey);
     const notApplicable = isPlatformSubnet(subnet.name);
-    const exemption =
-      table?.exemption ??
-      inventory.virtualNetworks.get(keyOf(subnet.virtualNetworkId))?.exemption ??
-      null;
-    const routes = this.routeContextOf(subnet, table, false);
-    let shared: Shared;
-    if (notApplicable) shared = this.notApplicable();
-    else shared = this.sharedFor(subnetKey, subnet, routes, impact);
-    const verdictKey = `${notApplicable ? subnet.name : ""}\u0000${exemption ?? ""}`;
+    const exemption = table?.exemption ?? vnet.exemption;
+    const routes = this.routeContextOf(subnetKey, subnet, vnet.key, table, false);
+    const shared = notApplicable
+      ? this.notApplicable()
+      : this.sharedFor(subnetKey, subnet, vnet.key, routes, impact);
+    // The platform-subnet summary names the subnet, so those verdicts are per name.
+    const verdictKey = notApplicable ? subnet.name : exemption;
     let verdict = shared.verdicts.get(verdictKey);
     if (!verdict) {
       verdict = judge({
@@ -180,10 +196,9 @@ class AuditEngine {
       routeTableId: table?.id ?? subnet.routeTableId,
       routeTableName: table?.name ?? (subnet.routeTableId ? nameOf(subnet.routeTableId) : null),
       status: verdict.status,
-      severity: severityOf(verdict.status, shared.outcomes, impact),
+      severity: this.severityOf(shared, verdict, impact),
       reasons: verdict.reasons,
       summary: verdict.summary,
-      decidingPath: verdict.decidingPath,
       missingRoutes: fixes.missingRoutes,
       gatewayRoutesPossible: routes.learned.known.length > 0 || routes.learned.unknown.length > 0,
       endpointSets: shared.sets,
@@ -191,6 +206,15 @@ class AuditEngine {
       impact,
       remediation: fixes.remediation,
     };
+  }
+
+  private severityOf(shared: Shared, verdict: Verdict, impact: Impact): Severity {
+    if (verdict.status !== "NonCompliant") return verdict.status === "Unverified" ? "low" : "none";
+    const bySeverity = (shared.severities ??= new Map<Impact, Severity>());
+    let severity = bySeverity.get(impact);
+    if (!severity)
+      bySeverity.set(impact, (severity = severityOf(verdict.status, shared.outcomes, impact)));
+    return severity;
   }
 
   private notApplicableShared: Shared | null = null;
@@ -207,23 +231,51 @@ class AuditEngine {
   private sharedFor(
     subnetKey: string,
     subnet: Subnet,
+    vnetKey: string,
     routes: RouteContext,
     impact: Impact,
   ): Shared {
     const inventory = this.inventory;
-    const outbound = subnetOutbound(inventory, subnet);
+    const outbound = this.internOutbound(subnetOutbound(inventory, subnet));
     const nsgIds = this.nsgIdsOf(subnetKey, subnet);
     const endpoints = this.endpointsFor(impact);
     const malformed =
       subnet.malformed.length > 0 ? "m" : inventory.conflicting.has(subnetKey) ? "c" : "";
-    const key = `${this.contextId(routes)}|${outbound === DEFAULT ? "d" : `${outbound.reachable}:${outbound.reason}:${outbound.detail}:${outbound.resourceId}`}|${nsgIds.join(",")}|${endpoints.mask}|${malformed}`;
-    let situation = this.situations.get(key);
-    if (!situation) {
-      situation = { prefixDependent: false, byPrefix: new Map(), any: null };
-      this.situations.set(key, situation);
-    }
-    if (situation.any && !situation.prefixDependent) return situation.any;
-    const prefixKey = subnet.addressPrefixes.join(",");
+    let situation: Situation | undefined;
+    const nsgKey = nsgIds.length === 0 ? "" : nsgIds.join(",");
+    if (
+      malformed === "" &&
+      outbound === DEFAULT &&
+      nsgKey === "" &&
+      endpoints === this.defaultChoice
+    ) {
+      // Nearly every subnet: default outbound access, no NSG, the default endpoint sets.
+      situation = this.simpleSituations.get(routes);
+      if (!situation) {
+        situation = { prefixDependent: false, byPrefix: new Map(), any: null };
+        this.simpleSituations.set(routes, situation);
+      }
+      if (situation.any && !situation.prefixDependent) return situation.any;
+    } else if (malformed === "") {
+      let byOutbound = this.situations.get(routes);
+      if (!byOutbound)
+        this.situations.set(
+          routes,
+          (byOutbound = new Map<OutboundAccess, Map<string, Map<EndpointChoice, Situation>>>()),
+        );
+      let byNsg = byOutbound.get(outbound);
+      if (!byNsg)
+        byOutbound.set(outbound, (byNsg = new Map<string, Map<EndpointChoice, Situation>>()));
+      let byEndpoints = byNsg.get(nsgKey);
+      if (!byEndpoints) byNsg.set(nsgKey, (byEndpoints = new Map<EndpointChoice, Situation>()));
+      situation = byEndpoints.get(endpoints);
+      if (!situation) {
+        situation = { prefixDependent: false, byPrefix: new Map(), any: null };
+        byEndpoints.set(endpoints, situation);
+      }
+      if (situation.any && !situation.prefixDependent) return situation.any;
+    } else situation = { prefixDependent: true, byPrefix: new Map(), any: null };
+    const prefixKey = subnet.addressPrefixes?.join(",") ?? subnet.addressPrefix ?? "";
     const known = situation.byPrefix.get(prefixKey);
     if (known) return known;
     const origin: Origin = {
@@ -231,11 +283,13 @@ class AuditEngine {
       subnetKey,
       resourceId: subnet.id,
       name: subnet.name,
-      vnetKey: keyOf(subnet.virtualNetworkId),
+      vnetKey,
       routes,
       outbound,
     };
-    const source = rangesOfPrefixes(subnet.addressPrefixes);
+    let ranges: Ipv4Range[] | null | undefined;
+    const source = () =>
+      ranges === undefined ? (ranges = rangesOfPrefixes(prefixesOfSubnet(subnet))) : ranges;
     let dependsOnPrefix = nsgIds.length > 0;
     const outcomes = endpoints.list.map((endpoint) => {
       const i = this.options.endpoints.indexOf(endpoint);
@@ -278,13 +332,17 @@ class AuditEngine {
     return shared;
   }
 
-  private readonly endpointChoices = new Map<
-    string,
-    { list: Endpoint[]; sets: string[]; mask: string }
-  >();
+  private readonly endpointChoices = new Map<Impact, EndpointChoice>();
+  private defaultChoiceCache: EndpointChoice | undefined;
+  private get defaultChoice(): EndpointChoice {
+    return (this.defaultChoiceCache ??= this.endpointsFor(this.inventory.defaultImpact));
+  }
+  private readonly choicesByMask = new Map<string, EndpointChoice>();
 
   /** The endpoints judged for a subnet: sets for every subnet, and those its VMs need. */
-  private endpointsFor(impact: Impact) {
+  private endpointsFor(impact: Impact): EndpointChoice {
+    const cached = this.endpointChoices.get(impact);
+    if (cached) return cached;
     const forced = this.options.forcedSets ?? [];
     const applies = (e: Endpoint) =>
       forced.includes(e.set) ||
@@ -294,17 +352,46 @@ class AuditEngine {
       (e.appliesTo === "rhelPayGo" && (impact.rhelPayAsYouGoVirtualMachines ?? 0) > 0) ||
       (e.appliesTo === "slesPayGo" && (impact.slesPayAsYouGoVirtualMachines ?? 0) > 0);
     const mask = this.options.endpoints.map((e) => (applies(e) ? "1" : "0")).join("");
-    let choice = this.endpointChoices.get(mask);
+    let choice = this.choicesByMask.get(mask);
     if (!choice) {
       const list = this.options.endpoints.filter(applies);
-      choice = { list, sets: unique(list.map((e) => e.set)), mask };
-      this.endpointChoices.set(mask, choice);
+      choice = { list, sets: unique(list.map((e) => e.set)) };
+      this.choicesByMask.set(mask, choice);
     }
+    this.endpointChoices.set(impact, choice);
     return choice;
   }
 
+  /** Rare outbound situations (NAT gateways, private subnets) as one object each. */
+  private internOutbound(outbound: OutboundAccess): OutboundAccess {
+    if (outbound === DEFAULT) return outbound;
+    const key = `${outbound.reachable}|${outbound.reason}|${outbound.detail}|${outbound.resourceId}`;
+    const known = this.outbounds.get(key);
+    if (known) return known;
+    this.outbounds.set(key, outbound);
+    return outbound;
+  }
+
+  private tableOf(id: string): RouteTable | null {
+    let table = this.tables.get(id);
+    if (table === undefined)
+      this.tables.set(id, (table = this.inventory.routeTables.get(keyOf(id)) ?? null));
+    return table;
+  }
+
+  private vnetOf(id: string): { key: string; exemption: string | null } {
+    let vnet = this.vnets.get(id);
+    if (!vnet) {
+      const key = keyOf(id);
+      vnet = { key, exemption: this.inventory.virtualNetworks.get(key)?.exemption ?? null };
+      this.vnets.set(id, vnet);
+    }
+    return vnet;
+  }
+
   private nsgIdsOf(subnetKey: string, subnet: Subnet): string[] {
-    const nics = this.inventory.nicsBySubnet.get(subnetKey);
+    const nics =
+      this.inventory.nicsBySubnet.size > 0 ? this.inventory.nicsBySubnet.get(subnetKey) : undefined;
     if (!subnet.networkSecurityGroupId && (!nics || nics.nsgIds.length === 0)) return NO_IDS;
     // NIC NSGs first, then the subnet's: both must allow an outbound flow (network-security-group-how-it-works).
     const ids = [...(nics?.nsgIds ?? [])];
@@ -424,18 +511,29 @@ class AuditEngine {
 
   /** The route context of a subnet, shared by the subnets with the same table and VNet. */
   private routeContextOf(
+    subnetKey: string,
     subnet: Subnet,
+    vnetKey: string,
     table: RouteTable | null,
     firewallSubnet: boolean,
   ): RouteContext {
-    const effective = this.inventory.effectiveRoutes.get(keyOf(subnet.id));
-    if (effective?.ok) return this.effectiveContext(subnet, effective);
-    const vnetKey = keyOf(subnet.virtualNetworkId);
+    if (this.inventory.effectiveRoutes.size > 0) {
+      const effective = this.inventory.effectiveRoutes.get(subnetKey);
+      if (effective?.ok) return this.effectiveContext(subnet, effective);
+    }
     const missing = subnet.routeTableId !== null && table === null;
     const blocked = table?.disableBgpRoutePropagation === true;
-    const key = `${missing ? `missing:${keyOf(subnet.routeTableId!)}` : (table?.id.toLowerCase() ?? "")}|${vnetKey}|${blocked}|${firewallSubnet}`;
-    let ctx = this.contexts.get(key);
-    if (ctx) return ctx;
+    let byVnet: Map<string, RouteContext> | undefined;
+    if (firewallSubnet) {
+      const known = this.firewallContexts.get(subnetKey);
+      if (known) return known;
+    } else {
+      const tableKey = missing ? subnet.routeTableId! : table;
+      byVnet = this.contexts.get(tableKey);
+      if (!byVnet) this.contexts.set(tableKey, (byVnet = new Map<string, RouteContext>()));
+      const known = byVnet.get(vnetKey);
+      if (known) return known;
+    }
     let tableUnknown: RouteContext["tableUnknown"] = null;
     if (missing)
       tableUnknown = {
@@ -462,14 +560,15 @@ class AuditEngine {
         reason: "RESOURCE_CONFLICTING",
         detail: `VNet ${nameOf(vnetKey)} appears more than once with different contents`,
       };
-    ctx = {
+    const ctx: RouteContext = {
       table: table && !missing ? this.compiledOf(table) : null,
       tableUnknown,
       learned: blocked ? NO_LEARNED : this.learnedOf(vnetKey),
       system: this.systemRoutesOf(vnetKey),
       firewallSubnet,
     };
-    this.contexts.set(key, ctx);
+    if (byVnet) byVnet.set(vnetKey, ctx);
+    else this.firewallContexts.set(subnetKey, ctx);
     return ctx;
   }
 
@@ -480,7 +579,7 @@ class AuditEngine {
    */
   private effectiveContext(subnet: Subnet, read: EffectiveRoutesRead & { ok: true }): RouteContext {
     const key = `effective|${keyOf(subnet.id)}`;
-    const known = this.contexts.get(key);
+    const known = this.firewallContexts.get(key);
     if (known) return known;
     const user: CandidateRoute[] = [];
     const learned: CandidateRoute[] = [];
@@ -521,7 +620,7 @@ class AuditEngine {
                 hop.toLowerCase() === "virtualappliance" && r.nextHopIp
                   ? { kind: "applianceIp", ip: r.nextHopIp }
                   : { kind: "onPremises", gatewayId: null },
-              detail: `effective route of NIC ${nic} (${r.source ?? "learned"} → ${hop}${r.nextHopIp ? ` ${r.nextHopIp}` : ""})`,
+              detail: `effective route of NIC ${nic} (${r.source ?? "learned"} -> ${hop}${r.nextHopIp ? ` ${r.nextHopIp}` : ""})`,
               reason: "BGP_DEFAULT_ROUTE_LEARNED",
             },
           });
@@ -553,14 +652,8 @@ class AuditEngine {
       system: system.filter((r) => r.length > 0).sort(byLength),
       firewallSubnet: false,
     };
-    this.contexts.set(key, ctx);
+    this.firewallContexts.set(key, ctx);
     return ctx;
-  }
-
-  private contextId(ctx: RouteContext): number {
-    let id = this.contextIds.get(ctx);
-    if (id === undefined) this.contextIds.set(ctx, (id = this.contextIds.size));
-    return id;
   }
 
   private compiledOf(table: RouteTable): CompiledRouteTable {
@@ -583,8 +676,11 @@ class AuditEngine {
     const vnet = this.inventory.virtualNetworks.get(vnetKey);
     const add = (prefixes: readonly string[], hop: string, resourceId: string) => {
       for (const p of prefixes) {
+        // Only a system route that holds an endpoint IP can decide one: most VNets have none, and
+        // a prefix of /8 or longer whose first octet no endpoint has cannot (no parse needed).
+        if (this.cannotHoldEndpoint(p)) continue;
         const parsed = parsePrefixCached(p);
-        if (parsed.kind !== "ipv4") continue;
+        if (parsed.kind !== "ipv4" || !this.ips.some((ip) => containsIpv4(parsed, ip))) continue;
         routes!.push({
           network: parsed.network,
           length: parsed.length,
@@ -608,9 +704,24 @@ class AuditEngine {
         if (remote) add(remote.addressPrefixes, "VNetPeering", remote.id);
       }
     }
-    routes.sort((a, b) => b.length - a.length);
+    routes = routes.length === 0 ? NO_SYSTEM : routes.sort((a, b) => b.length - a.length);
     this.system.set(vnetKey, routes);
     return routes;
+  }
+
+  private firstOctetsCache: Set<string> | undefined;
+  private get firstOctets(): Set<string> {
+    return (this.firstOctetsCache ??= new Set(
+      this.options.endpoints.map((e) => e.ip.split(".")[0]!),
+    ));
+  }
+
+  private cannotHoldEndpoint(prefix: string): boolean {
+    const dot = prefix.indexOf(".");
+    const slash = prefix.lastIndexOf("/");
+    if (dot <= 0 || slash < 0) return false;
+    const length = Number(prefix.slice(slash + 1));
+    return length >= 8 && length <= 32 && !this.firstOctets.has(prefix.slice(0, dot).trim());
   }
 
   /** A firewall's or an appliance's subnet as the origin of its onward traffic. */
@@ -639,28 +750,19 @@ class AuditEngine {
       resourceId: subnet.id,
       name: subnet.name,
       vnetKey: keyOf(subnet.virtualNetworkId),
-      routes: this.routeContextOf(subnet, table, firewallSubnet),
+      routes: this.routeContextOf(
+        subnetKey,
+        subnet,
+        keyOf(subnet.virtualNetworkId),
+        table,
+        firewallSubnet,
+      ),
       outbound,
     };
   }
 
   private impactOf(subnetKey: string): Impact {
-    const inv = this.inventory;
-    const count = (m: Map<string, number> | null) => (m ? (m.get(subnetKey) ?? 0) : null);
-    const impact: Impact = {
-      networkInterfaces: count(inv.nicCountBySubnet),
-      windowsVirtualMachines: count(inv.windowsVmCountBySubnet),
-      windowsScaleSetInstances: count(inv.windowsScaleSetInstancesBySubnet),
-      linuxVirtualMachines: count(inv.linuxVmCountBySubnet),
-      rhelPayAsYouGoVirtualMachines: count(inv.rhelPayGoVmCountBySubnet),
-      slesPayAsYouGoVirtualMachines: count(inv.slesPayGoVmCountBySubnet),
-    };
-    // Most subnets have the same few counts: one object each.
-    const key = `${impact.networkInterfaces},${impact.windowsVirtualMachines},${impact.windowsScaleSetInstances},${impact.linuxVirtualMachines},${impact.rhelPayAsYouGoVirtualMachines},${impact.slesPayAsYouGoVirtualMachines}`;
-    const known = this.impacts.get(key);
-    if (known) return known;
-    this.impacts.set(key, impact);
-    return impact;
+    return this.inventory.impactBySubnet.get(subnetKey) ?? this.inventory.defaultImpact;
   }
 
   private subscriptionNameOf(id: string): string | null {
@@ -687,102 +789,42 @@ class AuditEngine {
     verdict: Verdict,
   ): Fixes {
     if (verdict.status === "Compliant" || verdict.status === "NotApplicable") return NO_FIXES;
-    const plan = planFixes(shared.outcomes, shared.outbound);
+    const plan = (shared.plan ??= planFixes(shared.outcomes, shared.outbound));
     if (
       plan.routeIps.length === 0 &&
       !plan.nat &&
-      plan.firewalls.size === 0 &&
-      plan.nsgs.size === 0
+      plan.firewalls.length === 0 &&
+      plan.nsgs.length === 0
     )
       return NO_FIXES;
-    // Route-only fixes depend on the table (or the subnet, without one) and the outcomes: share them.
-    const routeOnly = !plan.nat && plan.firewalls.size === 0 && plan.nsgs.size === 0;
-    const cacheKey =
-      routeOnly && subnet.routeTableId
-        ? `${keyOf(subnet.routeTableId)}|${this.outcomeId(shared.outcomes)}`
-        : null;
+    // Route-only fixes depend on the table and the outcomes: the table's subnets share them.
+    const routeOnly = !plan.nat && plan.firewalls.length === 0 && plan.nsgs.length === 0;
+    const cacheKey = routeOnly && subnet.routeTableId ? (table ?? subnet.routeTableId) : null;
     if (cacheKey) {
-      const cached = this.remediations.get(cacheKey);
+      const cached = shared.fixes?.get(cacheKey);
       if (cached !== undefined) return cached;
     }
-    const inventory = this.inventory;
-    const build = (): Fix[] => {
-      const fixes: Fix[] = [];
-      if (plan.routeIps.length > 0)
-        fixes.push(
-          routeFix(
-            {
-              subnetName: subnet.name,
-              virtualNetworkName: subnet.virtualNetworkName,
-              subscriptionId: subnet.subscriptionId,
-              resourceGroup: subnet.resourceGroup,
-              location: subnet.location,
-              routeTableId: table?.id ?? subnet.routeTableId,
-              existingRoutes: table?.routes ?? null,
-              missing: plan.routeIps,
-            },
-            plan.routeCauses,
-          ),
-        );
-      if (plan.nat)
-        fixes.push(
-          natGatewayFix(
-            {
-              subnetName: subnet.name,
-              virtualNetworkName: subnet.virtualNetworkName,
-              subscriptionId: subnet.subscriptionId,
-              resourceGroup: subnet.resourceGroup,
-              location: subnet.location,
-            },
-            ["PRIVATE_SUBNET_NO_OUTBOUND"],
-          ),
-        );
-      for (const f of plan.firewalls.values())
-        fixes.push(
-          firewallRuleFix(
-            {
-              firewall: f.firewall,
-              decision: f.decision,
-              sourcePrefixes: subnet.addressPrefixes,
-              subnetName: subnet.name,
-              endpoints: f.endpoints,
-            },
-            ["FIREWALL_DENIES_PORT"],
-          ),
-        );
-      for (const n of plan.nsgs.values())
-        fixes.push(
-          nsgRuleFix(
-            {
-              nsgId: n.nsgId,
-              nsg:
-                inventory.networkSecurityGroups.get(keyOf(n.nsgId)) ??
-                (null as NetworkSecurityGroup | null),
-              denyPriority: n.priority,
-              endpoints: n.endpoints,
-            },
-            ["NSG_DENIES_PORT"],
-          ),
-        );
-      return fixes;
-    };
     const fixes: Fixes = {
-      remediation: lazyRemediation(build),
-      missingRoutes: plan.routeIps.map((e) => `${e.ip}/32`),
+      remediation: new LazyRemediation(
+        { plan, subnet, table, inventory: this.inventory },
+        buildFixes,
+      ),
+      missingRoutes: plan.missingRoutes,
     };
-    if (cacheKey) this.remediations.set(cacheKey, fixes);
+    if (cacheKey) (shared.fixes ??= new Map()).set(cacheKey, fixes);
     return fixes;
-  }
-
-  private readonly outcomeIds = new Map<EndpointOutcome[], number>();
-  private outcomeId(outcomes: EndpointOutcome[]): number {
-    let id = this.outcomeIds.get(outcomes);
-    if (id === undefined) this.outcomeIds.set(outcomes, (id = this.outcomeIds.size));
-    return id;
   }
 }
 
 const NO_IDS: string[] = [];
+const NO_SYSTEM: CandidateRoute[] = [];
+const NO_FIREWALL_FIXES: FixPlan["firewalls"] = [];
+const NO_NSG_FIXES: FixPlan["nsgs"] = [];
+
+interface EndpointChoice {
+  list: Endpoint[];
+  sets: string[];
+}
 
 interface Fixes {
   remediation: Remediation | null;
@@ -790,24 +832,84 @@ interface Fixes {
   missingRoutes: string[];
 }
 const NO_FIXES: Fixes = { remediation: null, missingRoutes: [] };
-const DEFAULT = subnetOutbound(
-  {
-    natGateways: new Map(),
-    nicCountBySubnet: null,
-    nicsBySubnet: new Map(),
-  } as unknown as Inventory,
-  { natGatewayId: null, defaultOutboundAccess: null } as Subnet,
-);
+const DEFAULT = DEFAULT_OUTBOUND;
+
+/** The fixes a situation's outcomes call for. Kept by the scripts' builder: no empty Maps. */
+interface FixInput {
+  plan: FixPlan;
+  subnet: Subnet;
+  table: RouteTable | null;
+  inventory: Inventory;
+}
+
+function buildFixes({ plan, subnet, table, inventory }: FixInput): Fix[] {
+  const fixes: Fix[] = [];
+  if (plan.routeIps.length > 0)
+    fixes.push(
+      routeFix(
+        {
+          subnetName: subnet.name,
+          virtualNetworkName: subnet.virtualNetworkName,
+          subscriptionId: subnet.subscriptionId,
+          resourceGroup: subnet.resourceGroup,
+          location: subnet.location,
+          routeTableId: table?.id ?? subnet.routeTableId,
+          existingRoutes: table?.routes ?? null,
+          missing: plan.routeIps,
+        },
+        plan.routeCauses,
+      ),
+    );
+  if (plan.nat)
+    fixes.push(
+      natGatewayFix(
+        {
+          subnetName: subnet.name,
+          virtualNetworkName: subnet.virtualNetworkName,
+          subscriptionId: subnet.subscriptionId,
+          resourceGroup: subnet.resourceGroup,
+          location: subnet.location,
+        },
+        ["PRIVATE_SUBNET_NO_OUTBOUND"],
+      ),
+    );
+  for (const f of plan.firewalls)
+    fixes.push(
+      firewallRuleFix(
+        {
+          firewall: f.firewall,
+          decision: f.decision,
+          sourcePrefixes: [...prefixesOfSubnet(subnet)],
+          subnetName: subnet.name,
+          endpoints: f.endpoints,
+        },
+        ["FIREWALL_DENIES_PORT"],
+      ),
+    );
+  for (const n of plan.nsgs)
+    fixes.push(
+      nsgRuleFix(
+        {
+          nsgId: n.nsgId,
+          nsg: inventory.networkSecurityGroups.get(keyOf(n.nsgId)) ?? null,
+          denyPriority: n.priority,
+          endpoints: n.endpoints,
+        },
+        ["NSG_DENIES_PORT"],
+      ),
+    );
+  return fixes;
+}
 
 interface FixPlan {
-  routeIps: { set: string; ip: string }[];
+  /** The endpoints the route fix adds a /32 for (set and IP). */
+  routeIps: Endpoint[];
+  /** Their /32s, as findings report them. */
+  missingRoutes: string[];
   routeCauses: ReasonCode[];
   nat: boolean;
-  firewalls: Map<
-    string,
-    { firewall: AzureFirewall; decision: FirewallDecision; endpoints: FixEndpoint[] }
-  >;
-  nsgs: Map<string, { nsgId: string; priority: number | null; endpoints: FixEndpoint[] }>;
+  firewalls: { firewall: AzureFirewall; decision: FirewallDecision; endpoints: FixEndpoint[] }[];
+  nsgs: { nsgId: string; priority: number | null; endpoints: FixEndpoint[] }[];
 }
 
 type FixEndpoint = { set: string; ip: string; port: number };
@@ -815,10 +917,11 @@ type FixEndpoint = { set: string; ip: string; port: number };
 function planFixes(outcomes: EndpointOutcome[], outbound: OutboundAccess): FixPlan {
   const plan: FixPlan = {
     routeIps: [],
+    missingRoutes: [],
     routeCauses: [],
     nat: false,
-    firewalls: new Map(),
-    nsgs: new Map(),
+    firewalls: NO_FIREWALL_FIXES,
+    nsgs: NO_NSG_FIXES,
   };
   const seen = new Set<string>();
   for (const o of outcomes) {
@@ -836,26 +939,22 @@ function planFixes(outcomes: EndpointOutcome[], outbound: OutboundAccess): FixPl
           break;
         case "firewall":
           if (definite) {
-            const key = keyOf(b.firewall.id);
-            const entry = plan.firewalls.get(key) ?? {
-              firewall: b.firewall,
-              decision: b.decision,
-              endpoints: [],
-            };
+            if (plan.firewalls === NO_FIREWALL_FIXES) plan.firewalls = [];
+            let entry = plan.firewalls.find((f) => f.firewall === b.firewall);
+            if (!entry)
+              plan.firewalls.push(
+                (entry = { firewall: b.firewall, decision: b.decision, endpoints: [] }),
+              );
             entry.endpoints.push(e);
-            plan.firewalls.set(key, entry);
           }
           break;
         case "nsg":
           if (definite) {
-            const key = keyOf(b.nsgId);
-            const entry = plan.nsgs.get(key) ?? {
-              nsgId: b.nsgId,
-              priority: b.priority,
-              endpoints: [],
-            };
+            if (plan.nsgs === NO_NSG_FIXES) plan.nsgs = [];
+            let entry = plan.nsgs.find((n) => keyOf(n.nsgId) === keyOf(b.nsgId));
+            if (!entry)
+              plan.nsgs.push((entry = { nsgId: b.nsgId, priority: b.priority, endpoints: [] }));
             entry.endpoints.push(e);
-            plan.nsgs.set(key, entry);
           }
           break;
       }
@@ -864,12 +963,16 @@ function planFixes(outcomes: EndpointOutcome[], outbound: OutboundAccess): FixPl
     // decides them; in a private subnet it could break a path that works.
     if (route && (definite || outbound.reachable === true) && !seen.has(o.endpoint.ip)) {
       seen.add(o.endpoint.ip);
-      plan.routeIps.push({ set: o.endpoint.set, ip: o.endpoint.ip });
+      plan.routeIps.push(o.endpoint);
       for (const c of o.causes) if (!plan.routeCauses.includes(c)) plan.routeCauses.push(c);
     }
   }
   // Routes with next hop Internet never work from a private subnet without an outbound method.
   if (plan.routeIps.length > 0 && outbound.reachable === false) plan.nat = true;
+  // Kept by the fix scripts' builder: exactly sized arrays.
+  plan.routeIps = plan.routeIps.slice();
+  plan.routeCauses = plan.routeCauses.slice();
+  plan.missingRoutes = plan.routeIps.map((e) => `${e.ip}/32`);
   return plan;
 }
 

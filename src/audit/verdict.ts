@@ -22,7 +22,6 @@ export interface Verdict {
   status: Status;
   reasons: ReasonCode[];
   summary: string;
-  decidingPath: string | null;
 }
 
 export interface VerdictInput {
@@ -31,11 +30,6 @@ export interface VerdictInput {
   outcomes: EndpointOutcome[];
   /** Justification of an exemption tag on the route table or VNet, if any. */
   exemption: string | null;
-}
-
-/** The path in words, from where the packet leaves the subnet. */
-export function pathInWords(hops: readonly Hop[]): string {
-  return hops.map((h) => h.detail).join(" → ");
 }
 
 function ips(outcomes: EndpointOutcome[]): string {
@@ -68,7 +62,6 @@ export function judge(input: VerdictInput): Verdict {
       status: "NotApplicable",
       reasons: ["NOT_APPLICABLE_SUBNET"],
       summary: `${input.subnetName} is a platform subnet that never hosts customer VMs.`,
-      decidingPath: null,
     };
   }
   const reached = outcomes.filter((o) => o.reachable === true);
@@ -91,7 +84,7 @@ export function judge(input: VerdictInput): Verdict {
 
   let status: Status;
   let summary: string;
-  let decider: EndpointOutcome | undefined;
+  let decider: EndpointOutcome;
   if (refused.length > 0) {
     status = "NonCompliant";
     decider = refused[0]!;
@@ -102,7 +95,6 @@ export function judge(input: VerdictInput): Verdict {
     summary = `${unknown.length} of ${outcomes.length} endpoint IPs (${ips(unknown)}) cannot be decided from the data: ${last(decider)}.`;
   } else {
     status = "Compliant";
-    decider = outcomes[0];
     const via = new Set(reached.map((o) => o.causes[0]!));
     const viaFirewall = via.has("REACHABLE_VIA_FIREWALL");
     const viaAppliance = via.has("NVA_DECLARED_ALLOWS");
@@ -124,8 +116,8 @@ export function judge(input: VerdictInput): Verdict {
   return {
     status,
     reasons: [...reasons],
-    summary,
-    decidingPath: decider ? pathInWords(decider.path) : null,
+    // Kept by every finding of the situation: flat, not a tree of template-literal pieces.
+    summary: summary.normalize(),
   };
 }
 

@@ -17,7 +17,7 @@ export function isObject(value: unknown): value is Bag {
 export function bag(value: unknown): Bag {
   return isObject(value) ? value : EMPTY;
 }
-const EMPTY: Bag = Object.freeze({}) as Bag;
+const EMPTY: Bag = Object.freeze({});
 
 export function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : NONE;
@@ -88,13 +88,15 @@ export function arrayField(
 ): unknown[] | null {
   const value = owner[name];
   if (value === undefined || value === null) return NONE;
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   problems.wrongType(`${path}.${name}`, value, "an array");
   return null;
 }
 
 /** Strings of a string-or-array field (ARM writes both addressPrefix and addressPrefixes). */
 export function stringsOf(values: unknown[], problems: Problems, path: string): string[] {
+  // Nearly always all strings: keep the parsed array (exactly sized) instead of a copy.
+  if (values.every((v): v is string => typeof v === "string")) return values;
   const out: string[] = [];
   values.forEach((v, i) => {
     if (typeof v === "string") out.push(v);

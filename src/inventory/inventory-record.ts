@@ -216,8 +216,8 @@ export function toRecord(row: ArmRow): InventoryRecord {
  * disagree, and the resource is unknown (never first-wins). Only computed for duplicates.
  */
 export function fingerprintOf(record: InventoryRecord): string {
-  const { key: _key, ...rest } = record as { key: string };
-  return JSON.stringify(rest, (name, value: unknown) => {
+  return JSON.stringify(record, (name, value: unknown) => {
+    if (name === "key") return undefined;
     // IDs may be spelled in another case in another export; what matters is what they name.
     if (value instanceof Map) return [...value.entries()];
     if (typeof value === "string" && (name === "id" || name.endsWith("Id"))) return keyOf(value);

@@ -6,6 +6,7 @@ import {
   type InventoryRecord,
   type SubnetRecord,
 } from "./inventory-record.js";
+import type { Impact } from "../model.js";
 import type { OsFamily } from "./records/compute.js";
 import { Problems } from "./fields.js";
 import { keyOf, nameOf } from "./resource-id.js";
@@ -19,7 +20,6 @@ import type {
   Problem,
   Route,
   RouteTable,
-  SubnetNics,
 } from "./types.js";
 
 export type * from "./types.js";
@@ -38,24 +38,16 @@ interface CountedVm {
   nicKeys: string[];
 }
 
-/** A NIC as the builder keeps it until finish. */
-interface NicWork {
+/** What the builder keeps of a NIC beyond its subnets, for NICs that have more (most do not). */
+interface NicExtra {
   id: string;
-  /** The subnet of its first IP configuration. */
   subnetKey: string | null;
-  subnetKeys: string[];
   publicIp: boolean;
   poolKeys: string[];
   nsgId: string | null;
   ipForwarding: boolean | null;
+  declaration: string | null;
 }
-
-const FAMILY_MAPS = {
-  windows: "windowsVmCountBySubnet",
-  linux: "linuxVmCountBySubnet",
-  rhelPayGo: "rhelPayGoVmCountBySubnet",
-  slesPayGo: "slesPayGoVmCountBySubnet",
-} as const;
 
 /**
  * Builds the inventory one row at a time (through its record, see inventory-record.ts), keeping
@@ -99,12 +91,8 @@ export class InventoryBuilder {
     learnedRoutes: new Map(),
     effectiveRoutes: new Map(),
     subscriptionNames: new Map(),
-    nicCountBySubnet: null,
-    windowsVmCountBySubnet: null,
-    windowsScaleSetInstancesBySubnet: null,
-    linuxVmCountBySubnet: null,
-    rhelPayGoVmCountBySubnet: null,
-    slesPayGoVmCountBySubnet: null,
+    impactBySubnet: new Map(),
+    defaultImpact: NO_IMPACT,
     conflicting: new Set(),
     problems: [],
     errors: [],
@@ -118,12 +106,13 @@ export class InventoryBuilder {
   private readonly subnetRows: SubnetRecord[] = [];
   private readonly hubConnections: HubConnection[] = [];
   private readonly hubVnets: { hubKey: string; vnetKey: string }[] = [];
-  private readonly nics = new Map<string, NicWork>();
+  /** Every NIC's subnets (impact, next hops); what some NICs add besides. */
+  private readonly subnetsOfNic = new Map<string, string[]>();
+  private readonly nicExtras = new Map<string, NicExtra>();
+  /** Flat [ip, NIC key, NIC ID, subnet key, "f" (IP forwarding off) or ""] per private IP. */
+  private readonly nicIps: (string | null)[] = [];
   private readonly nicsOfVm = new Map<string, string[]>();
-  /** Every NIC's private IPs (IP, NIC key, subnet key): next hops are resolved at finish. */
-  private readonly nicIps: [string, string, string | null][] = [];
   /** NICs that may be appliances: IP forwarding, a declaration, or in a load-balancer pool. */
-  private readonly applianceNics = new Map<string, ApplianceNic>();
   private readonly vmDeclarations = new Map<string, string>();
   private readonly effectiveRoutes: { nicKey: string; read: EffectiveRoutesRead }[] = [];
   private vmRows = 0;
@@ -150,7 +139,15 @@ export class InventoryBuilder {
       this.compareDuplicate(first, record, id);
       return;
     }
-    this.seen.set(record.key, record.t === "other" ? OTHER : record);
+    // What a duplicate is compared with: the record, or (NICs) what the builder keeps of it.
+    this.seen.set(
+      record.key,
+      record.t === "other" || record.t === "subscription"
+        ? OTHER
+        : record.t === "networkInterface"
+          ? NIC
+          : record,
+    );
     const inventory = this.inventory;
     switch (record.t) {
       case "subscription":
@@ -302,7 +299,9 @@ export class InventoryBuilder {
 
   private compareDuplicate(first: InventoryRecord, again: InventoryRecord, id: string): void {
     if (first === OTHER || again.t === "other" || this.inventory.conflicting.has(again.key)) return;
-    if (fingerprintOf(first) === fingerprintOf(again)) return;
+    if (first === NIC) {
+      if (again.t !== "networkInterface" || this.sameNic(again)) return;
+    } else if (fingerprintOf(first) === fingerprintOf(again)) return;
     this.inventory.conflicting.add(again.key);
     this.inventory.problems.push({
       resourceId: id,
@@ -314,29 +313,28 @@ export class InventoryBuilder {
 
   private addNic(record: InventoryRecord & { t: "networkInterface" }): void {
     const inventory = this.inventory;
-    const subnetKey = record.privateIps[0]?.[1] ?? record.subnetKeys[0] ?? null;
-    this.nics.set(record.key, {
-      id: record.id,
-      subnetKey,
-      subnetKeys: record.subnetKeys,
-      publicIp: record.publicIp,
-      poolKeys: record.poolKeys,
-      nsgId: record.nsgId,
-      ipForwarding: record.ipForwarding,
-    });
-    for (const [ip, subnetKey] of record.privateIps) this.nicIps.push([ip, record.key, subnetKey]);
-    if (record.ipForwarding === true || record.declaration !== null || record.poolKeys.length > 0) {
-      this.applianceNics.set(record.key, {
+    this.subnetsOfNic.set(record.key, record.subnetKeys);
+    const forwardingOff = record.ipForwarding === false ? "f" : "";
+    if (record.ip)
+      this.nicIps.push(record.ip, record.key, record.id, record.subnetKey, forwardingOff);
+    for (const [ip, subnetKey] of record.moreIps ?? [])
+      this.nicIps.push(ip, record.key, record.id, subnetKey, forwardingOff);
+    if (
+      record.publicIp ||
+      record.poolKeys.length > 0 ||
+      record.nsgId !== null ||
+      record.ipForwarding === true ||
+      record.declaration !== null
+    )
+      this.nicExtras.set(record.key, {
         id: record.id,
-        key: record.key,
-        subnetKey,
-        virtualNetworkKey: subnetKey ? vnetKeyOfSubnet(subnetKey) : null,
-        ipForwarding: record.ipForwarding,
+        subnetKey: record.subnetKey,
         publicIp: record.publicIp,
+        poolKeys: record.poolKeys,
+        nsgId: record.nsgId,
+        ipForwarding: record.ipForwarding,
         declaration: record.declaration,
-        declaredOn: record.declaration !== null ? record.id : null,
       });
-    }
     if (record.vmKey !== null) {
       const nics = this.nicsOfVm.get(record.vmKey);
       if (nics) nics.push(record.key);
@@ -347,6 +345,19 @@ export class InventoryBuilder {
         else inventory.vmNicsBySubnet.set(subnet, [record.id]);
       }
     }
+  }
+
+  /** Whether a duplicate NIC row says what the first said (its subnets, and what it adds). */
+  private sameNic(again: InventoryRecord & { t: "networkInterface" }): boolean {
+    const subnets = this.subnetsOfNic.get(again.key) ?? [];
+    const extra = this.nicExtras.get(again.key);
+    return (
+      subnets.join() === again.subnetKeys.join() &&
+      (extra?.publicIp ?? false) === again.publicIp &&
+      (extra?.nsgId?.toLowerCase() ?? null) === (again.nsgId?.toLowerCase() ?? null) &&
+      (extra?.poolKeys ?? []).join() === again.poolKeys.join() &&
+      (extra ? extra.ipForwarding === again.ipForwarding : again.ipForwarding !== true)
+    );
   }
 
   private addPrivateIp(ip: string, holder: PrivateIpHolder): void {
@@ -394,7 +405,7 @@ export class InventoryBuilder {
     this.indexHubs();
     // A NIC's effective routes stand for its subnet.
     for (const { nicKey, read } of this.effectiveRoutes) {
-      const subnetKey = this.nics.get(nicKey)?.subnetKey;
+      const subnetKey = this.subnetsOfNic.get(nicKey)?.[0];
       if (subnetKey && !inventory.effectiveRoutes.has(subnetKey))
         inventory.effectiveRoutes.set(subnetKey, read);
     }
@@ -407,7 +418,6 @@ export class InventoryBuilder {
       this.peerings,
       this.subnetRows,
       this.countedVms,
-      this.nicIps,
       this.hubConnections,
       this.hubVnets,
       this.effectiveRoutes,
@@ -415,9 +425,10 @@ export class InventoryBuilder {
       list.length = 0;
     for (const map of [
       this.seen,
-      this.nics,
+      this.subnetsOfNic,
+      this.nicExtras,
       this.nicsOfVm,
-      this.applianceNics,
+      this.appliances,
       this.vmDeclarations,
     ])
       map.clear();
@@ -444,7 +455,8 @@ export class InventoryBuilder {
         }
         if (a === null) existing[field] = b;
       }
-      if (existing.addressPrefixes.length === 0) existing.addressPrefixes = subnet.addressPrefixes;
+      existing.addressPrefix ??= subnet.addressPrefix;
+      existing.addressPrefixes ??= subnet.addressPrefixes;
       existing.defaultOutboundAccess ??= subnet.defaultOutboundAccess;
       return;
     }
@@ -493,48 +505,35 @@ export class InventoryBuilder {
    */
   private indexNics(): void {
     const inventory = this.inventory;
-    if (this.nics.size === 0) return;
+    if (this.subnetsOfNic.size === 0) return;
     const outboundPools = new Set<string>();
     const knownPools = new Set<string>();
     for (const lb of inventory.loadBalancers.values()) {
       for (const pool of lb.backendNics.keys()) knownPools.add(pool);
       for (const pool of lb.outboundPools) outboundPools.add(pool);
     }
-    for (const [nicKey, nic] of this.nics) {
-      const inOutbound = nic.poolKeys.some((p) => outboundPools.has(p));
-      const poolUnknown = !inOutbound && nic.poolKeys.some((p) => !knownPools.has(p));
-      const conflicting = inventory.conflicting.has(nicKey);
-      for (const s of nic.subnetKeys) {
+    const add = (nicKey: string, nic: NicExtra | undefined, conflicting: boolean) => {
+      const inOutbound = nic !== undefined && nic.poolKeys.some((p) => outboundPools.has(p));
+      const poolUnknown =
+        nic !== undefined && !inOutbound && nic.poolKeys.some((p) => !knownPools.has(p));
+      if (!nic?.publicIp && !inOutbound && !poolUnknown && !conflicting && !nic?.nsgId) return;
+      for (const s of this.subnetsOfNic.get(nicKey) ?? []) {
         let entry = inventory.nicsBySubnet.get(s);
         if (!entry) {
-          entry = {
-            count: 0,
-            withPublicIp: 0,
-            withOutboundRule: 0,
-            outboundUnknown: 0,
-            nsgIds: [],
-            withoutNsg: 0,
-          } satisfies SubnetNics;
+          entry = { withPublicIp: 0, withOutboundRule: 0, outboundUnknown: 0, nsgIds: [] };
           inventory.nicsBySubnet.set(s, entry);
         }
-        entry.count += 1;
-        if (nic.publicIp) entry.withPublicIp += 1;
+        if (nic?.publicIp) entry.withPublicIp += 1;
         if (inOutbound) entry.withOutboundRule += 1;
         if (poolUnknown || conflicting) entry.outboundUnknown += 1;
-        if (nic.nsgId === null) entry.withoutNsg += 1;
-        else if (!entry.nsgIds.some((id) => keyOf(id) === keyOf(nic.nsgId!)))
-          entry.nsgIds.push(nic.nsgId);
+        const nsgId = nic?.nsgId;
+        if (nsgId && !entry.nsgIds.some((id) => keyOf(id) === keyOf(nsgId)))
+          entry.nsgIds.push(nsgId);
       }
-    }
-    // VM tags declare the appliance too (on its NICs).
-    for (const [vmKey, declaration] of this.vmDeclarations)
-      for (const nicKey of this.nicsOfVm.get(vmKey) ?? []) {
-        const nic = this.applianceNicOf(nicKey);
-        if (nic && nic.declaration === null) {
-          nic.declaration = declaration;
-          nic.declaredOn = vmKey;
-        }
-      }
+    };
+    for (const [nicKey, nic] of this.nicExtras) add(nicKey, nic, inventory.conflicting.has(nicKey));
+    for (const key of inventory.conflicting)
+      if (!this.nicExtras.has(key) && this.subnetsOfNic.has(key)) add(key, undefined, true);
     // Next-hop IPs: routes, Route Server peers and learned routes name them.
     const wanted = new Set<string>();
     for (const table of inventory.routeTables.values())
@@ -544,9 +543,13 @@ export class InventoryBuilder {
       for (const c of list) if (c.peerIp) wanted.add(c.peerIp);
     for (const read of inventory.learnedRoutes.values())
       if (read.ok) for (const r of read.routes) if (r.nextHop) wanted.add(r.nextHop);
-    for (const [ip, nicKey, subnetKey] of this.nicIps) {
+    const ips = this.nicIps;
+    for (let i = 0; i < ips.length; i += 5) {
+      const ip = ips[i]!;
       if (!wanted.has(ip)) continue;
-      const nic = this.applianceNicOf(nicKey)!;
+      const nicKey = ips[i + 1]!;
+      const subnetKey = ips[i + 3];
+      const nic = this.applianceNicOf(nicKey, ips[i + 2]!, subnetKey ?? null, ips[i + 4] === "f");
       this.addPrivateIp(ip, {
         kind: "nic",
         key: nicKey,
@@ -555,88 +558,156 @@ export class InventoryBuilder {
       });
     }
     // The NIC side names its pools authoritatively (backendIPConfigurations is read-only and often
-    // missing from exports): add each NIC to its pools.
+    // missing from exports): add each NIC to its pools, and keep the backends for the audit
+    // (appliances behind an internal load balancer).
     const pools = new Map<string, string[]>();
     for (const lb of inventory.loadBalancers.values())
       for (const [pool, nics] of lb.backendNics) pools.set(pool, nics);
-    for (const [nicKey, nic] of this.nics)
+    for (const [nicKey, nic] of this.nicExtras)
       for (const pool of nic.poolKeys) {
         const nics = pools.get(pool);
         if (nics && !nics.includes(nicKey)) nics.push(nicKey);
       }
-    // Load balancer backends: keep their NICs for the audit (appliances behind an ILB).
     for (const lb of inventory.loadBalancers.values())
       for (const nics of lb.backendNics.values())
         for (const nicKey of nics) {
-          const nic = this.applianceNicOf(nicKey);
-          if (nic) inventory.applianceNics.set(nicKey, nic);
+          const extra = this.nicExtras.get(nicKey);
+          const subnets = this.subnetsOfNic.get(nicKey);
+          if (!extra && !subnets) continue;
+          inventory.applianceNics.set(
+            nicKey,
+            this.applianceNicOf(
+              nicKey,
+              extra?.id ?? nicKey,
+              extra?.subnetKey ?? subnets?.[0] ?? null,
+              false,
+            ),
+          );
         }
+    // VM tags declare the appliance too (on its NICs).
+    for (const [vmKey, declaration] of this.vmDeclarations)
+      for (const nicKey of this.nicsOfVm.get(vmKey) ?? []) {
+        const nic = this.appliances.get(nicKey);
+        if (nic && nic.declaration === null) {
+          nic.declaration = declaration;
+          nic.declaredOn = vmKey;
+        }
+      }
   }
 
-  /** The appliance view of a NIC: kept for forwarding or declared NICs, made for others. */
-  private applianceNicOf(nicKey: string): ApplianceNic | null {
-    let nic = this.applianceNics.get(nicKey);
+  /** One appliance view per NIC (next hops, load-balancer backends), shared by every index. */
+  private readonly appliances = new Map<string, ApplianceNic>();
+  private applianceNicOf(
+    nicKey: string,
+    id: string,
+    subnetKey: string | null,
+    forwardingOff: boolean,
+  ): ApplianceNic {
+    let nic = this.appliances.get(nicKey);
     if (nic) return nic;
-    const work = this.nics.get(nicKey);
-    if (!work) return null;
+    const extra = this.nicExtras.get(nicKey);
+    const subnet = extra?.subnetKey ?? subnetKey;
     nic = {
-      id: work.id,
+      id: extra?.id ?? id,
       key: nicKey,
-      subnetKey: work.subnetKey,
-      virtualNetworkKey: work.subnetKey ? vnetKeyOfSubnet(work.subnetKey) : null,
-      ipForwarding: work.ipForwarding,
-      publicIp: work.publicIp,
-      declaration: null,
-      declaredOn: null,
+      subnetKey: subnet,
+      virtualNetworkKey: subnet ? vnetKeyOfSubnet(subnet) : null,
+      ipForwarding: extra ? extra.ipForwarding : forwardingOff ? false : null,
+      publicIp: extra?.publicIp ?? false,
+      declaration: extra?.declaration ?? null,
+      declaredOn: extra?.declaration != null ? (extra?.id ?? id) : null,
     };
-    this.applianceNics.set(nicKey, nic);
+    this.appliances.set(nicKey, nic);
     return nic;
   }
 
-  /** NICs and VMs per subnet and OS family, Windows uniform scale-set instances, when the rows exist. */
+  /**
+   * The impact counts per subnet: NICs, VMs per OS family, Windows uniform scale-set instances.
+   * A count is null when the inventory has no rows of its type. Subnets share one Impact object
+   * per distinct set of counts (most have none).
+   */
   private indexImpact(): void {
     const inventory = this.inventory;
-    if (this.nics.size > 0) {
-      const counts = new Map<string, number>();
-      for (const nic of this.nics.values()) for (const s of nic.subnetKeys) increment(counts, s);
-      inventory.nicCountBySubnet = counts;
-    }
-    if (this.vmRows > 0) {
-      const maps = {
-        windows: new Map<string, number>(),
-        linux: new Map<string, number>(),
-        rhelPayGo: new Map<string, number>(),
-        slesPayGo: new Map<string, number>(),
-      };
-      // A VM's NICs are those that name it and those it names; its subnets those of its NICs.
-      // Nearly every VM has one NIC in one subnet: small arrays, not sets.
-      const nics: string[] = [];
-      const subnets: string[] = [];
-      for (const vm of this.countedVms) {
-        nics.length = 0;
-        subnets.length = 0;
-        for (const nic of this.nicsOfVm.get(vm.key) ?? []) if (!nics.includes(nic)) nics.push(nic);
-        for (const nic of vm.nicKeys) if (!nics.includes(nic)) nics.push(nic);
-        for (const nic of nics)
-          for (const s of this.nics.get(nic)?.subnetKeys ?? [])
-            if (!subnets.includes(s)) subnets.push(s);
-        const family = vm.family === "unknown" ? null : vm.family;
-        if (family === null) continue;
-        for (const s of subnets) {
-          increment(maps[family], s);
-          // RHEL and SLES are Linux too.
-          if (family !== "windows" && family !== "linux") increment(maps.linux, s);
-        }
+    const hasNics = this.subnetsOfNic.size > 0;
+    const hasVms = this.vmRows > 0;
+    const hasScaleSets = this.scaleSetRows > 0;
+    // [NICs, Windows VMs, Windows scale-set instances, Linux VMs, RHEL PAYG VMs, SLES PAYG VMs]
+    const counts = new Map<string, number[]>();
+    const row = (s: string) => {
+      let r = counts.get(s);
+      if (!r) counts.set(s, (r = [0, 0, 0, 0, 0, 0]));
+      return r;
+    };
+    for (const subnets of this.subnetsOfNic.values()) for (const s of subnets) row(s)[0]! += 1;
+    // A VM's NICs are those that name it and those it names; its subnets those of its NICs.
+    // Nearly every VM has one NIC in one subnet: small arrays, not sets.
+    const nics: string[] = [];
+    const subnets: string[] = [];
+    const column = { windows: 1, linux: 3, rhelPayGo: 4, slesPayGo: 5 } as const;
+    for (const vm of this.countedVms) {
+      if (vm.family === "unknown") continue;
+      nics.length = 0;
+      subnets.length = 0;
+      for (const nic of this.nicsOfVm.get(vm.key) ?? []) if (!nics.includes(nic)) nics.push(nic);
+      for (const nic of vm.nicKeys) if (!nics.includes(nic)) nics.push(nic);
+      for (const nic of nics)
+        for (const s of this.subnetsOfNic.get(nic) ?? []) if (!subnets.includes(s)) subnets.push(s);
+      for (const s of subnets) {
+        const r = row(s);
+        r[column[vm.family]]! += 1;
+        // RHEL and SLES are Linux too.
+        if (vm.family === "rhelPayGo" || vm.family === "slesPayGo") r[3]! += 1;
       }
-      for (const family of Object.keys(maps) as (keyof typeof maps)[])
-        inventory[FAMILY_MAPS[family]] = maps[family];
     }
-    if (this.scaleSetRows > 0) inventory.windowsScaleSetInstancesBySubnet = this.scaleSetInstances;
+    for (const [s, instances] of this.scaleSetInstances) row(s)[2]! += instances;
+    const trie = new Map<unknown, unknown>();
+    const intern = (r: readonly number[]): Impact => {
+      const values = [
+        hasNics ? r[0]! : null,
+        hasVms ? r[1]! : null,
+        hasScaleSets ? r[2]! : null,
+        hasVms ? r[3]! : null,
+        hasVms ? r[4]! : null,
+        hasVms ? r[5]! : null,
+      ];
+      let node = trie;
+      for (let i = 0; i < values.length - 1; i++) {
+        let next = node.get(values[i]) as Map<unknown, unknown> | undefined;
+        if (!next) node.set(values[i], (next = new Map()));
+        node = next;
+      }
+      let impact = node.get(values[5]) as Impact | undefined;
+      if (!impact) {
+        impact = {
+          networkInterfaces: values[0]!,
+          windowsVirtualMachines: values[1]!,
+          windowsScaleSetInstances: values[2]!,
+          linuxVirtualMachines: values[3]!,
+          rhelPayAsYouGoVirtualMachines: values[4]!,
+          slesPayAsYouGoVirtualMachines: values[5]!,
+        };
+        node.set(values[5], impact);
+      }
+      return impact;
+    };
+    inventory.defaultImpact = intern([0, 0, 0, 0, 0, 0]);
+    for (const [s, r] of counts) inventory.impactBySubnet.set(s, intern(r));
   }
 }
 
+const NO_IMPACT: Impact = {
+  networkInterfaces: null,
+  windowsVirtualMachines: null,
+  windowsScaleSetInstances: null,
+  linuxVirtualMachines: null,
+  rhelPayAsYouGoVirtualMachines: null,
+  slesPayAsYouGoVirtualMachines: null,
+};
+
 /** A sentinel for rows of types the audit ignores: duplicates of them are never compared. */
 const OTHER: InventoryRecord = { t: "other", key: "" };
+/** A sentinel for NICs: a duplicate is compared with what the builder keeps of the first. */
+const NIC: InventoryRecord = { t: "other", key: "nic" };
 
 function vnetKeyOfSubnet(subnetKey: string): string {
   const at = subnetKey.lastIndexOf("/subnets/");

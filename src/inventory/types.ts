@@ -1,4 +1,4 @@
-import type { RunError } from "../model.js";
+import type { Impact, RunError } from "../model.js";
 
 /**
  * The normalised estate the audit judges (DESIGN.md section 4). Every map is keyed by lower-cased
@@ -54,8 +54,10 @@ export interface Subnet {
   location: string | null;
   /** The route table ID as the data names it; null when the subnet has none. */
   routeTableId: string | null;
-  /** IPv4 CIDRs of the subnet (addressPrefix and addressPrefixes), as written. */
-  addressPrefixes: string[];
+  /** `addressPrefix`, as written; null when absent. */
+  addressPrefix: string | null;
+  /** `addressPrefixes` (subnets with several prefixes), as written; null when absent. */
+  addressPrefixes: readonly string[] | null;
   /** Network security group ID, as written; null when none. */
   networkSecurityGroupId: string | null;
   /** NAT gateway ID, as written; null when none. */
@@ -70,7 +72,6 @@ export interface Subnet {
 }
 
 export interface Peering {
-  remoteVirtualNetworkId: string | null;
   remoteVirtualNetworkKey: string | null;
   useRemoteGateways: boolean;
   /** A Virtual WAN hub's VNet (HV_<hub>_<guid> in a Microsoft-owned subscription). */
@@ -291,18 +292,19 @@ export interface ApplianceNic {
   declaredOn: string | null;
 }
 
-/** What one NIC contributes to its subnet's outbound access, filters and impact. */
+/**
+ * What a subnet's NICs add to its outbound access and filters; only subnets with a NIC that has a
+ * public IP, a load-balancer pool or an NSG have an entry (the count of NICs is nicCountBySubnet).
+ */
 export interface SubnetNics {
-  count: number;
   /** NICs with an instance public IP (outbound). */
   withPublicIp: number;
   /** NICs in a load-balancer pool that has an outbound rule. */
   withOutboundRule: number;
   /** NICs whose load-balancer pools are not all in the inventory. */
   outboundUnknown: number;
-  /** Distinct NIC NSG IDs (as written), and NICs without one. */
+  /** Distinct NIC NSG IDs (as written). */
   nsgIds: string[];
-  withoutNsg: number;
 }
 
 /** Routes learned by one source, as the facts stage (or an export) read them. */
@@ -373,7 +375,7 @@ export interface Inventory {
   privateIps: Map<string, PrivateIpHolder[]>;
   /** NICs in load-balancer backend pools (appliances behind an internal load balancer). */
   applianceNics: Map<string, ApplianceNic>;
-  /** Subnet key → what its NICs add (outbound methods, NSGs), when the inventory has NIC rows. */
+  /** Subnet key → what its NICs add (outbound methods, NSGs); see SubnetNics. */
   nicsBySubnet: Map<string, SubnetNics>;
   /** Subnet key → IDs of NICs in the subnet that are attached to a VM (for effective routes). */
   vmNicsBySubnet: Map<string, string[]>;
@@ -382,13 +384,12 @@ export interface Inventory {
   /** Subnet key → the effective routes of one NIC in it, when read (facts rows or live). */
   effectiveRoutes: Map<string, EffectiveRoutesRead>;
   subscriptionNames: Map<string, string>;
-  /** Per subnet key; absent maps mean the inventory has no rows of that type. */
-  nicCountBySubnet: Map<string, number> | null;
-  windowsVmCountBySubnet: Map<string, number> | null;
-  windowsScaleSetInstancesBySubnet: Map<string, number> | null;
-  linuxVmCountBySubnet: Map<string, number> | null;
-  rhelPayGoVmCountBySubnet: Map<string, number> | null;
-  slesPayGoVmCountBySubnet: Map<string, number> | null;
+  /**
+   * The impact counts of subnets with NICs or instances (shared objects); others have
+   * defaultImpact. A count is null when the inventory has no rows of its type.
+   */
+  impactBySubnet: Map<string, Impact>;
+  defaultImpact: Impact;
   /** Resource keys held more than once with different contents. */
   conflicting: Set<string>;
   /** Malformed parts that make some verdicts unknown; reported as run warnings. */
@@ -401,3 +402,8 @@ export type PrivateIpHolder =
   | { kind: "firewall"; key: string; virtualNetworkKey: string | null; hubKey: string | null }
   | { kind: "nic"; key: string; virtualNetworkKey: string | null; nic: ApplianceNic }
   | { kind: "loadBalancer"; key: string; virtualNetworkKey: string | null; frontendId: string };
+
+/** A subnet's prefixes: addressPrefixes when the data has them, else addressPrefix. */
+export function prefixesOfSubnet(subnet: Subnet): readonly string[] {
+  return subnet.addressPrefixes ?? (subnet.addressPrefix === null ? [] : [subnet.addressPrefix]);
+}

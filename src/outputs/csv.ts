@@ -1,5 +1,5 @@
 import { stringify } from "csv-stringify/sync";
-import type { Finding, ScanResult } from "../model.js";
+import { decidingPathOf, type Finding, type ScanResult } from "../model.js";
 
 const COLUMNS: [string, (f: Finding) => string | number | null][] = [
   ["subscriptionId", (f) => f.subscriptionId],
@@ -19,7 +19,7 @@ const COLUMNS: [string, (f: Finding) => string | number | null][] = [
         .map((e) => `${e.ip}=${e.reachable === null ? "unknown" : e.reachable}:${e.reason}`)
         .join(";"),
   ],
-  ["decidingPath", (f) => f.decidingPath],
+  ["decidingPath", (f) => decidingPathOf(f)],
   ["endpointSets", (f) => f.endpointSets.join(";")],
   ["networkInterfaces", (f) => f.impact.networkInterfaces],
   ["windowsVirtualMachines", (f) => f.impact.windowsVirtualMachines],

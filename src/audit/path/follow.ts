@@ -82,27 +82,78 @@ export interface PathServices {
   warn(problem: Problem): void;
 }
 
-function walk(
-  reachable: Tri,
-  cause: ReasonCode,
-  hop: Hop,
-  blockers: Blocker[] = [],
-  usedSource = false,
-): Walk {
-  return { reachable, causes: [cause], hops: [hop], blockers, firstRoute: null, usedSource };
-}
-
-function prepend(hop: Hop, rest: Walk): Walk {
-  return { ...rest, hops: [hop, ...rest.hops] };
-}
+const NO_BLOCKERS: Blocker[] = [];
 
 /** Follows the packet from `origin` (DESIGN.md section 3, rules 1 and 2). Pure. */
 export class PathFollower {
   constructor(private readonly services: PathServices) {}
 
+  private readonly routeHops = new WeakMap<CandidateRoute, Hop>();
+
+  /** The hop of a chosen route (one per route; system routes of other origins name the origin). */
+  private routeHop(route: CandidateRoute, origin: Origin): Hop {
+    const own = route.source !== "SystemRoute" || origin.key === origin.subnetKey;
+    if (own) {
+      const known = this.routeHops.get(route);
+      if (known) return known;
+    }
+    const hop = this.hop({
+      kind: "Route",
+      resourceId: route.resourceId,
+      detail: describeRoute(route, origin),
+    });
+    if (own) this.routeHops.set(route, hop);
+    return hop;
+  }
+
+  private readonly internetWalks = new WeakMap<OutboundAccess, Walk>();
+
+  private readonly interned = new WeakSet<Hop>();
+
+  /** A hop as findings keep it: its text flat, not a tree of template-literal pieces. */
+  private hop(hop: Hop): Hop {
+    if (this.interned.has(hop)) return hop;
+    const kept: Hop = {
+      kind: hop.kind,
+      resourceId: hop.resourceId,
+      detail: hop.detail.normalize(),
+    };
+    this.interned.add(kept);
+    return kept;
+  }
+
+  private walk(
+    reachable: Tri,
+    cause: ReasonCode,
+    hop: Hop,
+    blockers: Blocker[] = NO_BLOCKERS,
+    usedSource = false,
+  ): Walk {
+    return {
+      reachable,
+      causes: [cause],
+      hops: [this.hop(hop)],
+      blockers,
+      firstRoute: null,
+      usedSource,
+    };
+  }
+
+  private prepend(hop: Hop, rest: Walk): Walk {
+    // concat: an array of exactly the hops (a spread or push leaves spare capacity).
+    return { ...rest, hops: [this.hop(hop)].concat(rest.hops) };
+  }
+
+  /**
+   * The walks of one origin, by the route chosen and, where the outcome depends on the flow (a
+   * firewall's or an appliance's rules), by the flow: the IPs of an endpoint set that take the same
+   * route share one walk, hops and all.
+   */
+  private readonly walks = new WeakMap<Origin, Map<CandidateRoute | string, Map<string, Walk>>>();
+
   follow(origin: Origin, target: Target, depth: number, visited: ReadonlySet<string>): Walk {
     if (depth > MAX_HOPS)
-      return walk(
+      return this.walk(
         null,
         "PATH_TOO_LONG",
         {
@@ -113,8 +164,43 @@ export class PathFollower {
         [{ kind: "route" }],
       );
     const choice = chooseRoute(origin.routes, target.flow.ip);
+    let byRoute = this.walks.get(origin);
+    if (!byRoute)
+      this.walks.set(origin, (byRoute = new Map<CandidateRoute | string, Map<string, Walk>>()));
+    const routeKey = choice.kind === "unknown" ? `${choice.reason}|${choice.detail}` : choice.route;
+    let byFlow = byRoute.get(routeKey);
+    if (!byFlow) byRoute.set(routeKey, (byFlow = new Map<string, Walk>()));
+    const flowKey =
+      choice.kind === "route" && this.dependsOnFlow(origin, choice.route)
+        ? `${target.flow.ip}|${target.flow.port}|${target.endpoint.set}|${target.flow.host}`
+        : "";
+    const known = byFlow.get(flowKey);
+    if (known) return known;
+    const result = this.walkChoice(origin, choice, target, depth, visited);
+    byFlow.set(flowKey, result);
+    return result;
+  }
+
+  /** Whether the route's outcome depends on the flow: it leads to rules (a firewall, an appliance). */
+  private dependsOnFlow(origin: Origin, route: CandidateRoute): boolean {
+    if (route.learned)
+      return (
+        route.learned.leadsTo.kind === "firewall" || route.learned.leadsTo.kind === "applianceIp"
+      );
+    if (route.nextHopType.toLowerCase() !== "virtualappliance" || !route.nextHop) return false;
+    if (this.services.declarations.byIp.has(route.nextHop.trim())) return true;
+    return resolveNextHop(this.services.inventory, origin.vnetKey, route.nextHop).kind === "found";
+  }
+
+  private walkChoice(
+    origin: Origin,
+    choice: ReturnType<typeof chooseRoute>,
+    target: Target,
+    depth: number,
+    visited: ReadonlySet<string>,
+  ): Walk {
     if (choice.kind === "unknown")
-      return walk(
+      return this.walk(
         null,
         choice.reason,
         {
@@ -125,12 +211,8 @@ export class PathFollower {
         [{ kind: "route" }],
       );
     const { route, contenders } = choice;
-    const routeHop: Hop = {
-      kind: "Route",
-      resourceId: route.resourceId,
-      detail: describeRoute(route, origin),
-    };
-    const via = prepend(routeHop, this.viaRoute(origin, route, target, depth, visited));
+    const routeHop = this.routeHop(route, origin);
+    const via = this.prepend(routeHop, this.viaRoute(origin, route, target, depth, visited));
     via.firstRoute = route;
     if (contenders.length === 0) return via;
     // Learned routes the audit cannot see may beat the chosen route (rule 1): decided only when
@@ -145,14 +227,13 @@ export class PathFollower {
         ...contenders.map((c) => c.reason),
         ...(via.reachable === true ? [] : via.causes),
       ]),
-      hops: [
-        ...via.hops,
-        {
+      hops: via.hops.concat(
+        this.hop({
           kind: "LearnedRoutes",
           resourceId: first.resourceId,
           detail: `${first.detail}; a learned route may take the IP elsewhere${contenders.length > 1 ? ` (and ${contenders.length - 1} more source${contenders.length > 2 ? "s" : ""})` : ""}`,
-        },
-      ],
+        }),
+      ),
       blockers: [...via.blockers, { kind: "route" }],
     };
   }
@@ -168,7 +249,7 @@ export class PathFollower {
       const leads = route.learned.leadsTo;
       switch (leads.kind) {
         case "onPremises":
-          return walk(
+          return this.walk(
             false,
             route.learned.reason === "VPN_DEFAULT_SITE"
               ? "VPN_DEFAULT_SITE"
@@ -185,7 +266,7 @@ export class PathFollower {
         case "applianceIp":
           return this.appliance(origin, leads.ip, target, depth, visited);
         case "unknown":
-          return walk(
+          return this.walk(
             null,
             "NEXT_HOP_NOT_IN_INVENTORY",
             {
@@ -202,7 +283,7 @@ export class PathFollower {
         return this.internet(origin);
       case "virtualappliance":
         if (!route.nextHop)
-          return walk(
+          return this.walk(
             null,
             "NEXT_HOP_NOT_IN_INVENTORY",
             {
@@ -215,7 +296,7 @@ export class PathFollower {
         return this.appliance(origin, route.nextHop, target, depth, visited);
       case "virtualnetworkgateway": {
         const gateways = this.services.inventory.gatewaysByVirtualNetwork.get(origin.vnetKey ?? "");
-        return walk(
+        return this.walk(
           false,
           "TUNNELED_ON_PREMISES",
           {
@@ -227,7 +308,7 @@ export class PathFollower {
         );
       }
       case "none":
-        return walk(
+        return this.walk(
           false,
           "DEFAULT_ROUTE_BLACKHOLED",
           {
@@ -240,7 +321,7 @@ export class PathFollower {
       case "vnetlocal":
       case "vnetpeering":
       case "virtualnetworkserviceendpoint":
-        return walk(
+        return this.walk(
           false,
           "TRAFFIC_STAYS_IN_VNET",
           {
@@ -251,7 +332,7 @@ export class PathFollower {
           [{ kind: "route" }],
         );
       default:
-        return walk(
+        return this.walk(
           null,
           "ROUTE_MALFORMED",
           {
@@ -266,13 +347,21 @@ export class PathFollower {
 
   private internet(origin: Origin): Walk {
     const out = origin.outbound;
+    const known = this.internetWalks.get(out);
+    if (known) return known;
+    const result = this.internetWalk(out);
+    this.internetWalks.set(out, result);
+    return result;
+  }
+
+  private internetWalk(out: OutboundAccess): Walk {
     if (out.reachable === true)
-      return walk(true, out.reason, {
+      return this.walk(true, out.reason, {
         kind: "Internet",
         resourceId: out.resourceId,
         detail: `Internet via ${out.detail}`,
       });
-    return walk(
+    return this.walk(
       out.reachable,
       out.reason,
       {
@@ -306,7 +395,7 @@ export class PathFollower {
           depth,
           visited,
         );
-      return walk(
+      return this.walk(
         null,
         resolved.kind === "ambiguous" ? "NEXT_HOP_AMBIGUOUS" : "NEXT_HOP_NOT_IN_INVENTORY",
         {
@@ -340,7 +429,7 @@ export class PathFollower {
     const { inventory } = this.services;
     const firewall = inventory.firewalls.get(firewallKey);
     if (!firewall)
-      return walk(
+      return this.walk(
         null,
         "NEXT_HOP_NOT_IN_INVENTORY",
         {
@@ -351,7 +440,7 @@ export class PathFollower {
         [{ kind: "route" }],
       );
     if (visited.has(firewallKey))
-      return walk(
+      return this.walk(
         false,
         "PATH_LOOP",
         {
@@ -373,16 +462,16 @@ export class PathFollower {
       detail: `${firewall.name} (${firewall.privateIpAddresses[0] ?? "no private IP"}): ${decision.detail}`,
     };
     if (decision.action === "Deny")
-      return walk(
+      return this.walk(
         false,
         "FIREWALL_DENIES_PORT",
         hop,
         [{ kind: "firewall", firewall, decision }],
         true,
       );
-    if (decision.action === null) return walk(null, "FIREWALL_RULES_UNKNOWN", hop, [], true);
+    if (decision.action === null) return this.walk(null, "FIREWALL_RULES_UNKNOWN", hop, [], true);
     const egress = this.firewallEgress(firewall, target, depth, new Set([...visited, firewallKey]));
-    return { ...prepend(hop, egress), usedSource: true };
+    return { ...this.prepend(hop, egress), usedSource: true };
   }
 
   /** Where an allowing firewall sends the flow: judged again from AzureFirewallSubnet. */
@@ -394,7 +483,7 @@ export class PathFollower {
   ): Walk {
     const snatNever = firewallNeverSnats(firewall, this.services.inventory);
     if (snatNever)
-      return walk(
+      return this.walk(
         false,
         "FIREWALL_SNAT_DISABLED",
         {
@@ -408,12 +497,12 @@ export class PathFollower {
       // A secured hub's firewall egresses with its public IPs; without one it follows a learned
       // default route or drops (virtual-wan/about-internet-routing).
       return firewall.publicIpCount > 0
-        ? walk(true, "REACHABLE_VIA_FIREWALL", {
+        ? this.walk(true, "REACHABLE_VIA_FIREWALL", {
             kind: "Internet",
             resourceId: firewall.id,
             detail: `Internet via ${firewall.name}'s public IP${firewall.publicIpCount > 1 ? "s" : ""}`,
           })
-        : walk(
+        : this.walk(
             null,
             "FIREWALL_EGRESS_UNKNOWN",
             {
@@ -428,7 +517,7 @@ export class PathFollower {
       ? this.services.subnetOrigin(firewall.subnetKey, { firewallSubnet: true })
       : null;
     if (!origin)
-      return walk(
+      return this.walk(
         null,
         "FIREWALL_EGRESS_UNKNOWN",
         {
@@ -478,7 +567,7 @@ export class PathFollower {
     override: { declaration: Declaration; on: string } | null,
   ): Walk {
     if (visited.has(nic.key))
-      return walk(
+      return this.walk(
         false,
         "PATH_LOOP",
         {
@@ -490,7 +579,7 @@ export class PathFollower {
       );
     const label = `appliance ${nameOf(nic.id)} (${ip})`;
     if (nic.ipForwarding === false)
-      return walk(
+      return this.walk(
         false,
         "NVA_IP_FORWARDING_DISABLED",
         {
@@ -502,7 +591,7 @@ export class PathFollower {
       );
     const found = override ?? this.declarationOf(nic);
     if (typeof found === "string" || found === null)
-      return walk(
+      return this.walk(
         null,
         "NVA_POLICY_UNKNOWN",
         {
@@ -551,7 +640,7 @@ export class PathFollower {
     const verdict = declaredFor(declaration, target.endpoint.set);
     const resourceId = nic?.id ?? null;
     if (verdict === "deny")
-      return walk(
+      return this.walk(
         false,
         "NVA_DECLARED_DENIES",
         {
@@ -562,7 +651,7 @@ export class PathFollower {
         [{ kind: "route" }],
       );
     if (verdict === "undeclared")
-      return walk(
+      return this.walk(
         null,
         "NVA_POLICY_UNKNOWN",
         {
@@ -579,18 +668,18 @@ export class PathFollower {
     };
     switch (declaration.egress) {
       case "internet":
-        return prepend(
+        return this.prepend(
           hop,
-          walk(true, "NVA_DECLARED_ALLOWS", {
+          this.walk(true, "NVA_DECLARED_ALLOWS", {
             kind: "Internet",
             resourceId,
             detail: `Internet from the appliance's public IP (declared)`,
           }),
         );
       case "onPremises":
-        return prepend(
+        return this.prepend(
           hop,
-          walk(
+          this.walk(
             false,
             "TUNNELED_ON_PREMISES",
             {
@@ -606,9 +695,9 @@ export class PathFollower {
           ? this.services.subnetOrigin(nic.subnetKey, { firewallSubnet: false, nic })
           : null;
         if (!next)
-          return prepend(
+          return this.prepend(
             hop,
-            walk(
+            this.walk(
               null,
               "NVA_POLICY_UNKNOWN",
               {
@@ -626,7 +715,7 @@ export class PathFollower {
           depth + 1,
           new Set([...visited, nic!.key]),
         );
-        return prepend(
+        return this.prepend(
           hop,
           onward.reachable === true
             ? { ...onward, causes: unique(["NVA_DECLARED_ALLOWS", ...onward.causes]) }
@@ -665,9 +754,9 @@ export class PathFollower {
           field: "tags.kms-route-audit-egress",
           issue: `${parsed}; ignored`,
         });
-        return prepend(
+        return this.prepend(
           hop,
-          walk(
+          this.walk(
             null,
             "NVA_POLICY_UNKNOWN",
             {
@@ -685,9 +774,9 @@ export class PathFollower {
       .map((k) => inventory.applianceNics.get(k))
       .filter((n): n is ApplianceNic => n !== undefined);
     if (backends.length === 0 || backends.length < nicKeys.length)
-      return prepend(
+      return this.prepend(
         hop,
-        walk(
+        this.walk(
           null,
           "NVA_POLICY_UNKNOWN",
           {
@@ -706,8 +795,9 @@ export class PathFollower {
       this.nva(origin, nic, ip, target, depth, new Set([...visited, keyOf(lb.id)]), override),
     );
     const firstWalk = walks[0]!;
-    if (walks.every((w) => w.reachable === firstWalk.reachable)) return prepend(hop, firstWalk);
-    return prepend(hop, {
+    if (walks.every((w) => w.reachable === firstWalk.reachable))
+      return this.prepend(hop, firstWalk);
+    return this.prepend(hop, {
       ...firstWalk,
       reachable: null,
       causes: unique(["NVA_POLICY_UNKNOWN", ...walks.flatMap((w) => w.causes)]),
@@ -745,14 +835,15 @@ export function describeRoute(route: CandidateRoute, origin: Origin): string {
       ? `VirtualAppliance ${route.nextHop}`
       : route.nextHopType;
   switch (route.source) {
+    // The hop's resourceId names the route table.
     case "UserDefinedRoute":
-      return `${route.prefix} → ${hop} (route '${route.name ?? "?"}' of ${nameOf(route.resourceId ?? "")})`;
+      return `${route.prefix} -> ${hop} (route '${route.name ?? "?"}')`;
     case "ServiceTagRoute":
-      return `${route.prefix} → ${hop} (service-tag route '${route.name ?? "?"}' of ${nameOf(route.resourceId ?? "")})`;
+      return `${route.prefix} -> ${hop} (service-tag route '${route.name ?? "?"}')`;
     case "LearnedRoute":
       return `${route.prefix} learned: ${route.learned?.detail ?? "learned route"}`;
     case "SystemRoute":
-      return `${route.prefix} → ${hop} (system route${origin.key !== origin.subnetKey ? ` of ${origin.name}` : ""})`;
+      return `${route.prefix} -> ${hop} (system route${origin.key !== origin.subnetKey ? ` of ${origin.name}` : ""})`;
   }
 }
 

@@ -147,8 +147,8 @@ export function learnedRoutesOf(inventory: Inventory, vnetKey: string): LearnedR
       // Azure accepts useRemoteGateways only towards a VNet with a gateway or Route Server.
       unknown.push({
         reason: "BGP_DEFAULT_ROUTE_POSSIBLE",
-        resourceId: peering.remoteVirtualNetworkId,
-        detail: `remote VNet ${peering.remoteVirtualNetworkId ?? "(unnamed)"} of a useRemoteGateways peering is not in the inventory`,
+        resourceId: remote,
+        detail: `remote VNet ${remote ?? "(unnamed)"} of a useRemoteGateways peering is not in the inventory`,
         canSucceed: false,
       });
       continue;

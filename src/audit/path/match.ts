@@ -34,8 +34,11 @@ export interface MatchContext {
 
 /** The flow a rule is matched against: TCP from the subnet's prefixes to one IP and port. */
 export interface Flow {
-  /** The source's IPv4 ranges (the subnet's prefixes); null when they are unknown. */
-  source: Ipv4Range[] | null;
+  /**
+   * The source's IPv4 ranges (the subnet's prefixes), parsed when a rule first needs them; null
+   * when they are unknown.
+   */
+  source: () => Ipv4Range[] | null;
   ip: number;
   port: number;
   host: string;
@@ -130,7 +133,7 @@ export function destinationMatches(
 export function sourceMatches(
   addresses: readonly string[],
   ipGroupKeys: readonly string[],
-  source: Ipv4Range[] | null,
+  sourceOf: () => Ipv4Range[] | null,
   ctx: MatchContext,
   nsg: boolean,
 ): Tri {
@@ -170,6 +173,7 @@ export function sourceMatches(
     if (!group || group.malformed.length > 0) unknown = true;
     else if (collect(group.ipAddresses, true)) return true;
   }
+  const source = sourceOf();
   if (source === null || source.length === 0) return ranges.length === 0 && !unknown ? false : null;
   const covered = source.every((s) => coveredBy(s, ranges));
   if (covered) return true;

@@ -16,6 +16,17 @@ export function resolveNextHop(
   vnetKey: string | null,
   ip: string,
 ): NextHopResolution {
+  let byIp = resolved.get(inventory);
+  if (!byIp) resolved.set(inventory, (byIp = new Map<string, NextHopResolution>()));
+  const key = `${vnetKey ?? ""}|${ip}`;
+  let result = byIp.get(key);
+  if (!result) byIp.set(key, (result = resolve(inventory, vnetKey, ip)));
+  return result;
+}
+
+const resolved = new WeakMap<Inventory, Map<string, NextHopResolution>>();
+
+function resolve(inventory: Inventory, vnetKey: string | null, ip: string): NextHopResolution {
   const holders = inventory.privateIps.get(ip.trim()) ?? [];
   if (holders.length === 0)
     return {
@@ -54,7 +65,7 @@ const reachableCache = new WeakMap<Inventory, Map<string, Set<string>>>();
 function reachableVnets(inventory: Inventory, vnetKey: string | null): Set<string> {
   if (vnetKey === null) return new Set();
   let byVnet = reachableCache.get(inventory);
-  if (!byVnet) reachableCache.set(inventory, (byVnet = new Map()));
+  if (!byVnet) reachableCache.set(inventory, (byVnet = new Map<string, Set<string>>()));
   let set = byVnet.get(vnetKey);
   if (!set) {
     set = new Set([vnetKey]);

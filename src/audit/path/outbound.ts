@@ -41,7 +41,9 @@ export function subnetOutbound(inventory: Inventory, subnet: Subnet): OutboundAc
     };
   }
   if (subnet.defaultOutboundAccess !== false) return DEFAULT_OUTBOUND;
-  if (inventory.nicCountBySubnet === null)
+  const key = keyOf(subnet.id);
+  const count = (inventory.impactBySubnet.get(key) ?? inventory.defaultImpact).networkInterfaces;
+  if (count === null)
     return {
       reachable: null,
       reason: "OUTBOUND_ACCESS_UNKNOWN",
@@ -49,17 +51,17 @@ export function subnetOutbound(inventory: Inventory, subnet: Subnet): OutboundAc
         "private subnet without a NAT gateway; the inventory has no NIC rows, so instance public IPs and load-balancer outbound rules are unknown",
       resourceId: subnet.id,
     };
-  const nics = inventory.nicsBySubnet.get(keyOf(subnet.id));
-  if (nics && nics.count > 0) {
+  const nics = inventory.nicsBySubnet.get(key);
+  if (nics && count > 0) {
     const explicit = nics.withPublicIp + nics.withOutboundRule;
-    if (explicit >= nics.count)
+    if (explicit >= count)
       return {
         reachable: true,
         reason: "REACHABLE_DIRECT",
         detail: `every NIC of the private subnet has a public IP or a load-balancer outbound rule`,
         resourceId: subnet.id,
       };
-    if (explicit + nics.outboundUnknown >= nics.count)
+    if (explicit + nics.outboundUnknown >= count)
       return {
         reachable: null,
         reason: "OUTBOUND_ACCESS_UNKNOWN",
@@ -76,7 +78,8 @@ export function subnetOutbound(inventory: Inventory, subnet: Subnet): OutboundAc
   };
 }
 
-const DEFAULT_OUTBOUND: OutboundAccess = {
+/** Subnets that are not private: most of every estate. */
+export const DEFAULT_OUTBOUND: OutboundAccess = {
   reachable: true,
   reason: "REACHABLE_DIRECT",
   detail: "default outbound access",

@@ -204,14 +204,12 @@ export function chooseRoute(ctx: RouteContext, ip: number): RouteChoice {
     best = system;
     bestRank = 2;
   }
-  if (learned && !(best.protected && best.length >= 0) && beats(learned, 1, bestRank)) {
+  // A BGP route never beats a VNet or peering system route, however specific.
+  if (learned && !best.protected && beats(learned, 1, bestRank)) {
     best = learned;
     bestRank = 1;
   }
-  if (udr && beats(udr, 0, bestRank)) {
-    best = udr;
-    bestRank = 0;
-  }
+  if (udr && beats(udr, 0, bestRank)) best = udr;
   let contenders = ctx.learned.unknown;
   if (contenders.length > 0) {
     const decisive =

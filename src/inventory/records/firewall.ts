@@ -151,8 +151,10 @@ export function azureFirewallOf(row: ArmRow): AzureFirewall {
   for (const name in additional) {
     const lower = name.toLowerCase();
     if (lower === "network.dns.enableproxy") dnsProxy = optionalFlag(additional[name]) ?? null;
-    else if (lower === "network.snat.privateranges" && typeof additional[name] === "string")
-      snatPrivateRanges = (additional[name] as string).split(",").map((r) => r.trim());
+    else if (lower === "network.snat.privateranges") {
+      const ranges = additional[name];
+      if (typeof ranges === "string") snatPrivateRanges = ranges.split(",").map((r) => r.trim());
+    }
   }
   if (props.ipConfigurations === undefined && props.hubIPAddresses === undefined)
     problems.add("properties.ipConfigurations", "is missing (and no hubIPAddresses)");

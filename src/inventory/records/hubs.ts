@@ -79,7 +79,7 @@ function connectionFrom(raw: Bag, hubKey: string, id: string): HubConnection {
 export function hubConnectionOf(row: ArmRow): HubConnection | null {
   const hubId = parentOfChild(row.id, "hubVirtualNetworkConnections");
   if (!hubId) return null;
-  return connectionFrom(row as unknown as Bag, keyOf(hubId), row.id);
+  return connectionFrom(row, keyOf(hubId), row.id);
 }
 
 export function routingIntentOf(row: ArmRow): RoutingIntent | null {

@@ -88,6 +88,8 @@ export function routeTableOf(row: ArmRow): {
       if (isObject(r)) routes.push(toRoute(r, problems, `properties.routes[${i}]`));
       else problems.wrongType(`properties.routes[${i}]`, r, "a route object");
     }
+  // Route tables are kept for the whole run: an exactly sized array (push leaves spare room).
+  const kept = routes.slice();
   if (!isObject(row.properties) && row.properties !== undefined)
     problems.wrongType("properties", row.properties, "an object");
   const table: RouteTable = {
@@ -96,7 +98,7 @@ export function routeTableOf(row: ArmRow): {
     subscriptionId: text(row.subscriptionId) ?? parsed.subscriptionId ?? "",
     resourceGroup: text(row.resourceGroup) ?? parsed.resourceGroup ?? "",
     location: text(row.location),
-    routes,
+    routes: kept,
     // No list at all (or one that is not a list): the routes are unknown, never "none".
     routesUnreadable: !Array.isArray(props.routes),
     disableBgpRoutePropagation: flag(props.disableBgpRoutePropagation),
@@ -116,7 +118,6 @@ export function peeringOf(raw: unknown): Peering {
   const props = propertiesOf(outer);
   const remote = idOf(props.remoteVirtualNetwork);
   return {
-    remoteVirtualNetworkId: remote,
     remoteVirtualNetworkKey: remote ? keyOf(remote) : null,
     useRemoteGateways: flag(props.useRemoteGateways),
     // Virtual WAN: the spoke peers with the hub's VNet, HV_<hub>_<guid>, in Microsoft's subscription.
@@ -160,12 +161,15 @@ export function subnetOf(
   const virtualNetworkId = under ? vnet.id : (parentOfChild(id, "subnets") ?? id);
   const scope = under && vnet.scope ? vnet.scope : parseResourceId(id);
   const own = problems;
-  const prefixes: string[] = [];
-  if (typeof props.addressPrefix === "string") prefixes.push(props.addressPrefix);
+  let addressPrefix: string | null = null;
+  if (typeof props.addressPrefix === "string") addressPrefix = props.addressPrefix;
   else if (props.addressPrefix != null)
     own.wrongType(`${path}.addressPrefix`, props.addressPrefix, "a string");
-  const many = arrayField(props, "addressPrefixes", own, path);
-  if (many) for (const p of stringsOf(many, own, `${path}.addressPrefixes`)) prefixes.push(p);
+  let addressPrefixes: string[] | null = null;
+  if (props.addressPrefixes !== undefined && props.addressPrefixes !== null) {
+    const many = arrayField(props, "addressPrefixes", own, path);
+    if (many) addressPrefixes = stringsOf(many, own, `${path}.addressPrefixes`);
+  }
   const outbound = optionalFlag(props.defaultOutboundAccess);
   if (outbound === undefined)
     own.wrongType(`${path}.defaultOutboundAccess`, props.defaultOutboundAccess, "a boolean");
@@ -178,7 +182,8 @@ export function subnetOf(
     resourceGroup: scope.resourceGroup ?? "",
     location,
     routeTableId: idOf(props.routeTable),
-    addressPrefixes: prefixes,
+    addressPrefix,
+    addressPrefixes,
     networkSecurityGroupId: refOrProblem(props, "networkSecurityGroup", own, path),
     natGatewayId: refOrProblem(props, "natGateway", own, path),
     defaultOutboundAccess: outbound ?? null,
@@ -233,7 +238,7 @@ export function virtualNetworkOf(row: ArmRow): VirtualNetworkParts {
     problems.wrongType("properties", row.properties, "an object");
   // ARM and Resource Graph always send the list (empty for a VNet without subnets): without one,
   // the VNet's subnets cannot be known.
-  const raw = Array.isArray(props.subnets) ? props.subnets : null;
+  const raw = Array.isArray(props.subnets) ? (props.subnets as unknown[]) : null;
   if (raw === null)
     problems.add(
       "properties.subnets",
@@ -498,8 +503,12 @@ export interface NicParts {
   id: string;
   subnetKeys: string[];
   vmKey: string | null;
-  /** [private IP, subnet key] per IP configuration. */
-  privateIps: [string, string | null][];
+  /** The private IP of the first IP configuration (nearly every NIC has one). */
+  ip: string | null;
+  /** The subnet of the first IP configuration. */
+  subnetKey: string | null;
+  /** Further [private IP, subnet key] pairs of NICs with several IP configurations. */
+  moreIps: [string, string | null][] | null;
   publicIp: boolean;
   poolKeys: string[];
   ipForwarding: boolean | null;
@@ -510,7 +519,10 @@ export interface NicParts {
 export function nicOf(row: ArmRow, key: string): NicParts {
   const props = bag(row.properties);
   const subnetKeys: string[] = [];
-  const privateIps: [string, string | null][] = [];
+  let first: string | null = null;
+  let firstSubnet: string | null = null;
+  let moreIps: [string, string | null][] | null = null;
+  let configs = 0;
   let publicIp = false;
   let poolKeys: string[] = NO_KEYS;
   for (const config of list(props.ipConfigurations)) {
@@ -519,7 +531,10 @@ export function nicOf(row: ArmRow, key: string): NicParts {
     const subnetKey = subnetId ? keyOf(subnetId) : null;
     if (subnetKey && !subnetKeys.includes(subnetKey)) subnetKeys.push(subnetKey);
     const ip = text(p.privateIPAddress);
-    if (ip) privateIps.push([ip, subnetKey]);
+    if (configs++ === 0) {
+      first = ip;
+      firstSubnet = subnetKey;
+    } else if (ip) (moreIps ??= []).push([ip, subnetKey]);
     if (p.publicIPAddress != null && idOf(p.publicIPAddress) !== null) publicIp = true;
     const pools = list(p.loadBalancerBackendAddressPools);
     if (pools.length > 0) {
@@ -536,7 +551,9 @@ export function nicOf(row: ArmRow, key: string): NicParts {
     id: row.id,
     subnetKeys,
     vmKey: vmId && keyOf(vmId),
-    privateIps,
+    ip: first,
+    subnetKey: firstSubnet ?? subnetKeys[0] ?? null,
+    moreIps,
     publicIp,
     poolKeys,
     ipForwarding: optionalFlag(props.enableIPForwarding) ?? null,

@@ -1,4 +1,4 @@
-import type { Finding, ScanResult } from "../../model.js";
+import { decidingPathOf, type Finding, type ScanResult } from "../../model.js";
 import type { FindingRow, RunRow } from "./schema.js";
 
 /** Key of one finding row; a resent row keeps it, so dashboards can drop duplicates. */
@@ -48,7 +48,7 @@ export function toFindingRow(result: ScanResult, finding: Finding): FindingRow {
     RhelPayGoVmCount: finding.impact.rhelPayAsYouGoVirtualMachines,
     SlesPayGoVmCount: finding.impact.slesPayAsYouGoVirtualMachines,
     EndpointSets: [...finding.endpointSets],
-    DecidingPath: finding.decidingPath,
+    DecidingPath: decidingPathOf(finding),
     SchemaVersion: result.schemaVersion,
     Summary: finding.summary,
   };
