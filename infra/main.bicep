@@ -67,6 +67,7 @@ var names = {
 }
 var deploymentContainerName = 'app-package'
 var pendingContainerName = 'log-analytics-pending'
+var runsContainerName = 'scan-runs'
 
 module identity 'app/identity.bicep' = {
   name: 'identity'
@@ -116,6 +117,7 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     pendingContainerName: pendingContainerName
+    runsContainerName: runsContainerName
   }
 }
 
@@ -159,6 +161,7 @@ module functionApp 'app/function.bicep' = {
       KMS_AUDIT_FINDINGS_STREAM: dcr.outputs.findingsStream
       KMS_AUDIT_RUNS_STREAM: dcr.outputs.runsStream
       KMS_AUDIT_PENDING_BLOB_URL: '${storage.outputs.blobEndpoint}${storage.outputs.pendingContainerName}'
+      KMS_AUDIT_RUNS_BLOB_URL: '${storage.outputs.blobEndpoint}${storage.outputs.runsContainerName}'
     }
   }
   dependsOn: [roles]
