@@ -1,4 +1,4 @@
-import type { ContainerClient } from "@azure/storage-blob";
+import type { BlockBlobClient, ContainerClient } from "@azure/storage-blob";
 import type { ScanResult, Status } from "../model.js";
 import type { SinkReport } from "../outputs/sink.js";
 import type { Problem } from "./problem.js";
@@ -128,6 +128,19 @@ interface StoredRecord {
 
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * A blob's text in one GET. (downloadToBuffer reads the size first and then ranges of it, so a
+ * blob replaced in between comes back cut; one response is always one whole version.)
+ */
+async function readText(blob: BlockBlobClient): Promise<string> {
+  const response = await blob.download();
+  const chunks: Buffer[] = [];
+  for await (const chunk of response.readableStreamBody ?? []) {
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk));
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 function isNotFound(error: unknown): boolean {
   return (error as { statusCode?: number }).statusCode === 404;
 }
@@ -231,7 +244,7 @@ export class BlobRunStore implements RunStore {
     let result: ScanResult | null = null;
     if (stored.state === "done") {
       try {
-        const text = (await this.resultBlob(key).downloadToBuffer()).toString("utf8");
+        const text = await readText(this.resultBlob(key));
         result = JSON.parse(text) as ScanResult;
       } catch (error) {
         if (!isNotFound(error)) throw error;
@@ -260,7 +273,7 @@ export class BlobRunStore implements RunStore {
   private async read(id: string): Promise<StoredRecord | undefined> {
     if (!RUN_ID.test(id)) return undefined;
     try {
-      const text = (await this.stateBlob(id).downloadToBuffer()).toString("utf8");
+      const text = await readText(this.stateBlob(id));
       return JSON.parse(text) as StoredRecord;
     } catch (error) {
       if (isNotFound(error)) return undefined;
