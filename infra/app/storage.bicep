@@ -20,6 +20,9 @@ param pendingContainerName string
 @description('Blob container for the HTTP scan runs and the one-scan lock shared by every instance.')
 param runsContainerName string
 
+@description('False: no public network access; the app reaches the account through private endpoints (network.bicep).')
+param publicNetworkAccess bool
+
 resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
   name: name
   location: location
@@ -32,6 +35,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2025-06-01' = {
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
     supportsHttpsTrafficOnly: true
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
+    networkAcls: {
+      defaultAction: publicNetworkAccess ? 'Allow' : 'Deny'
+      bypass: 'AzureServices'
+    }
   }
 }
 

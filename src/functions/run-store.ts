@@ -136,7 +136,7 @@ async function readText(blob: BlockBlobClient): Promise<string> {
   const response = await blob.download();
   const chunks: Buffer[] = [];
   for await (const chunk of response.readableStreamBody ?? []) {
-    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk));
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
