@@ -1,5 +1,6 @@
 // kms-route-audit: the Function App that audits KMS activation routes, and the Log Analytics
-// workspace, tables, data collection rule, workbook and alerts it reports to.
+// workspace (created, or brought with logAnalyticsWorkspaceId), tables, data collection rule,
+// workbook and alerts it reports to; private networking with vnetEnabled.
 // Deploy into a resource group: az deployment group create -g RG -f infra/main.bicep
 // Then grant Reader on the audited scope with infra/reader-assignment.bicep.
 targetScope = 'resourceGroup'
@@ -44,8 +45,27 @@ param auditLogLevel string = 'info'
 @maxValue(730)
 param retentionInDays int = 90
 
-@description('Resource ID of an existing action group the alerts notify; empty: alerts notify no one.')
+@description('Resource ID of an existing action group the alerts notify (e.g. the platform team\'s); empty: none.')
 param actionGroupId string = ''
+
+@description('Email address the alerts go to, through an action group this template creates; empty: none. With neither this nor actionGroupId, alerts fire without notifying anyone.')
+param alertEmail string = ''
+
+@description('Runbook link carried by every alert (customProperties.runbook): where responders read what to do. Default: the README section of this repository; point it at your copy.')
+param alertRunbookUrl string = 'https://github.com/kms-route-audit/kms-route-audit/blob/main/README.md#when-an-alert-fires'
+
+@description('Resource ID of an existing Log Analytics workspace (a central one) to report to; empty: a workspace is created. It must be in the same region as location (the data collection rule needs it there); the tables are created in it.')
+param logAnalyticsWorkspaceId string = ''
+
+@description('Private networking: storage without public network access, reached through private endpoints from a VNet the app integrates with (outbound through a NAT gateway).')
+param vnetEnabled bool = false
+
+@description('Address space of the VNet when vnetEnabled (a /24 or larger).')
+param vnetAddressPrefix string = '10.90.0.0/24'
+
+@description('With vnetEnabled: Disabled also takes the Function App off the public network (HTTP API and deployment only through its private endpoint; deploy from inside the network).')
+@allowed(['Enabled', 'Disabled'])
+param appPublicNetworkAccess string = 'Enabled'
 
 @description('Most instances the Function App may scale out to.')
 param maximumInstanceCount int = 40
@@ -64,9 +84,27 @@ var names = {
   functionApp: 'func-kmsaudit-${environmentName}-${suffix}'
   dcr: 'dcr-kmsaudit-${environmentName}'
   alerts: 'kmsaudit-${environmentName}'
+  actionGroup: 'ag-kmsaudit-${environmentName}'
+  network: 'kmsaudit-${environmentName}'
 }
+var createWorkspace = empty(logAnalyticsWorkspaceId)
+// /subscriptions/{id}/resourceGroups/{name}/providers/Microsoft.OperationalInsights/workspaces/{name}
+var broughtWorkspace = split(
+  createWorkspace ? '/subscriptions/-/resourceGroups/-/p/-/workspaces/-' : logAnalyticsWorkspaceId,
+  '/'
+)
+var workspaceSubscriptionId = createWorkspace ? subscription().subscriptionId : broughtWorkspace[2]
+var workspaceResourceGroup = createWorkspace ? resourceGroup().name : broughtWorkspace[4]
+var workspaceName = createWorkspace ? names.workspace : last(broughtWorkspace)
+var workspaceId = resourceId(
+  workspaceSubscriptionId,
+  workspaceResourceGroup,
+  'Microsoft.OperationalInsights/workspaces',
+  workspaceName
+)
 var deploymentContainerName = 'app-package'
 var pendingContainerName = 'log-analytics-pending'
+var runsContainerName = 'scan-runs'
 
 module identity 'app/identity.bicep' = {
   name: 'identity'
@@ -77,24 +115,36 @@ module identity 'app/identity.bicep' = {
   }
 }
 
-module monitoring 'app/monitoring.bicep' = {
-  name: 'monitoring'
+module workspace 'app/workspace.bicep' = if (createWorkspace) {
+  name: 'workspace'
   params: {
-    workspaceName: names.workspace
-    appInsightsName: names.appInsights
+    name: names.workspace
     location: location
     tags: tags
     retentionInDays: retentionInDays
   }
 }
 
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    appInsightsName: names.appInsights
+    location: location
+    tags: tags
+    workspaceId: workspaceId
+  }
+  dependsOn: [workspace]
+}
+
+// The tables go where the workspace is (possibly another resource group or subscription).
 module tables 'app/tables.bicep' = {
   name: 'tables'
+  scope: resourceGroup(workspaceSubscriptionId, workspaceResourceGroup)
   params: {
-    workspaceName: names.workspace
+    workspaceName: workspaceName
     retentionInDays: retentionInDays
   }
-  dependsOn: [monitoring]
+  dependsOn: [workspace]
 }
 
 module dcr 'app/dcr.bicep' = {
@@ -103,7 +153,7 @@ module dcr 'app/dcr.bicep' = {
     name: names.dcr
     location: location
     tags: tags
-    workspaceId: monitoring.outputs.workspaceId
+    workspaceId: workspaceId
     tableNames: tables.outputs.tableNames
   }
 }
@@ -116,6 +166,19 @@ module storage 'app/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     pendingContainerName: pendingContainerName
+    runsContainerName: runsContainerName
+    publicNetworkAccess: !vnetEnabled
+  }
+}
+
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  params: {
+    namePrefix: names.network
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    storageAccountId: storage.outputs.id
   }
 }
 
@@ -146,6 +209,8 @@ module functionApp 'app/function.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
+    publicNetworkAccess: vnetEnabled ? appPublicNetworkAccess : 'Enabled'
     auditSettings: {
       KMS_AUDIT_CLOUD: auditCloud
       KMS_AUDIT_MANAGEMENT_GROUPS: join(auditManagementGroups, ',')
@@ -159,9 +224,31 @@ module functionApp 'app/function.bicep' = {
       KMS_AUDIT_FINDINGS_STREAM: dcr.outputs.findingsStream
       KMS_AUDIT_RUNS_STREAM: dcr.outputs.runsStream
       KMS_AUDIT_PENDING_BLOB_URL: '${storage.outputs.blobEndpoint}${storage.outputs.pendingContainerName}'
+      KMS_AUDIT_RUNS_BLOB_URL: '${storage.outputs.blobEndpoint}${storage.outputs.runsContainerName}'
     }
   }
   dependsOn: [roles]
+}
+
+module functionEndpoint 'app/function-endpoint.bicep' = if (vnetEnabled && appPublicNetworkAccess == 'Disabled') {
+  name: 'function-endpoint'
+  params: {
+    namePrefix: names.network
+    location: location
+    tags: tags
+    vnetId: network!.outputs.vnetId
+    subnetId: network!.outputs.endpointSubnetId
+    functionAppId: functionApp.outputs.id
+  }
+}
+
+module actionGroup 'app/action-group.bicep' = if (!empty(alertEmail)) {
+  name: 'action-group'
+  params: {
+    name: names.actionGroup
+    tags: tags
+    email: alertEmail
+  }
 }
 
 module workbook 'app/workbook.bicep' = {
@@ -170,7 +257,7 @@ module workbook 'app/workbook.bicep' = {
     displayName: 'KMS activation routes (${environmentName})'
     location: location
     tags: tags
-    workspaceName: names.workspace
+    workspaceId: workspaceId
   }
   dependsOn: [tables]
 }
@@ -181,8 +268,12 @@ module alerts 'app/alerts.bicep' = {
     namePrefix: names.alerts
     location: location
     tags: tags
-    workspaceId: monitoring.outputs.workspaceId
-    actionGroupId: actionGroupId
+    workspaceId: workspaceId
+    actionGroupIds: concat(
+      empty(actionGroupId) ? [] : [actionGroupId],
+      empty(alertEmail) ? [] : [actionGroup!.outputs.id]
+    )
+    runbookUrl: alertRunbookUrl
   }
   dependsOn: [tables]
 }
@@ -192,5 +283,5 @@ output AUDIT_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output KMS_AUDIT_LOGS_ENDPOINT string = dcr.outputs.logsIngestionEndpoint
 output KMS_AUDIT_DCR_ID string = dcr.outputs.immutableId
-output LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceId
+output LOG_ANALYTICS_WORKSPACE_ID string = workspaceId
 output WORKBOOK_ID string = workbook.outputs.id

@@ -1,7 +1,8 @@
 /**
  * npm run check:infra — compiles and lints every Bicep file (any warning fails), checks that the
- * compiled templates carry the table schema of src/outputs/log-analytics/schema.ts, and parses
- * every deployed KQL query against that schema.
+ * compiled templates carry the table schema of src/outputs/log-analytics/schema.ts, parses
+ * every deployed KQL query against that schema, and checks what azd reads: azure.yaml against
+ * azd's published schema, and infra/main.parameters.json against main.bicep (scripts/azd-check.ts).
  *
  * Bicep comes from PATH (`bicep`, or `az bicep`); otherwise it is restored once from NuGet with
  * `dotnet` into .tools/bicep (git-ignored). Nothing else is downloaded.
@@ -14,6 +15,7 @@ import { dirname, join, relative } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { fileURLToPath } from "node:url";
 import { infraSchemaDocument, TABLES } from "../src/outputs/log-analytics/schema.js";
+import { checkAzd } from "./azd-check.js";
 import { renderSchemaFile, SCHEMA_FILE } from "./generate-schema.js";
 import { analyzeKql, readKqlFiles } from "./kql-check.js";
 
@@ -179,6 +181,13 @@ async function main() {
   }
   process.stdout.write(
     `parsed ${queries.size} KQL queries against ${TABLES.map((t) => t.name).join(", ")}\n`,
+  );
+
+  // 5. azd: azure.yaml against its schema, the service, the package folder, the parameters file.
+  const azd = await checkAzd(ROOT, main as Parameters<typeof checkAzd>[1]);
+  problems.push(...azd);
+  process.stdout.write(
+    `checked azure.yaml (azd schema) and infra/main.parameters.json${azd.length ? "" : ": valid"}\n`,
   );
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -11,6 +11,11 @@ export interface Settings {
   armEndpoint: URL | null;
   /** KMS_AUDIT_PENDING_BLOB_URL: the Functions' pending store, a blob container (https). */
   pendingBlobUrl: URL | null;
+  /**
+   * KMS_AUDIT_RUNS_BLOB_URL: the Functions' HTTP run records and one-scan lock, a blob container
+   * (https) of the app's storage; without it they live in the instance's memory.
+   */
+  runsBlobUrl: URL | null;
   subscriptions: string[];
   managementGroups: string[];
   schedule: string;
@@ -187,6 +192,7 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       : "AzureCloud",
     armEndpoint: httpsUrl("KMS_AUDIT_ARM_ENDPOINT", env.KMS_AUDIT_ARM_ENDPOINT),
     pendingBlobUrl: httpsUrl("KMS_AUDIT_PENDING_BLOB_URL", env.KMS_AUDIT_PENDING_BLOB_URL),
+    runsBlobUrl: httpsUrl("KMS_AUDIT_RUNS_BLOB_URL", env.KMS_AUDIT_RUNS_BLOB_URL),
     subscriptions,
     managementGroups,
     schedule: env.KMS_AUDIT_SCHEDULE?.trim()

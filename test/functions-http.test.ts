@@ -369,15 +369,15 @@ void describe("tenant-wide scans and GET /api/scan/runs/{runId}", () => {
     assert.equal(bodyJson(accepted).runId, runId);
 
     const poll = (query = "") =>
-      scanRun(getRun(runId, query), anInvocation("poll").context) as HttpResponseInit;
-    const early = poll();
+      scanRun(getRun(runId, query), anInvocation("poll").context) as Promise<HttpResponseInit>;
+    const early = await poll();
     assert.equal(early.status, 202, "the slow emulator is still paging");
     assert.equal(headerOf(early, "retry-after"), "3");
 
     let done = early;
     for (let i = 0; i < 200 && done.status === 202; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      done = poll();
+      done = await poll();
     }
     assert.equal(done.status, 200, bodyText(done));
     assert.equal(headerOf(done, "content-type"), "application/json");
@@ -385,7 +385,9 @@ void describe("tenant-wide scans and GET /api/scan/runs/{runId}", () => {
     assert.equal(result.run.id, runId);
     assert.deepEqual(result.run.scope, { subscriptions: [], managementGroups: [] });
     assert.ok(result.findings.every((f) => ["NonCompliant", "Unverified"].includes(f.status)));
-    const csv = poll("?format=csv&status=Compliant,NonCompliant,Unverified,NotApplicable,Exempt");
+    const csv = await poll(
+      "?format=csv&status=Compliant,NonCompliant,Unverified,NotApplicable,Exempt",
+    );
     assert.equal(headerOf(csv, "content-type"), "text/csv; charset=utf-8");
     assert.equal(bodyText(csv).trim().split(/\r?\n/).length - 1, result.run.counts.total);
     const tenantRequests = slow.requests.filter((q) => q.at >= startedAt);

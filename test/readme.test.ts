@@ -18,4 +18,40 @@ describe("README", () => {
   it("gives a newcomer exactly the two commands", () => {
     assert.match(readme, /```bash\nnpm ci && npm run demo\nnpm test\n```/);
   });
+  it("leads with what it does, the two commands, then how to deploy: azd, then manual", () => {
+    const at = (text: string) => {
+      const i = readme.indexOf(text);
+      assert.ok(i >= 0, `README lacks ${text}`);
+      return i;
+    };
+    const order = [
+      at("# kms-route-audit\n\nAudits a whole Azure tenant"),
+      at("npm ci && npm run demo\nnpm test"),
+      at("## Deploy to Azure"),
+      at("azd up"),
+      at("az functionapp deployment source config-zip"),
+      at("## Worked example"),
+    ];
+    assert.deepEqual(
+      [...order].sort((a, b) => a - b),
+      order,
+    );
+    const headings = readme.match(/^## .+$/gm) ?? [];
+    assert.equal(headings[0], "## Quick start");
+    assert.equal(headings[1], "## Deploy to Azure");
+  });
+  it("documents the roles, the cost, the workbook picture, the runbook and the package size", () => {
+    for (const text of [
+      "### Roles it grants, and the roles you need to deploy",
+      "### What it costs per month",
+      "per 10k findings",
+      "![The KMS activation routes workbook over the demo estate](docs/workbook.svg)",
+      "### When an alert fires",
+      "9.0 MB zip",
+      "npm install -g ./kms-route-audit-*.tgz",
+      "kms-route-audit export --output estate.ndjson",
+      "azure-functions-core-tools@4",
+    ])
+      assert.ok(readme.includes(text), `README lacks ${text}`);
+  });
 });

@@ -18,6 +18,7 @@ describe("settings", () => {
     assert.deepEqual([s.subscriptions, s.managementGroups], [[], []]);
     assert.equal(s.armEndpoint, null);
     assert.equal(s.pendingBlobUrl, null);
+    assert.equal(s.runsBlobUrl, null, "run records and the scan lock in memory");
     assert.equal(s.pendingDirectory, "/var/state/kms-route-audit/pending");
     assert.equal(s.confirmGatewayRoutes, false);
     assert.equal(s.remediation, "off");
@@ -31,17 +32,20 @@ describe("settings", () => {
         " 0f1e2d3c-4b5a-4969-8877-665544332211 , a1b2c3d4-e5f6-4a5b-9c8d-7e6f5a4b3c2d,",
       KMS_AUDIT_MANAGEMENT_GROUPS: "contoso,landing-zones(corp)",
       KMS_AUDIT_PENDING_BLOB_URL: "https://st.blob.core.windows.net/pending",
+      KMS_AUDIT_RUNS_BLOB_URL: "https://st.blob.core.windows.net/scan-runs",
     });
     assert.equal(s.cloud, "AzureUSGovernment");
     assert.equal(s.subscriptions.length, 2);
     assert.deepEqual(s.managementGroups, ["contoso", "landing-zones(corp)"]);
     assert.equal(s.pendingBlobUrl?.href, "https://st.blob.core.windows.net/pending");
+    assert.equal(s.runsBlobUrl?.href, "https://st.blob.core.windows.net/scan-runs");
     assert.equal(s.dcrId, LA.KMS_AUDIT_DCR_ID);
   });
 
   const bad: [string, Record<string, string>][] = [
     ["KMS_AUDIT_CLOUD", { KMS_AUDIT_CLOUD: "Mars" }],
     ["KMS_AUDIT_ARM_ENDPOINT", { KMS_AUDIT_ARM_ENDPOINT: "http://management.azure.com" }],
+    ["KMS_AUDIT_RUNS_BLOB_URL", { KMS_AUDIT_RUNS_BLOB_URL: "http://st.blob.core.windows.net/r" }],
     ["KMS_AUDIT_SUBSCRIPTIONS", { KMS_AUDIT_SUBSCRIPTIONS: "not-a-guid" }],
     ["KMS_AUDIT_MANAGEMENT_GROUPS", { KMS_AUDIT_MANAGEMENT_GROUPS: "bad/mg" }],
     ["KMS_AUDIT_SCHEDULE", { KMS_AUDIT_SCHEDULE: "every 6 hours" }],

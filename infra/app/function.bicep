@@ -42,6 +42,13 @@ param instanceMemoryMB int
 @description('kms-route-audit settings (KMS_AUDIT_*), as name/value pairs.')
 param auditSettings object
 
+@description('Resource ID of the subnet the app integrates with (outbound through the VNet); empty: none.')
+param virtualNetworkSubnetId string
+
+@description('Enabled: the HTTP API and deployment endpoint are public (function keys); Disabled: only through a private endpoint.')
+@allowed(['Enabled', 'Disabled'])
+param publicNetworkAccess string
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -80,6 +87,8 @@ resource app 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    publicNetworkAccess: publicNetworkAccess
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
     }

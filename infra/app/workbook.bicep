@@ -12,12 +12,8 @@ param location string
 @description('Tags for every resource.')
 param tags object
 
-@description('Name of the Log Analytics workspace the queries run on.')
-param workspaceName string
-
-resource workspace 'Microsoft.OperationalInsights/workspaces@2025-07-01' existing = {
-  name: workspaceName
-}
+@description('Resource ID of the Log Analytics workspace the queries run on (created or brought).')
+param workspaceId string
 
 func queryItem(name string, title string, query string, visualization string) object => {
   type: 3
@@ -102,19 +98,19 @@ var workbook = {
       'table'
     )
   ]
-  fallbackResourceIds: [workspace.id]
+  fallbackResourceIds: [workspaceId]
   '$schema': 'https://github.com/Microsoft/Application-Insights-Workbooks/blob/master/schema/workbook.json'
 }
 
 resource kmsWorkbook 'Microsoft.Insights/workbooks@2023-06-01' = {
-  name: guid(resourceGroup().id, workspaceName, 'kms-route-audit-workbook')
+  name: guid(resourceGroup().id, last(split(workspaceId, '/')), 'kms-route-audit-workbook')
   location: location
   tags: tags
   kind: 'shared'
   properties: {
     displayName: displayName
     category: 'workbook'
-    sourceId: workspace.id
+    sourceId: workspaceId
     serializedData: string(workbook)
     version: '1.0'
   }

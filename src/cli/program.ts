@@ -11,13 +11,15 @@ import {
   catalogFilesFrom,
   estateInputsFrom,
 } from "./estate-source.js";
+import { registerExportCommand } from "./export-command.js";
 import { registerRemediateCommand } from "./remediate-command.js";
 import { EXIT, runScanCommand, type CommandIo } from "./scan-command.js";
 
 const EXAMPLES = `
 Examples:
   kms-route-audit scan --demo                          audit the bundled sample estate
-  kms-route-audit scan --input estate.json             audit an exported estate (see README)
+  kms-route-audit export --output estate.ndjson        write the live Resource Graph read to a file
+  kms-route-audit scan --input estate.ndjson           audit an exported estate (see README)
   kms-route-audit scan --input a.json --input b.ndjson --format json --output findings.json
   az graph query -q "..." | kms-route-audit scan --input -
   kms-route-audit scan --input estate.json --format sarif --output kms.sarif --fail-on NonCompliant
@@ -101,6 +103,7 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
       );
     });
   registerRemediateCommand(program, io, exit);
+  registerExportCommand(program, io, exit);
   return program;
 }
 

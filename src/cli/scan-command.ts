@@ -11,6 +11,7 @@ import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
 import { logAnalyticsConfigured, type Settings } from "../settings.js";
+import type { EstateSource } from "../sources/source.js";
 import { estateSourceFor, readCatalog } from "./estate-source.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
@@ -64,7 +65,7 @@ export async function runScanCommand(
     options.serviceTags,
   );
 
-  const source = await estateSourceFor(options, settings, io.stdin);
+  const source = countingRows(await estateSourceFor(options, settings, io.stdin));
   // Progress only for the live source (files are read in one go), and only on a terminal.
   const progress = createProgressReporter(
     source.kind === "resource-graph" && io.stderr ? io.stderr : null,
@@ -89,6 +90,12 @@ export async function runScanCommand(
   } catch (error) {
     progress.finish("failed");
     throw error;
+  }
+
+  // A complete read that found no subnet at all is an input problem, never a clean run: a wrong
+  // file (e.g. rows without the VNets), a wrong scope, or an identity that sees nothing.
+  if (result.run.complete && result.findings.length === 0) {
+    throw new InputError(noSubnetMessage(source));
   }
 
   const color =
@@ -165,6 +172,45 @@ function uploadCause(report: SinkReport, store: PendingStore): string {
   const marker = `(kept in ${store.location}): `;
   const at = error.message.indexOf(marker);
   return oneLine(at >= 0 ? error.message.slice(at + marker.length) : error.message);
+}
+
+/** The source, counting the rows it hands over (for the no-subnet message). */
+function countingRows(source: EstateSource): EstateSource & { readonly rows: number } {
+  let rows = 0;
+  return {
+    kind: source.kind,
+    inputs: source.inputs,
+    scope: source.scope,
+    get rows() {
+      return rows;
+    },
+    async *read(context) {
+      for await (const batch of source.read(context)) {
+        rows += batch.length;
+        yield batch;
+      }
+    },
+  };
+}
+
+function noSubnetMessage(source: EstateSource & { readonly rows: number }): string {
+  const what =
+    source.kind === "resource-graph"
+      ? `Resource Graph (${scopeLabel(source.scope)})`
+      : source.inputs.join(", ");
+  const hint =
+    source.kind === "resource-graph"
+      ? "check the scope and that the identity has Reader on it"
+      : "an estate needs its virtual networks (with their subnets) or route tables; export one with kms-route-audit export (see README)";
+  return `${what}: no subnet to audit in ${source.rows} rows read; ${hint}`;
+}
+
+function scopeLabel(scope: EstateSource["scope"]): string {
+  const parts = [
+    ...scope.subscriptions.map((s) => `subscription ${s}`),
+    ...scope.managementGroups.map((m) => `management group ${m}`),
+  ];
+  return parts.length > 0 ? parts.join(", ") : "every subscription the identity can read";
 }
 
 /** Incomplete scans (3) outrank findings (1): a partial result cannot vouch for anything. */

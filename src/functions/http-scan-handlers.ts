@@ -40,7 +40,7 @@ export interface HttpScanDependencies extends FunctionDependencies {
   syncBudgetInMs?: number;
   /**
    * A run still going after this long is abandoned and recorded as failed, so a stuck scan never
-   * holds the instance's one-scan gate for good. Default 30 minutes.
+   * holds the one-scan lock for good. Default 30 minutes.
    */
   maxRunInMs?: number;
   /** Retry-After of a 429 (a scan is running). Default 60. */
@@ -210,7 +210,13 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
   const syncBudgetInMs = dependencies.syncBudgetInMs ?? 200_000;
   const busyRetryAfter = dependencies.busyRetryAfterSeconds ?? 60;
   const pollRetryAfter = dependencies.pollRetryAfterSeconds ?? 10;
-  const service = () => dependencies.service ?? instanceScanService();
+  const serviceFor = (settings: Settings) =>
+    dependencies.service ??
+    instanceScanService(settings, {
+      ...(dependencies.overrides?.credential
+        ? { credential: dependencies.overrides.credential }
+        : {}),
+    });
 
   async function scan(request: HttpRequest, context: InvocationContext) {
     const parsed = await parseRequest(request);
@@ -241,21 +247,30 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
     const outside = outsideConfiguredScope(scanRequest, settings);
     if (outside.length > 0) return problemResponse(invalidParameters(outside));
 
-    const { gate, runs } = service();
-    const release = gate.tryAcquire();
-    if (!release) {
+    const runId = randomUUID();
+    const { lock, runs } = serviceFor(settings);
+    let handle;
+    try {
+      handle = await lock.tryAcquire(runId);
+    } catch (error) {
+      context.error(`kms-route-audit: scan lock ${lock.location}: ${describeError(error)}`);
+      return problemResponse(
+        scanFailed(`the scan lock could not be read: ${describeError(error)}`),
+      );
+    }
+    if (!handle) {
       return problemResponse(
         {
           type: PROBLEM_TYPES.busy,
           title: "A scan is already running",
           status: 429,
-          detail: `this instance runs one audit at a time; retry in ${busyRetryAfter} s`,
+          detail: `this app runs one audit at a time; retry in ${busyRetryAfter} s`,
         },
         { "retry-after": String(busyRetryAfter) },
       );
     }
+    const lockHandle = handle;
 
-    const runId = randomUUID();
     const tenantWide =
       scanRequest.subscriptions.length === 0 && scanRequest.managementGroups.length === 0;
     const output = detachableInvocationLog(context);
@@ -273,10 +288,21 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
         format: scanRequest.format,
         statuses: scanRequest.statuses,
         write: scanRequest.write,
+        lock: lock.location,
+        runs: runs.location,
       },
       "http scan requested",
     );
-    const record = runs.start(runId, scanRequest);
+    let record: RunRecord;
+    try {
+      record = await runs.start(runId, scanRequest);
+    } catch (error) {
+      await lockHandle.release();
+      logger.error({ error: describeError(error) }, "run record could not be written");
+      return problemResponse(
+        scanFailed(`the run record could not be written: ${describeError(error)}`),
+      );
+    }
     const done = (async () => {
       try {
         const { result, reports } = await runLiveAudit({
@@ -287,9 +313,13 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
           runId,
           logger: baseLogger,
           overrides: dependencies.overrides,
-          signal: AbortSignal.timeout(dependencies.maxRunInMs ?? 30 * 60_000),
+          signal: AbortSignal.any([
+            AbortSignal.timeout(dependencies.maxRunInMs ?? 30 * 60_000),
+            lockHandle.signal,
+          ]),
         });
-        runs.finish(runId, result, reports);
+        record = { ...record, state: "done", result, reports, finishedAt: new Date() };
+        await runs.finish(runId, result, reports);
         if (!result.run.complete || failedRecords(reports) > 0) {
           logger.error(
             {
@@ -301,10 +331,18 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
           );
         }
       } catch (error) {
-        logger.error({ error: describeError(error) }, "http scan failed");
-        runs.fail(runId, scanFailed(describeError(error)));
+        const why = lockHandle.signal.aborted
+          ? describeError(lockHandle.signal.reason)
+          : describeError(error);
+        logger.error({ error: why }, "http scan failed");
+        record = { ...record, state: "failed", problem: scanFailed(why), finishedAt: new Date() };
+        await runs
+          .fail(runId, scanFailed(why))
+          .catch((e: unknown) =>
+            logger.error({ error: describeError(e) }, "run record could not be written"),
+          );
       } finally {
-        release();
+        await lockHandle.release();
       }
     })();
 
@@ -328,7 +366,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
     return answer(record, scanRequest.format, scanRequest.statuses, pollRetryAfter);
   }
 
-  function scanRun(request: HttpRequest, _context: InvocationContext): HttpResponseInit {
+  async function scanRun(request: HttpRequest, context: InvocationContext) {
     const runId = request.params.runId ?? "";
     if (!isGuid(runId)) {
       return problemResponse(
@@ -337,13 +375,42 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
     }
     const parsed = parsePollQuery(queryOf(request));
     if (!parsed.ok) return problemResponse(invalidParameters(parsed.invalidParams));
-    const record = service().runs.get(runId.toLowerCase());
+    let settings: Settings;
+    try {
+      settings = readSettings(dependencies.env ?? process.env);
+    } catch (error) {
+      context.error(`kms-route-audit: ${describeError(error)}`);
+      return problemResponse(settingsProblem(error));
+    }
+    const { lock, runs } = serviceFor(settings);
+    const id = runId.toLowerCase();
+    let record: RunRecord | undefined;
+    try {
+      record = await runs.get(id);
+      // A run still "running" whose scan no longer holds the lock: it just finished (read it
+      // again), or its instance stopped before it could record the end.
+      if (record?.state === "running" && !(await lock.holds(id))) {
+        record = await runs.get(id);
+        if (record?.state === "running") {
+          record = {
+            ...record,
+            state: "failed",
+            problem: scanFailed(
+              "the run was abandoned: the instance running it stopped before it finished (its scan lock expired); start a new scan",
+            ),
+          };
+        }
+      }
+    } catch (error) {
+      context.error(`kms-route-audit: run store ${runs.location}: ${describeError(error)}`);
+      return problemResponse(scanFailed(`the run could not be read: ${describeError(error)}`));
+    }
     if (!record) {
       return problemResponse({
         type: PROBLEM_TYPES.runNotFound,
         title: "Run not found",
         status: 404,
-        detail: `no run ${runId} on this instance: unknown, expired, or started on another instance`,
+        detail: `no run ${runId}: unknown or expired`,
       });
     }
     return answer(

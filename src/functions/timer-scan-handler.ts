@@ -4,7 +4,6 @@ import { describeError } from "../errors.js";
 import { createInvocationLogger } from "../logging/invocation-log.js";
 import { logAnalyticsConfigured, readSettings } from "../settings.js";
 import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
-import { scanFailed } from "./problem.js";
 import { instanceScanService, type ScanService } from "./scan-service.js";
 
 /**
@@ -18,7 +17,11 @@ import { instanceScanService, type ScanService } from "./scan-service.js";
  * with Complete=false / FailedRecords, are already in Log Analytics.
  */
 export function createTimerScanHandler(
-  dependencies: FunctionDependencies & { service?: ScanService } = {},
+  dependencies: FunctionDependencies & {
+    service?: ScanService;
+    /** Longest wait for the scan lock before the invocation fails. Default 20 minutes. */
+    maxLockWaitInMs?: number;
+  } = {},
 ): (timer: Timer, context: InvocationContext) => Promise<void> {
   return async function timerScan(timer, context) {
     const env = dependencies.env ?? process.env;
@@ -42,15 +45,36 @@ export function createTimerScanHandler(
     if (timer.isPastDue) {
       logger.warn({ isPastDue: true }, "timer is past due: this run is late (missed schedule)");
     }
-    const service = dependencies.service ?? instanceScanService();
+    const service =
+      dependencies.service ??
+      instanceScanService(settings, {
+        ...(dependencies.overrides?.credential
+          ? { credential: dependencies.overrides.credential }
+          : {}),
+      });
+    // The same lock as the HTTP scans: wait for a running scan, on any instance, to end.
     const waitStarted = Date.now();
-    if (service.gate.busy) logger.info("another scan is running on this instance; waiting for it");
-    const release = await service.gate.acquire();
+    let handle;
+    try {
+      handle = await service.lock.acquire(runId, {
+        signal: AbortSignal.timeout(dependencies.maxLockWaitInMs ?? 20 * 60_000),
+        onWait: () =>
+          logger.info(
+            { lock: service.lock.location },
+            "another scan is running; waiting for the scan lock",
+          ),
+      });
+    } catch (error) {
+      logger.error({ error: describeError(error) }, "timer scan not started: no scan lock");
+      throw new Error(
+        `kms-route-audit run ${runId} not started: the scan lock (${service.lock.location}) stayed taken: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
     const waitedInMs = Date.now() - waitStarted;
-    if (waitedInMs > 0) logger.info({ waitedInMs }, "scan gate acquired");
+    logger.info({ waitedInMs, lock: service.lock.location }, "scan lock acquired");
     const write = logAnalyticsConfigured(settings);
     if (!write) logger.warn("Log Analytics is not configured: results are only logged");
-    service.runs.start(runId, { format: "json", statuses: null });
     let outcome;
     try {
       outcome = await runLiveAudit({
@@ -61,14 +85,18 @@ export function createTimerScanHandler(
         logger: baseLogger,
         overrides: dependencies.overrides,
         remediate: true,
+        signal: handle.signal,
       });
-      service.runs.finish(runId, outcome.result, outcome.reports);
     } catch (error) {
-      logger.error({ error: describeError(error) }, "timer scan failed");
-      service.runs.fail(runId, scanFailed(describeError(error)));
-      throw error;
+      const why = handle.signal.aborted
+        ? describeError(handle.signal.reason)
+        : describeError(error);
+      logger.error({ error: why }, "timer scan failed");
+      throw handle.signal.aborted
+        ? new Error(`kms-route-audit run ${runId}: ${why}`, { cause: error })
+        : error;
     } finally {
-      release();
+      await handle.release();
     }
     const { result, reports } = outcome;
     const failed = failedRecords(reports);
