@@ -12,6 +12,42 @@ const LEVEL: Record<Severity, "error" | "warning" | "note" | "none"> = {
 
 const ATTENTION = new Set(["NonCompliant", "Unverified"]);
 
+const DEFAULT_HELP =
+  "See the finding's path (endpoints[].path) for the hop that decided it, and its remediation for the fix per cause.";
+const ROUTES_HELP =
+  "Add a route with next hop Internet for every endpoint IP to the subnet's route table (a NAT gateway too in a private subnet); see the finding's remediation for exact commands.";
+
+/** What to do about each reason (SARIF rule help). */
+const HELP: Partial<Record<ReasonCode, string>> = {
+  KMS_ROUTES_MISSING: ROUTES_HELP,
+  KMS_ROUTES_INCOMPLETE: ROUTES_HELP,
+  LEGACY_KMS_IP_ONLY: ROUTES_HELP,
+  KMS_ROUTE_WRONG_NEXT_HOP: ROUTES_HELP,
+  DEFAULT_ROUTE_BLACKHOLED: ROUTES_HELP,
+  TUNNELED_ON_PREMISES: ROUTES_HELP,
+  VPN_DEFAULT_SITE: ROUTES_HELP,
+  BGP_DEFAULT_ROUTE_LEARNED: ROUTES_HELP,
+  FIREWALL_FORCED_TUNNELED:
+    "The firewall sends Internet-bound traffic on-premises: add /32 routes with next hop Internet for the endpoint IPs on the workload subnet (or split-tunnel them on AzureFirewallSubnet).",
+  FIREWALL_DENIES_PORT:
+    "Add a network rule that allows TCP to the endpoint IPs from the subnet, in a rule collection processed before the deny (the finding's remediation has the firewall policy rule collection group).",
+  PRIVATE_SUBNET_NO_OUTBOUND:
+    "Give the private subnet an explicit outbound method: a NAT gateway with a public IP (routes to the Internet alone never work there).",
+  NSG_DENIES_PORT:
+    "Add an outbound allow rule for TCP to the endpoint IPs above the deny in the NSG (see the finding's remediation).",
+  NVA_POLICY_UNKNOWN:
+    "Declare what the appliance lets through (tag kms-route-audit-egress on its NIC, VM or load balancer, or --declarations), or route the endpoint IPs around it.",
+  BGP_DEFAULT_ROUTE_POSSIBLE:
+    "Read the gateway's learned routes (--confirm-gateway-routes) or add /32 routes with next hop Internet for the endpoint IPs, which no learned route can beat.",
+  ROUTE_SERVER_ROUTES_UNKNOWN:
+    "Read the Route Server peers' learned routes (a live scan with --confirm-gateway-routes, or export them as facts rows).",
+  VIRTUAL_HUB_ROUTES_UNKNOWN:
+    "Read the hub connection's effective routes (live, or export them as facts rows), or configure an Internet routing intent.",
+  SERVICE_TAG_ROUTE_UNRESOLVED: "Supply Azure's service-tag file (--service-tags).",
+  NEXT_HOP_NOT_IN_INVENTORY:
+    "Include the next hop (firewall, appliance NIC or load balancer) in the scan or the export.",
+};
+
 function fingerprint(finding: Finding, ruleId: string): string {
   return createHash("sha256").update(`${finding.subnetId.toLowerCase()}|${ruleId}`).digest("hex");
 }
@@ -40,9 +76,7 @@ export function formatSarif(result: ScanResult): string {
                 .replace(/^./, (c) => c.toUpperCase()),
               shortDescription: { text: REASONS[code] },
               fullDescription: { text: REASONS[code] },
-              help: {
-                text: "Add a route with next hop Internet for every KMS IP to the subnet's route table; see the finding's remediation for exact commands.",
-              },
+              help: { text: HELP[code] ?? DEFAULT_HELP },
             })),
           },
         },

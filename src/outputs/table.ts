@@ -1,5 +1,12 @@
 import { styleText } from "node:util";
-import { STATUSES, type Finding, type ScanResult, type Severity, type Status } from "../model.js";
+import {
+  STATUSES,
+  decidingPathOf,
+  type Finding,
+  type ScanResult,
+  type Severity,
+  type Status,
+} from "../model.js";
 
 export interface TableOptions {
   color: boolean;
@@ -87,6 +94,9 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     rows.forEach((f, i) => {
       lines.push(`  ${pad(cells[i]!, widths)}`);
       lines.push(`    ${paint("dim", f.summary)}`);
+      // The deciding hop in words, the way a packet goes.
+      const path = decidingPathOf(f);
+      if (path) lines.push(`    ${paint("dim", `path: ${path.replaceAll(" -> ", " → ")}`)}`);
     });
     if (all.length > rows.length) {
       lines.push(
@@ -95,6 +105,18 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     }
   }
 
+  if (run.warnings.length > 0) {
+    lines.push(
+      "",
+      paint(
+        "yellow",
+        `Malformed in the data (${run.warnings.length}; what depends on it is Unverified, not Compliant):`,
+      ),
+    );
+    for (const w of run.warnings.slice(0, TABLE_ROWS_PER_STATUS)) lines.push(`  ${w.message}`);
+    if (run.warnings.length > TABLE_ROWS_PER_STATUS)
+      lines.push(`  ... and ${run.warnings.length - TABLE_ROWS_PER_STATUS} more (--format json: run.warnings)`);
+  }
   if (run.errors.length > 0) {
     lines.push(
       "",
