@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import { endpointSetsFor } from "./catalog/endpoints.js";
+import { loadCatalog } from "./catalog/catalog.js";
 import { describeError } from "./errors.js";
 import type { Logger } from "./logging/logger.js";
 import type { RunError, ScanResult } from "./model.js";
@@ -74,12 +74,28 @@ export interface LiveScanRequest {
   overrides?: LiveScanOverrides;
 }
 
-/** Options for runScan: the cloud's built-in endpoints, Resource Graph in the given scope. */
-export function liveScanOptions(request: LiveScanRequest): ScanOptions {
+/**
+ * Options for runScan: the catalog the settings name (KMS_AUDIT_ENDPOINTS_FILE,
+ * KMS_AUDIT_SERVICE_TAGS_FILE, KMS_AUDIT_DECLARATIONS_FILE, KMS_AUDIT_ENDPOINT_SETS: the CLI's
+ * --endpoints, --service-tags, --declarations and --endpoint-set), Resource Graph in the given scope.
+ */
+export async function liveScanOptions(request: LiveScanRequest): Promise<ScanOptions> {
+  const { settings } = request;
+  const catalog = await loadCatalog({
+    cloud: settings.cloud,
+    endpointsFile: settings.endpointsFile,
+    serviceTagsFile: settings.serviceTagsFile,
+    declarationsFile: settings.declarationsFile,
+    endpointSets: settings.endpointSets,
+    endpointSetsName: "KMS_AUDIT_ENDPOINT_SETS",
+  });
   return {
     source: liveSourceFromSettings(request.settings, request.scope, request.overrides),
     cloud: request.settings.cloud,
-    endpointSets: endpointSetsFor(request.settings.cloud),
+    endpointSets: catalog.endpointSets,
+    serviceTags: catalog.serviceTags,
+    declarations: catalog.declarations,
+    forcedSets: catalog.forcedSets,
     logger: request.logger,
     signal: request.signal,
     newRunId: request.newRunId,

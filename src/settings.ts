@@ -39,6 +39,14 @@ export interface Settings {
   confirmGatewayRoutes: boolean;
   /** KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES: read a VM NIC's effective routes per subnet in doubt. */
   verifyEffectiveRoutes: boolean;
+  /** KMS_AUDIT_ENDPOINTS_FILE: an endpoint file that extends or replaces the built-in sets. */
+  endpointsFile: string | null;
+  /** KMS_AUDIT_SERVICE_TAGS_FILE: Azure's service-tag file (ServiceTags_Public_*.json). */
+  serviceTagsFile: string | null;
+  /** KMS_AUDIT_DECLARATIONS_FILE: declared appliance behaviour (README "Declared appliances"). */
+  declarationsFile: string | null;
+  /** KMS_AUDIT_ENDPOINT_SETS: sets judged for every subnet whatever its VMs (e.g. rhui). */
+  endpointSets: string[];
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -147,6 +155,23 @@ function remediationSetting(raw: string | undefined): Settings["remediation"] {
   throw new SettingsError("KMS_AUDIT_REMEDIATION", `"${raw}" is not one of off, plan, apply`);
 }
 
+function filePath(name: string, raw: string | undefined): string | null {
+  const value = raw?.trim();
+  if (!value) return null;
+  if (value.includes("\0")) throw new SettingsError(name, "is not a file path");
+  return value;
+}
+
+const SET_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+
+function endpointSetNames(raw: string | undefined): string[] {
+  const names = list(raw);
+  for (const n of names)
+    if (!SET_NAME.test(n))
+      throw new SettingsError("KMS_AUDIT_ENDPOINT_SETS", `"${n}" is not an endpoint set name`);
+  return names;
+}
+
 function booleanSetting(name: string, raw: string | undefined): boolean {
   if (raw === undefined || raw.trim() === "") return false;
   const value = raw.trim().toLowerCase();
@@ -225,5 +250,9 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       "KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES",
       env.KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES,
     ),
+    endpointsFile: filePath("KMS_AUDIT_ENDPOINTS_FILE", env.KMS_AUDIT_ENDPOINTS_FILE),
+    serviceTagsFile: filePath("KMS_AUDIT_SERVICE_TAGS_FILE", env.KMS_AUDIT_SERVICE_TAGS_FILE),
+    declarationsFile: filePath("KMS_AUDIT_DECLARATIONS_FILE", env.KMS_AUDIT_DECLARATIONS_FILE),
+    endpointSets: endpointSetNames(env.KMS_AUDIT_ENDPOINT_SETS),
   };
 }

@@ -1,7 +1,5 @@
 import { Option, type Command } from "commander";
-import { endpointSetsFor, readEndpointFile } from "../catalog/endpoints.js";
-import type { EndpointSet } from "../catalog/kms-endpoints.js";
-import { readServiceTagFile, type ServiceTagIndex } from "../catalog/service-tags.js";
+import { loadCatalog, type Catalog } from "../catalog/catalog.js";
 import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
 import { isGuid, isManagementGroupId, parseCloud, type Settings } from "../settings.js";
@@ -41,24 +39,45 @@ export function addEstateOptions(command: Command, help: EstateOptionHelp): Comm
     .option("--management-group <id>", help.managementGroup, collect, []);
 }
 
-/** Declares --endpoints and --service-tags (read by catalogFilesFrom), with the command's help. */
+/** Declares the catalog options (read by catalogFilesFrom), with the command's help texts. */
 export function addCatalogOptions(
   command: Command,
   help: { endpoints: string; serviceTags: string },
 ): Command {
   return command
-    .option("--endpoints <file>", help.endpoints)
-    .option("--service-tags <file>", help.serviceTags);
+    .option("--endpoints <file>", `${help.endpoints} (KMS_AUDIT_ENDPOINTS_FILE)`)
+    .option("--service-tags <file>", `${help.serviceTags} (KMS_AUDIT_SERVICE_TAGS_FILE)`)
+    .option(
+      "--declarations <file>",
+      "JSON file declaring what third-party appliances let through (KMS_AUDIT_DECLARATIONS_FILE; see README)",
+    )
+    .option(
+      "--endpoint-set <name>",
+      "judge this endpoint set for every subnet, whatever its VMs (e.g. rhui); repeatable (KMS_AUDIT_ENDPOINT_SETS)",
+      collect,
+      [],
+    );
 }
 
-/** The --endpoints and --service-tags files, null when not given. */
-export function catalogFilesFrom(raw: Record<string, unknown>): {
+/** The catalog files and sets: the flags, else the settings of the same meaning. */
+export interface CatalogFiles {
   endpoints: string | null;
   serviceTags: string | null;
-} {
+  declarations: string | null;
+  endpointSets: string[];
+}
+
+export function catalogFilesFrom(raw: Record<string, unknown>, settings?: Settings): CatalogFiles {
+  const sets = Array.isArray(raw.endpointSet) ? (raw.endpointSet as string[]) : [];
   return {
-    endpoints: typeof raw.endpoints === "string" ? raw.endpoints : null,
-    serviceTags: typeof raw.serviceTags === "string" ? raw.serviceTags : null,
+    endpoints: typeof raw.endpoints === "string" ? raw.endpoints : (settings?.endpointsFile ?? null),
+    serviceTags:
+      typeof raw.serviceTags === "string" ? raw.serviceTags : (settings?.serviceTagsFile ?? null),
+    declarations:
+      typeof raw.declarations === "string"
+        ? raw.declarations
+        : (settings?.declarationsFile ?? null),
+    endpointSets: sets.length > 0 ? sets : (settings?.endpointSets ?? []),
   };
 }
 
@@ -100,23 +119,15 @@ export function estateInputsFrom(raw: Record<string, unknown>, settings: Setting
   return inputs;
 }
 
-/** The endpoint sets in force (built in, or --endpoints) and the --service-tags index. */
-export async function readCatalog(
-  cloud: CloudName,
-  endpoints: string | null,
-  serviceTags: string | null,
-): Promise<{ endpointSets: EndpointSet[]; serviceTags: ServiceTagIndex | undefined }> {
-  const endpointSets = endpointSetsFor(
+/** The catalog of a command: its files and sets (flags, else settings), read and checked. */
+export function readCatalog(cloud: CloudName, files: CatalogFiles): Promise<Catalog> {
+  return loadCatalog({
     cloud,
-    endpoints ? await readEndpointFile(endpoints) : undefined,
-  );
-  if (endpointSets.length === 0) {
-    throw new InputError(`${endpoints}: no endpoint set applies to cloud ${cloud}`);
-  }
-  return {
-    endpointSets,
-    serviceTags: serviceTags ? await readServiceTagFile(serviceTags) : undefined,
-  };
+    endpointsFile: files.endpoints,
+    serviceTagsFile: files.serviceTags,
+    declarationsFile: files.declarations,
+    endpointSets: files.endpointSets,
+  });
 }
 
 /**

@@ -90,7 +90,7 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
           output: typeof raw.output === "string" ? raw.output : null,
           logAnalytics: raw.logAnalytics === true,
           failOn: (raw.failOn as "NonCompliant" | "Unverified" | undefined) ?? null,
-          ...catalogFilesFrom(raw),
+          catalog: catalogFilesFrom(raw, settings),
           // The settings apply to live scans; the flags are refused with --input/--demo.
           confirmGatewayRoutes:
             raw.confirmGatewayRoutes === true || (settings.confirmGatewayRoutes && live),

@@ -59,11 +59,9 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
         throw new InputError(
           "--apply changes the live tenant; it cannot be used with --input or --demo",
         );
-      const files = catalogFilesFrom(raw);
-      const { endpointSets, serviceTags } = await readCatalog(
+      const { endpointSets, serviceTags, declarations, forcedSets } = await readCatalog(
         cloud,
-        files.endpoints,
-        files.serviceTags,
+        catalogFilesFrom(raw, settings),
       );
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
       // Apply is logged at info by default: every write is worth a line on stderr.
@@ -73,7 +71,7 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
       const { formatRemediationTable, runRemediation } = await import("../remediate/remediate.js");
       const source = await estateSourceFor(inputs, settings, io.stdin);
       const report = await runRemediation(
-        { source, cloud, endpointSets, serviceTags, logger },
+        { source, cloud, endpointSets, serviceTags, declarations, forcedSets, logger },
         {
           mode: apply ? "apply" : "plan",
           replaceConflicting: raw.replaceConflicting === true,

@@ -12,7 +12,7 @@ import type { SinkReport } from "../outputs/sink.js";
 import { runScan } from "../scan.js";
 import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import type { EstateSource } from "../sources/source.js";
-import { estateSourceFor, readCatalog } from "./estate-source.js";
+import { estateSourceFor, readCatalog, type CatalogFiles } from "./estate-source.js";
 import { createProgressReporter, type ProgressStream } from "./progress.js";
 
 export interface ScanCommandOptions {
@@ -25,8 +25,7 @@ export interface ScanCommandOptions {
   output: string | null;
   logAnalytics: boolean;
   failOn: "NonCompliant" | "Unverified" | null;
-  endpoints: string | null;
-  serviceTags: string | null;
+  catalog: CatalogFiles;
   /** Issue 6: confirm BGP-doubtful subnets against ARM (live only). */
   confirmGatewayRoutes?: boolean;
   verifyEffectiveRoutes?: boolean;
@@ -59,10 +58,9 @@ export async function runScanCommand(
       "--log-analytics needs the settings KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
     );
   }
-  const { endpointSets, serviceTags } = await readCatalog(
+  const { endpointSets, serviceTags, declarations, forcedSets } = await readCatalog(
     options.cloud,
-    options.endpoints,
-    options.serviceTags,
+    options.catalog,
   );
 
   const source = countingRows(await estateSourceFor(options, settings, io.stdin));
@@ -75,6 +73,8 @@ export async function runScanCommand(
     cloud: options.cloud,
     endpointSets,
     serviceTags,
+    declarations,
+    forcedSets,
     logger,
     onProgress: progress.onProgress,
   };

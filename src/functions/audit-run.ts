@@ -87,7 +87,7 @@ export async function runLiveAudit(options: {
         ),
       ]
     : [];
-  const scanOptions = liveScanOptions({
+  const scanOptions = await liveScanOptions({
     settings,
     scope: options.scope,
     logger: options.logger,

@@ -1,0 +1,52 @@
+import type { Declarations } from "../audit/declarations.js";
+import { InputError } from "../errors.js";
+import type { CloudName } from "../model.js";
+import { readDeclarationsFile } from "./declarations-file.js";
+import { endpointSetsFor, readEndpointFile } from "./endpoints.js";
+import type { EndpointSet } from "./kms-endpoints.js";
+import { readServiceTagFile, type ServiceTagIndex } from "./service-tags.js";
+
+/** What the audit judges against: endpoints, service tags, declared appliances. */
+export interface Catalog {
+  endpointSets: EndpointSet[];
+  serviceTags: ServiceTagIndex | undefined;
+  declarations: Declarations | undefined;
+  /** Sets judged for every subnet whatever its VMs (--endpoint-set, KMS_AUDIT_ENDPOINT_SETS). */
+  forcedSets: string[];
+}
+
+/** The files and names a catalog comes from (flags or settings; null: not given). */
+export interface CatalogInputs {
+  cloud: CloudName;
+  endpointsFile: string | null;
+  serviceTagsFile: string | null;
+  declarationsFile: string | null;
+  endpointSets: readonly string[];
+  /** How the inputs are named in errors: "--endpoint-set" or "KMS_AUDIT_ENDPOINT_SETS". */
+  endpointSetsName?: string;
+}
+
+/** Reads and checks the catalog once, for every entry point (CLI, timer, HTTP). */
+export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
+  const endpointSets = endpointSetsFor(
+    inputs.cloud,
+    inputs.endpointsFile ? await readEndpointFile(inputs.endpointsFile) : undefined,
+  );
+  if (endpointSets.length === 0) {
+    throw new InputError(`${inputs.endpointsFile}: no endpoint set applies to cloud ${inputs.cloud}`);
+  }
+  for (const name of inputs.endpointSets) {
+    if (!endpointSets.some((s) => s.name === name))
+      throw new InputError(
+        `${inputs.endpointSetsName ?? "--endpoint-set"}: "${name}" is not an endpoint set of cloud ${inputs.cloud} (${endpointSets.map((s) => s.name).join(", ")})`,
+      );
+  }
+  return {
+    endpointSets,
+    serviceTags: inputs.serviceTagsFile ? await readServiceTagFile(inputs.serviceTagsFile) : undefined,
+    declarations: inputs.declarationsFile
+      ? await readDeclarationsFile(inputs.declarationsFile)
+      : undefined,
+    forcedSets: [...new Set(inputs.endpointSets)],
+  };
+}

@@ -1,0 +1,64 @@
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+import { declarationsFromEntries, type Declarations } from "../audit/declarations.js";
+import { InputError, describeError } from "../errors.js";
+import { isIpv4Address } from "../audit/prefix.js";
+
+/**
+ * The declarations file (--declarations, KMS_AUDIT_DECLARATIONS_FILE): what third-party appliances
+ * let through, where their policy is not in ARM. README "Declared appliance behaviour".
+ *
+ *   { "appliances": [
+ *       { "resourceId": "<NIC, VM or internal load balancer ID>", "allow": ["kms", "rhui"],
+ *         "egress": "internet", "note": "Palo Alto hub: SNAT to its public IP (CHG0042)" },
+ *       { "ipAddress": "10.20.0.4", "deny": ["kms"] } ] }
+ */
+const SET = z.string().regex(/^(?:[a-z][a-z0-9-]{0,30}|all|\*)$/, "an endpoint set name or all");
+
+const fileSchema = z.strictObject({
+  appliances: z
+    .array(
+      z
+        .strictObject({
+          resourceId: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/.+/i, "a resource ID").optional(),
+          ipAddress: z.string().refine(isIpv4Address, "must be an IPv4 address").optional(),
+          allow: z.array(SET).default([]),
+          deny: z.array(SET.refine((s) => s !== "all" && s !== "*", "deny names sets, not all")).default([]),
+          egress: z.enum(["internet", "onPremises", "follow"]).default("follow"),
+          note: z.string().max(500).optional(),
+        })
+        .refine((e) => (e.resourceId === undefined) !== (e.ipAddress === undefined), {
+          message: "needs exactly one of resourceId and ipAddress",
+        })
+        .refine((e) => e.allow.length + e.deny.length > 0, {
+          message: "names no endpoint set to allow or deny",
+        }),
+    )
+    .min(1),
+});
+
+export function parseDeclarationsFile(name: string, text: string): Declarations {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw new InputError(`${name}: not valid JSON (${describeError(error)})`);
+  }
+  const parsed = fileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
+    throw new InputError(`${name}: ${path}: ${issue.message}`);
+  }
+  return declarationsFromEntries(parsed.data.appliances, name);
+}
+
+export async function readDeclarationsFile(name: string): Promise<Declarations> {
+  let text: string;
+  try {
+    text = await readFile(name, "utf8");
+  } catch (error) {
+    throw new InputError(`${name}: cannot read declarations file: ${describeError(error)}`);
+  }
+  return parseDeclarationsFile(name, text);
+}
