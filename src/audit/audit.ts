@@ -392,10 +392,17 @@ class AuditEngine {
   private nsgIdsOf(subnetKey: string, subnet: Subnet): string[] {
     const nics =
       this.inventory.nicsBySubnet.size > 0 ? this.inventory.nicsBySubnet.get(subnetKey) : undefined;
-    if (!subnet.networkSecurityGroupId && (!nics || nics.nsgIds.length === 0)) return NO_IDS;
+    const missingNics =
+      subnet.listedNics !== null &&
+      subnet.listedNics > (this.impactOf(subnetKey).networkInterfaces ?? 0);
+    if (!subnet.networkSecurityGroupId && !nics?.nsgIds.length && !missingNics && !subnet.unread)
+      return NO_IDS;
     // NIC NSGs first, then the subnet's: both must allow an outbound flow (network-security-group-how-it-works).
+    // NICs (or a subnet) not in the inventory may have NSGs: a placeholder that is never found.
     const ids = [...(nics?.nsgIds ?? [])];
-    if (subnet.networkSecurityGroupId) ids.push(subnet.networkSecurityGroupId);
+    if (missingNics) ids.push(UNREAD_NIC_NSGS);
+    if (subnet.unread) ids.push(UNREAD_SUBNET_NSG);
+    else if (subnet.networkSecurityGroupId) ids.push(subnet.networkSecurityGroupId);
     return ids;
   }
 
@@ -417,6 +424,8 @@ class AuditEngine {
       nsg: this.inventory.networkSecurityGroups.get(keyOf(id)) ?? null,
     }));
     let applies: Tri = true;
+    // An NSG the audit cannot read may deny anything, AzurePlatformLKM included.
+    const unreadable = nsgs.some(({ nsg }) => nsg === null);
     if (endpoint.platformNsgAllowance) {
       const lkm = nsgs.some(({ nsg }) =>
         nsg?.outbound.some(
@@ -426,7 +435,7 @@ class AuditEngine {
         ),
       );
       applies = lkm ? true : defaultRouteDisablesAllowance(routes);
-      if (applies === false) return null;
+      if (applies === false && !unreadable) return null;
     }
     const ctx = this.matchContext(vnetKey, routes, flow.ip);
     let unknown: Hop | null = null;
@@ -435,11 +444,18 @@ class AuditEngine {
       if (!nsg) {
         unknown ??= {
           kind: "NetworkSecurityGroup",
-          resourceId: id,
-          detail: `NSG ${nameOf(id)} is not in the inventory`,
+          resourceId: id === UNREAD_NIC_NSGS || id === UNREAD_SUBNET_NSG ? null : id,
+          detail:
+            id === UNREAD_NIC_NSGS
+              ? "the subnet names NICs the inventory does not hold: their NSGs are unknown"
+              : id === UNREAD_SUBNET_NSG
+                ? "the subnet's own row is not in the inventory: its NSG is unknown"
+                : `NSG ${nameOf(id)} is not in the inventory`,
         };
         continue;
       }
+      // With the platform's KMS allowance in force only an AzurePlatformLKM deny could block.
+      if (applies === false) continue;
       const d = evaluateNsg(nsg, flow, ctx);
       if (d.action === "Deny") {
         const hop: Hop = { kind: "NetworkSecurityGroup", resourceId: nsg.id, detail: d.detail };
@@ -817,6 +833,8 @@ class AuditEngine {
 }
 
 const NO_IDS: string[] = [];
+const UNREAD_NIC_NSGS = "(NICs not in the inventory)";
+const UNREAD_SUBNET_NSG = "(subnet not read)";
 const NO_SYSTEM: CandidateRoute[] = [];
 const NO_FIREWALL_FIXES: FixPlan["firewalls"] = [];
 const NO_NSG_FIXES: FixPlan["nsgs"] = [];

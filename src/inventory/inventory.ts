@@ -397,7 +397,10 @@ export class InventoryBuilder {
       if (!subnet)
         this.addSubnet({
           key: ref.key,
-          subnet: subnetOf(ref.id, nameOf(ref.id), {}, null, new Problems(ref.id), "properties"),
+          subnet: {
+            ...subnetOf(ref.id, nameOf(ref.id), {}, null, new Problems(ref.id), "properties"),
+            unread: true,
+          },
         });
       const added = inventory.subnets.get(ref.key)!;
       if (added.routeTableId === null) added.routeTableId = routeTableId;
@@ -458,6 +461,7 @@ export class InventoryBuilder {
       existing.addressPrefix ??= subnet.addressPrefix;
       existing.addressPrefixes ??= subnet.addressPrefixes;
       existing.defaultOutboundAccess ??= subnet.defaultOutboundAccess;
+      existing.listedNics ??= subnet.listedNics;
       return;
     }
     if (subnet.location === null) {

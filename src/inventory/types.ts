@@ -67,6 +67,16 @@ export interface Subnet {
    * data does not say, which is how ARM reports subnets that keep default outbound access.
    */
   defaultOutboundAccess: boolean | null;
+  /**
+   * How many NICs its ipConfigurations back-references name (null when the data lists none): NIC
+   * rows missing from the inventory make its outbound access and NIC NSGs unknown.
+   */
+  listedNics: number | null;
+  /**
+   * Known only from a route table's back-reference: its own row (and VNet) is not in the
+   * inventory, so its outbound access and NSG are unknown.
+   */
+  unread: boolean;
   /** Fields of the subnet that are malformed; what depends on them is unknown. */
   malformed: Problem[];
 }

@@ -21,6 +21,13 @@ export interface OutboundAccess {
  * have none). Without NIC rows in the inventory the per-VM methods are unknown.
  */
 export function subnetOutbound(inventory: Inventory, subnet: Subnet): OutboundAccess {
+  if (subnet.unread)
+    return {
+      reachable: null,
+      reason: "OUTBOUND_ACCESS_UNKNOWN",
+      detail: `subnet ${subnet.name} is known only from its route table: whether it is private, or has a NAT gateway, is unknown`,
+      resourceId: subnet.id,
+    };
   if (subnet.natGatewayId) {
     // A NAT gateway replaces every other outbound method of the subnet.
     const nat = inventory.natGateways.get(keyOf(subnet.natGatewayId));
@@ -49,6 +56,13 @@ export function subnetOutbound(inventory: Inventory, subnet: Subnet): OutboundAc
       reason: "OUTBOUND_ACCESS_UNKNOWN",
       detail:
         "private subnet without a NAT gateway; the inventory has no NIC rows, so instance public IPs and load-balancer outbound rules are unknown",
+      resourceId: subnet.id,
+    };
+  if (subnet.listedNics !== null && subnet.listedNics > count)
+    return {
+      reachable: null,
+      reason: "OUTBOUND_ACCESS_UNKNOWN",
+      detail: `private subnet: it lists ${subnet.listedNics} NICs, the inventory holds ${count}, so whether each has a public IP is unknown`,
       resourceId: subnet.id,
     };
   const nics = inventory.nicsBySubnet.get(key);

@@ -173,6 +173,18 @@ export function subnetOf(
   const outbound = optionalFlag(props.defaultOutboundAccess);
   if (outbound === undefined)
     own.wrongType(`${path}.defaultOutboundAccess`, props.defaultOutboundAccess, "a boolean");
+  let listedNics: number | null = null;
+  if (Array.isArray(props.ipConfigurations)) {
+    const nics = new Set<string>();
+    for (const c of props.ipConfigurations as unknown[]) {
+      const configId = idOf(c)?.toLowerCase();
+      const nic = configId?.includes("/networkinterfaces/")
+        ? parentOfChild(configId, "ipconfigurations")
+        : null;
+      if (nic) nics.add(nic);
+    }
+    listedNics = nics.size;
+  }
   return {
     id,
     name,
@@ -187,6 +199,8 @@ export function subnetOf(
     networkSecurityGroupId: refOrProblem(props, "networkSecurityGroup", own, path),
     natGatewayId: refOrProblem(props, "natGateway", own, path),
     defaultOutboundAccess: outbound ?? null,
+    listedNics,
+    unread: false,
     malformed: own.all,
   };
 }
