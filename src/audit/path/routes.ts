@@ -194,26 +194,18 @@ export function chooseRoute(ctx: RouteContext, ip: number): RouteChoice {
   const tagged = table ? first(table.tagged, ip) : undefined;
   const udr = cidr && (!tagged || cidr.length >= tagged.length) ? cidr : tagged;
   const system = first(ctx.system, ip);
-  const learned = first(ctx.learned.known, ip);
-  let best: CandidateRoute = SYSTEM_DEFAULT;
-  const beats = (candidate: CandidateRoute | undefined, rank: number, bestRank: number) =>
-    candidate !== undefined &&
-    (candidate.length > best.length || (candidate.length === best.length && rank < bestRank));
-  let bestRank = 2;
-  if (system && beats(system, 2, bestRank)) {
-    best = system;
-    bestRank = 2;
-  }
-  // A BGP route never beats a VNet or peering system route, however specific.
-  if (learned && !best.protected && beats(learned, 1, bestRank)) {
-    best = learned;
-    bestRank = 1;
-  }
-  if (udr && beats(udr, 0, bestRank)) best = udr;
+  // The IP is in the VNet's or a peer's address space: no BGP route beats that system route,
+  // however specific (virtual-networks-udr-overview, route-server-faq); only a UDR does.
+  const shielded = system !== undefined;
+  const learned = shielded ? undefined : first(ctx.learned.known, ip);
+  let best: CandidateRoute = system ?? SYSTEM_DEFAULT;
+  // Longest prefix; on equal prefixes UDR, then learned (BGP), then system.
+  if (learned && learned.length >= best.length) best = learned;
+  if (udr && udr.length >= best.length) best = udr;
   let contenders = ctx.learned.unknown;
   if (contenders.length > 0) {
     const decisive =
-      best.protected ||
+      shielded ||
       (best.source !== "LearnedRoute" && best.source !== "SystemRoute" && best.length === 32) ||
       (ctx.firewallSubnet &&
         best.source === "UserDefinedRoute" &&
