@@ -107,6 +107,8 @@ interface ParsedQuery {
   columns: string[] | null;
 }
 
+const RULE_COLLECTION_GROUP_TYPE = "microsoft.network/firewallpolicies/rulecollectiongroups";
+
 function parseQuery(query: string): ParsedQuery | null {
   const table = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase();
   if (!table) return null;
@@ -322,7 +324,12 @@ export async function startResourceGraphEmulator(
       );
     }
     const headers = quotaHeaders(quotaKey);
-    if (!parsed || (parsed.table !== "resources" && parsed.table !== "resourcecontainers")) {
+    if (
+      !parsed ||
+      (parsed.table !== "resources" &&
+        parsed.table !== "resourcecontainers" &&
+        parsed.table !== "networkresources")
+    ) {
       finish(400, "bad-request");
       return error(400, "BadRequest", "query not understood by the emulator");
     }
@@ -381,6 +388,10 @@ export async function startResourceGraphEmulator(
     const wanted = new Set(parsed.types);
     const selected = rows
       .filter((r) => (parsed.table === "resourcecontainers") === (r.type === SUBSCRIPTION_TYPE))
+      // networkresources holds rule collection groups; resources does not.
+      .filter(
+        (r) => (parsed.table === "networkresources") === (r.type === RULE_COLLECTION_GROUP_TYPE),
+      )
       .filter((r) => wanted.size === 0 || wanted.has(r.type))
       .filter((r) => inScope.has(subscriptionOf(r)))
       .sort((a, b) =>

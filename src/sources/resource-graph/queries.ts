@@ -5,14 +5,32 @@ import { AUDITED_TYPES } from "../../inventory/arm-row.js";
  * groups) travels in the request body, never in query text, so no user text reaches KQL.
  */
 
-/** Audited types that live in the `resources` table (subscriptions live in `resourcecontainers`). */
+/**
+ * Audited types that live in the `resources` table (Microsoft's "Azure Resource Graph table and
+ * resource type reference"): subscriptions live in `resourcecontainers`, firewall policy rule
+ * collection groups in `networkresources`. Hub virtual network connections and routing intent are
+ * in no table: the facts stage reads them through ARM, and estate files carry them as exported by
+ * `az network vhub connection list` / `az network vhub routing-intent list` (README).
+ */
 export const RESOURCE_TABLE_TYPES: readonly string[] = [
   AUDITED_TYPES.routeTable,
   AUDITED_TYPES.virtualNetwork,
   AUDITED_TYPES.gateway,
+  AUDITED_TYPES.connection,
+  AUDITED_TYPES.localNetworkGateway,
   AUDITED_TYPES.networkInterface,
   AUDITED_TYPES.virtualMachine,
   AUDITED_TYPES.scaleSet,
+  AUDITED_TYPES.firewall,
+  AUDITED_TYPES.firewallPolicy,
+  AUDITED_TYPES.ipGroup,
+  AUDITED_TYPES.virtualHub,
+  AUDITED_TYPES.bgpConnection,
+  AUDITED_TYPES.hubIpConfiguration,
+  AUDITED_TYPES.natGateway,
+  AUDITED_TYPES.publicIp,
+  AUDITED_TYPES.loadBalancer,
+  AUDITED_TYPES.networkSecurityGroup,
 ];
 
 // Routes, subnets and peerings are child resources that Resource Graph reports inside their parents
@@ -33,5 +51,13 @@ export const SUBSCRIPTIONS_QUERY = [
   "resourcecontainers",
   `| where type =~ '${AUDITED_TYPES.subscription}'`,
   "| project id, name, type, subscriptionId, properties",
+  "| order by id asc",
+].join("\n");
+
+/** Firewall policy rule collection groups: in `networkresources`, not `resources`. */
+export const RULE_COLLECTION_GROUPS_QUERY = [
+  "networkresources",
+  `| where type =~ '${AUDITED_TYPES.ruleCollectionGroup}'`,
+  "| project id, name, type, subscriptionId, resourceGroup, properties",
   "| order by id asc",
 ].join("\n");

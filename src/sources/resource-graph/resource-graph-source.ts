@@ -15,7 +15,7 @@ import { InputError, SourceError, describeCredentialError, describeError } from 
 import { isGuid, isManagementGroupId } from "../../settings.js";
 import type { EstateBatch, EstateSource, SourceContext } from "../source.js";
 import { cloudEndpoints } from "./clouds.js";
-import { RESOURCES_QUERY, SUBSCRIPTIONS_QUERY } from "./queries.js";
+import { RESOURCES_QUERY, RULE_COLLECTION_GROUPS_QUERY, SUBSCRIPTIONS_QUERY } from "./queries.js";
 import { QuotaPacer } from "./quota.js";
 
 /** Most rows one Resource Graph page may hold (`options.$top`). */
@@ -322,6 +322,7 @@ async function* readAll(
     for (const [name, query] of [
       ["subscriptions", SUBSCRIPTIONS_QUERY],
       ["resources", RESOURCES_QUERY],
+      ["rule collection groups", RULE_COLLECTION_GROUPS_QUERY],
     ] as const) {
       if (scopeFailed) break;
       // Subscription names only label findings: a failure to read them is logged, not a gap in
