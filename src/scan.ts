@@ -6,7 +6,7 @@ import type { EndpointSet } from "./catalog/kms-endpoints.js";
 import type { ServiceTagIndex } from "./catalog/service-tags.js";
 import { InventoryBuilder, type Inventory } from "./inventory/inventory.js";
 import type { Logger } from "./logging/logger.js";
-import type { FactsStage } from "./facts/facts-stage.js";
+import { factErrors, type FactFailure, type FactsStage } from "./facts/fact-needs.js";
 import {
   SCHEMA_VERSION,
   STATUSES,
@@ -66,7 +66,7 @@ export async function runScanWithInventory(
   );
 
   // Rows go straight into the inventory: only what the audit needs is kept, not the rows.
-  const builder = new InventoryBuilder();
+  const builder = new InventoryBuilder({ keepForFacts: options.facts !== undefined });
   for await (const batch of options.source.read({
     logger,
     signal: options.signal,
@@ -89,22 +89,27 @@ export async function runScanWithInventory(
     declarations: options.declarations,
     forcedSets: options.forcedSets,
   };
+  let failures: FactFailure[] = [];
   if (options.facts) {
-    const factErrors = await options.facts(inventory, {
+    failures = await options.facts(inventory, {
       logger,
       signal: options.signal,
       audit: (inv) => auditInventory(inv, auditOptions).findings,
+      addFacts: (rows) => builder.addFacts(rows),
     });
-    for (const error of factErrors) {
-      errors.push(error);
-      logger.warn({ error }, "a fact could not be read");
-    }
   }
   const { findings, warnings } = auditInventory(inventory, auditOptions);
+  // A fact that could not be read makes the run incomplete only where a verdict depends on it.
+  const facts = factErrors(failures, inventory, findings);
+  for (const error of facts.errors) {
+    errors.push(error);
+    logger.warn({ error }, "a fact a verdict depends on could not be read");
+  }
+  warnings.push(...facts.warnings);
   if (warnings.length > 0)
     logger.info(
       { warnings: warnings.length, first: warnings[0] },
-      "malformed resources in the estate",
+      "malformed resources or unread facts in the estate",
     );
   const finishedAt = now();
   const counts = countByStatus(findings);

@@ -71,7 +71,20 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
       const { formatRemediationTable, runRemediation } = await import("../remediate/remediate.js");
       const source = await estateSourceFor(inputs, settings, io.stdin);
       const report = await runRemediation(
-        { source, cloud, endpointSets, serviceTags, declarations, forcedSets, logger },
+        {
+          source,
+          cloud,
+          endpointSets,
+          serviceTags,
+          declarations,
+          forcedSets,
+          logger,
+          // The same facts as a live scan reads by default, so plan and scan judge alike.
+          facts:
+            source.kind === "resource-graph"
+              ? (await import("../confirm/cli.js")).factsFor(inputs, settings)
+              : undefined,
+        },
         {
           mode: apply ? "apply" : "plan",
           replaceConflicting: raw.replaceConflicting === true,

@@ -80,9 +80,12 @@ export async function runScanCommand(
   };
   let result: ScanResult;
   try {
-    // Loaded only when asked for: it brings the Azure network SDK.
+    // Live scans read facts before the audit (what Resource Graph does not hold, and learned or
+    // effective routes when asked); loaded only then: it brings the Azure network SDK.
     const facts =
-      options.confirmGatewayRoutes || options.verifyEffectiveRoutes
+      source.kind === "resource-graph" ||
+      options.confirmGatewayRoutes ||
+      options.verifyEffectiveRoutes
         ? (await import("../confirm/cli.js")).factsFor(options, settings)
         : undefined;
     result = await runScan({ ...scanOptions, facts });

@@ -20,7 +20,7 @@ export function factsFor(
     );
   }
   return createFactsStage({
-    gatewayRoutes: options.confirmGatewayRoutes === true,
+    learnedRoutes: options.confirmGatewayRoutes === true,
     effectiveRoutes: options.verifyEffectiveRoutes === true,
     network: { cloud: options.cloud, armEndpoint: settings.armEndpoint },
   });

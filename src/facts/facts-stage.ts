@@ -1,91 +1,229 @@
-import type { Inventory } from "../inventory/types.js";
+import type { ArmRow } from "../inventory/arm-row.js";
+import { FACT_TYPES } from "../inventory/records/facts.js";
 import { keyOf } from "../inventory/resource-id.js";
-import { isPlatformSubnet } from "../audit/not-applicable.js";
-import type { Logger } from "../logging/logger.js";
-import type { Finding, RunError } from "../model.js";
+import type { LearnedRoutesRead } from "../inventory/types.js";
 import {
   createNetworkClients,
   type ArmNetworkOptions,
   type NetworkClients,
 } from "../confirm/network-client.js";
-import { readEffectiveRoutes, readLearnedRoutes } from "./read-routes.js";
+import {
+  readChildren,
+  readConnectionRoutes,
+  readEffectiveRoutes,
+  readLearnedRoutes,
+  readPeerRoutes,
+  type ReadContext,
+} from "./read-routes.js";
+import {
+  learnedSourcesInDoubt,
+  listsToRead,
+  networkInterfaceFor,
+  type FactFailure,
+  type FactsStage,
+} from "./fact-needs.js";
+
+export type { FactFailure, FactsContext, FactsStage } from "./fact-needs.js";
 
 /**
  * The facts stage (DESIGN.md section 4): what Resource Graph cannot show and that can change a
  * verdict, read through ARM before the audit and added to the inventory, so the audit judges once.
- * Anything that cannot be read stays unknown (the subnets that depend on it stay Unverified) and is
- * a run error: the user asked for the fact and did not get it.
+ * It asks the inventory (and a preliminary, pure audit) which facts could decide a subnet, reads
+ * only those, a few at a time within per-run budgets, and returns what it could not read. A fact
+ * that could not be read stays unknown: the subnets that depend on it stay Unverified, and the run
+ * is incomplete only where a verdict depended on it (factErrors).
  */
 export interface FactsOptions {
-  /** Read the learned routes of the VNet gateways that subnets learn routes from. */
-  gatewayRoutes: boolean;
+  /**
+   * Read what Resource Graph does not hold: hub virtual network connections, routing intents and
+   * Route Server peers of the hubs in scope, rule collection groups a policy names but Resource
+   * Graph did not return (Reader can). Default true.
+   */
+  resources?: boolean;
+  /**
+   * Read learned routes where a subnet's verdict depends on them: VNet gateways, Route Server BGP
+   * peers, Virtual WAN hub connections' effective routes (--confirm-gateway-routes; needs the
+   * actions of infra/roles/kms-route-audit-confirm.json).
+   */
+  learnedRoutes: boolean;
   /** Read one VM NIC's effective routes per subnet still Unverified (opt-in, budgeted). */
   effectiveRoutes: boolean;
-  /** Most gateways one run reads; default 100. */
-  maxGateways?: number;
-  /** Most NICs whose effective routes one run reads; default 50. */
-  maxNetworkInterfaces?: number;
+  budgets?: Partial<FactBudgets>;
   network: ArmNetworkOptions;
   /** Injectable for tests; default: createNetworkClients(network). */
   clients?: NetworkClients;
 }
 
-export interface FactsContext {
-  logger: Logger;
-  signal?: AbortSignal;
-  /** The pure audit, to find the subnets still in doubt (effective routes are read only for them). */
-  audit(inventory: Inventory): Finding[];
+export interface FactBudgets {
+  /** Lists (hub connections, routing intents, peers, rule collection groups). */
+  lists: number;
+  gateways: number;
+  peers: number;
+  connections: number;
+  networkInterfaces: number;
 }
 
-export type FactsStage = (inventory: Inventory, context: FactsContext) => Promise<RunError[]>;
-
-const DEFAULT_MAX_GATEWAYS = 100;
-const DEFAULT_MAX_NETWORK_INTERFACES = 50;
+const DEFAULT_BUDGETS: FactBudgets = {
+  lists: 200,
+  gateways: 100,
+  peers: 100,
+  connections: 200,
+  networkInterfaces: 50,
+};
 
 /** A facts stage that reads through the real NetworkManagementClient. */
 export function createFactsStage(options: FactsOptions): FactsStage {
   return async (inventory, context) => {
-    if (!options.gatewayRoutes && !options.effectiveRoutes) return [];
+    const resources = options.resources ?? true;
+    if (!resources && !options.learnedRoutes && !options.effectiveRoutes) return [];
+    const budgets = { ...DEFAULT_BUDGETS, ...options.budgets };
     const clients = options.clients ?? createNetworkClients(options.network);
-    const ctx = {
+    const ctx: ReadContext = {
       clients,
       options: options.network,
       logger: context.logger,
       signal: context.signal,
     };
-    const errors: RunError[] = [];
-    if (options.gatewayRoutes) {
-      const all = gatewaysToRead(inventory);
-      const budget = options.maxGateways ?? DEFAULT_MAX_GATEWAYS;
-      const ids = all.slice(0, budget);
-      if (all.length > ids.length) {
+    const failures: FactFailure[] = [];
+    const budgeted = <T>(
+      items: T[],
+      budget: number,
+      label: string,
+      targetOf: (t: T) => string,
+      code: string,
+      kind: FactFailure["kind"],
+    ) => {
+      const read = items.slice(0, budget);
+      if (items.length > read.length) {
         context.logger.warn(
-          { budget, skipped: all.length - ids.length },
-          "gateway routes: budget reached",
+          { budget, skipped: items.length - read.length },
+          `${label}: budget reached`,
         );
-        for (const id of all.slice(budget))
-          errors.push({
-            code: "GATEWAY_ROUTES_UNREADABLE",
-            target: id,
-            message: `learned routes of gateway ${id} were not read: the run's budget of ${budget} gateways was reached`,
+        for (const t of items.slice(budget))
+          failures.push({
+            code,
+            kind,
+            target: targetOf(t),
+            message: `${label} of ${targetOf(t)} not read: the run's budget of ${budget} was reached`,
           });
       }
-      context.logger.info({ gateways: ids.length }, "reading gateway learned routes");
-      const reads = await readLearnedRoutes(ids, ctx);
-      for (const id of ids) {
-        const read = reads.get(keyOf(id));
-        if (!read) continue;
-        inventory.learnedRoutes.set(keyOf(id), read);
-        if (!read.ok)
-          errors.push({
-            code: "GATEWAY_ROUTES_UNREADABLE",
-            message: `learned routes of gateway ${id} could not be read: ${read.message}`,
-            target: id,
-          });
+      return read;
+    };
+
+    if (resources) {
+      const lists = budgeted(
+        listsToRead(inventory),
+        budgets.lists,
+        "child resources",
+        (l) => l.id,
+        "FACT_NOT_READABLE",
+        "list",
+      );
+      if (lists.length > 0) {
+        context.logger.info({ lists: lists.length }, "reading what Resource Graph does not hold");
+        const reads = await readChildren(lists, ctx);
+        const rows: ArmRow[] = [];
+        for (const list of lists) {
+          const read = reads.get(`${keyOf(list.id)}|${list.list}`);
+          if (!read) continue;
+          if (read.ok) rows.push(...read.value);
+          else
+            failures.push({
+              code: "FACT_NOT_READABLE",
+              kind: "list",
+              target: list.id,
+              message: `${list.list} of ${list.id} could not be read: ${read.message}`,
+            });
+        }
+        context.addFacts(rows);
       }
     }
+
+    if (options.learnedRoutes) {
+      const sources = learnedSourcesInDoubt(inventory, context.audit(inventory));
+      const gateways = budgeted(
+        sources.gateways,
+        budgets.gateways,
+        "gateway learned routes",
+        (id) => id,
+        "GATEWAY_ROUTES_UNREADABLE",
+        "learned",
+      );
+      const peers = budgeted(
+        sources.peers,
+        budgets.peers,
+        "Route Server peer routes",
+        (id) => id,
+        "ROUTE_SERVER_ROUTES_UNREADABLE",
+        "learned",
+      );
+      const connections = budgeted(
+        sources.connections,
+        budgets.connections,
+        "hub connection effective routes",
+        (id) => id,
+        "VIRTUAL_HUB_ROUTES_UNREADABLE",
+        "learned",
+      );
+      context.logger.info(
+        { gateways: gateways.length, peers: peers.length, connections: connections.length },
+        "reading learned routes",
+      );
+      const [g, p, c] = await Promise.all([
+        readLearnedRoutes(gateways, ctx),
+        readPeerRoutes(peers, ctx),
+        readConnectionRoutes(connections, ctx),
+      ]);
+      const rows: ArmRow[] = [];
+      const add = (
+        reads: Map<string, LearnedRoutesRead>,
+        ids: string[],
+        type: string,
+        suffix: string,
+        code: string,
+        what: string,
+      ) => {
+        for (const id of ids) {
+          const read = reads.get(keyOf(id));
+          if (!read) continue;
+          rows.push(factRow(id, type, suffix, read));
+          if (!read.ok)
+            failures.push({
+              code,
+              kind: "learned",
+              target: id,
+              message: `${what} of ${id} could not be read: ${read.message}`,
+            });
+        }
+      };
+      add(
+        g,
+        gateways,
+        FACT_TYPES.gatewayLearnedRoutes,
+        "learnedRoutes",
+        "GATEWAY_ROUTES_UNREADABLE",
+        "learned routes of gateway",
+      );
+      add(
+        p,
+        peers,
+        FACT_TYPES.bgpLearnedRoutes,
+        "learnedRoutes",
+        "ROUTE_SERVER_ROUTES_UNREADABLE",
+        "learned routes of Route Server peer",
+      );
+      add(
+        c,
+        connections,
+        FACT_TYPES.connectionEffectiveRoutes,
+        "effectiveRoutes",
+        "VIRTUAL_HUB_ROUTES_UNREADABLE",
+        "effective routes of hub connection",
+      );
+      context.addFacts(rows);
+    }
+
     if (options.effectiveRoutes) {
-      const budget = options.maxNetworkInterfaces ?? DEFAULT_MAX_NETWORK_INTERFACES;
       const doubtful = context.audit(inventory).filter((f) => f.status === "Unverified");
       const candidates = doubtful
         .filter((f) => !inventory.effectiveRoutes.has(keyOf(f.subnetId)))
@@ -97,58 +235,53 @@ export function createFactsStage(options: FactsOptions): FactsStage {
           (t): t is { subnetId: string; networkInterfaceId: string } =>
             t.networkInterfaceId !== null,
         );
-      const targets = candidates.slice(0, budget);
+      const targets = candidates.slice(0, budgets.networkInterfaces);
       if (candidates.length > targets.length)
         context.logger.warn(
-          { budget, skipped: candidates.length - targets.length },
+          { budget: budgets.networkInterfaces, skipped: candidates.length - targets.length },
           "effective routes: NIC budget reached; the remaining subnets stay Unverified",
         );
       const reads = await readEffectiveRoutes(targets, ctx);
       for (const [subnetKey, read] of reads) {
         inventory.effectiveRoutes.set(subnetKey, read);
         if (!read.ok)
-          errors.push({
+          failures.push({
             code: "EFFECTIVE_ROUTES_UNREADABLE",
-            message: `effective routes of ${read.networkInterfaceId} could not be read: ${read.message}`,
+            kind: "effective",
             target: read.networkInterfaceId,
+            message: `effective routes of ${read.networkInterfaceId} could not be read: ${read.message}`,
           });
       }
     }
-    return errors;
+    return failures;
   };
 }
 
-/**
- * The gateways whose learned routes can change a verdict: those of every VNet with a subnet that
- * can host VMs and learns routes (its route table does not disable propagation), directly or
- * through a useRemoteGateways peering. Each once (first spelling), sorted.
- */
-export function gatewaysToRead(inventory: Inventory): string[] {
-  const byKey = new Map<string, string>();
-  const vnets = new Set<string>();
-  for (const subnet of inventory.subnets.values()) {
-    if (isPlatformSubnet(subnet.name) && subnet.name.toLowerCase() !== "azurefirewallsubnet")
-      continue;
-    const table = subnet.routeTableId
-      ? inventory.routeTables.get(keyOf(subnet.routeTableId))
-      : undefined;
-    if (table?.disableBgpRoutePropagation) continue;
-    vnets.add(keyOf(subnet.virtualNetworkId));
-  }
-  const add = (vnetKey: string) => {
-    for (const id of inventory.gatewaysByVirtualNetwork.get(vnetKey) ?? [])
-      if (!byKey.has(keyOf(id))) byKey.set(keyOf(id), id);
+/** A fact as the estate row an export would carry (src/inventory/records/facts.ts). */
+function factRow(ownerId: string, type: string, suffix: string, read: LearnedRoutesRead): ArmRow {
+  return {
+    id: `${ownerId}/${suffix}`,
+    type,
+    properties: read.ok
+      ? {
+          value: read.routes.map((r) =>
+            type === FACT_TYPES.connectionEffectiveRoutes
+              ? {
+                  addressPrefixes: [r.addressPrefix],
+                  nextHops: r.nextHop ? [r.nextHop] : [],
+                  nextHopType: r.nextHopType,
+                  routeOrigin: r.origin,
+                  asPath: r.asPath,
+                }
+              : {
+                  network: r.addressPrefix,
+                  nextHop: r.nextHop,
+                  sourcePeer: r.sourcePeer,
+                  origin: r.origin,
+                  asPath: r.asPath,
+                },
+          ),
+        }
+      : { error: read.message },
   };
-  for (const vnetKey of vnets) {
-    add(vnetKey);
-    for (const p of inventory.virtualNetworks.get(vnetKey)?.peerings ?? [])
-      if (p.useRemoteGateways && p.remoteVirtualNetworkKey) add(p.remoteVirtualNetworkKey);
-  }
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, id]) => id);
-}
-
-/** The NIC whose effective routes stand for a subnet: the first VM-attached one, by ID. */
-export function networkInterfaceFor(inventory: Inventory, subnetId: string): string | null {
-  const nics = inventory.vmNicsBySubnet.get(keyOf(subnetId)) ?? [];
-  return [...nics].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))[0] ?? null;
 }

@@ -105,7 +105,7 @@ export async function runLiveAudit(options: {
   const scanned = await runScanWithInventory({
     ...scanOptions,
     facts: createFactsStage({
-      gatewayRoutes: settings.confirmGatewayRoutes,
+      learnedRoutes: settings.confirmGatewayRoutes,
       effectiveRoutes: settings.verifyEffectiveRoutes,
       network,
     }),

@@ -59,7 +59,14 @@ interface NicExtra {
  * the first (its record's fingerprint differs), the resource is marked conflicting: the audit
  * treats it as unknown, never as whichever copy came first.
  */
+export interface InventoryBuilderOptions {
+  /** Keep what addFacts needs to resolve next hops that facts read later name (live scans). */
+  keepForFacts?: boolean;
+}
+
 export class InventoryBuilder {
+  constructor(private readonly options: InventoryBuilderOptions = {}) {}
+
   /** Key → the record kept for it, to compare a duplicate with. */
   private readonly seen = new Map<string, InventoryRecord>();
   private readonly inventory: Inventory = {
@@ -93,6 +100,7 @@ export class InventoryBuilder {
     subscriptionNames: new Map(),
     impactBySubnet: new Map(),
     defaultImpact: NO_IMPACT,
+    nicIps: null,
     conflicting: new Set(),
     problems: [],
     errors: [],
@@ -414,6 +422,11 @@ export class InventoryBuilder {
     }
     this.indexNics();
     this.indexImpact();
+    if (this.options.keepForFacts) {
+      inventory.nicIps = this.nicIps.slice();
+      this.keptAppliances = new Map(this.appliances);
+      this.keptExtras = new Map(this.nicExtras);
+    }
     // What only the build needed goes now, before the audit allocates its findings.
     for (const list of [
       this.routeTableSubnets,
@@ -597,6 +610,75 @@ export class InventoryBuilder {
           nic.declaredOn = vmKey;
         }
       }
+  }
+
+  private keptAppliances: Map<string, ApplianceNic> | null = null;
+  private keptExtras: Map<string, NicExtra> | null = null;
+
+  /**
+   * Rows the facts stage read after the inventory was built (live): learned and effective routes,
+   * hub connections, routing intents, Route Server peers, firewall policies and rule collection
+   * groups. Next hops they name are resolved against the NICs read at build time.
+   */
+  addFacts(rows: Iterable<ArmRow>): void {
+    const inventory = this.inventory;
+    const wanted = new Set<string>();
+    for (const row of rows) {
+      const record = toRecord(row);
+      switch (record.t) {
+        case "learnedRoutes":
+          inventory.learnedRoutes.set(record.ownerKey, record.read);
+          if (record.read.ok) for (const r of record.read.routes) if (r.nextHop) wanted.add(r.nextHop);
+          break;
+        case "hubConnection": {
+          const c = record.connection;
+          if (!c.remoteVirtualNetworkKey) break;
+          const list = inventory.hubConnectionsByVirtualNetwork.get(c.remoteVirtualNetworkKey) ?? [];
+          if (!list.some((x) => keyOf(x.id) === keyOf(c.id))) list.push(c);
+          inventory.hubConnectionsByVirtualNetwork.set(c.remoteVirtualNetworkKey, list);
+          this.report(c.malformed);
+          break;
+        }
+        case "routingIntent":
+          inventory.routingIntents.set(record.intent.hubKey, record.intent);
+          this.report(record.intent.malformed);
+          break;
+        case "bgpConnection": {
+          const list = inventory.bgpConnectionsByHub.get(record.connection.hubKey) ?? [];
+          if (!list.some((x) => keyOf(x.id) === record.key)) list.push(record.connection);
+          inventory.bgpConnectionsByHub.set(record.connection.hubKey, list);
+          if (record.connection.peerIp) wanted.add(record.connection.peerIp);
+          break;
+        }
+        case "ruleCollectionGroup":
+          inventory.ruleCollectionGroups.set(record.key, record.group);
+          this.report(record.group.malformed);
+          break;
+        case "firewallPolicy":
+          inventory.firewallPolicies.set(record.key, record.policy);
+          this.report(record.policy.malformed);
+          break;
+        default:
+          throw new Error(`addFacts: ${row.type} is not a fact`);
+      }
+    }
+    const ips = inventory.nicIps;
+    if (!ips || wanted.size === 0) return;
+    if (this.keptAppliances) for (const [k, v] of this.keptAppliances) this.appliances.set(k, v);
+    if (this.keptExtras) for (const [k, v] of this.keptExtras) this.nicExtras.set(k, v);
+    for (let i = 0; i < ips.length; i += 5) {
+      const ip = ips[i]!;
+      if (!wanted.has(ip)) continue;
+      const nicKey = ips[i + 1]!;
+      const subnetKey = ips[i + 3] ?? null;
+      const nic = this.applianceNicOf(nicKey, ips[i + 2]!, subnetKey, ips[i + 4] === "f");
+      this.addPrivateIp(ip, {
+        kind: "nic",
+        key: nicKey,
+        virtualNetworkKey: subnetKey ? vnetKeyOfSubnet(subnetKey) : nic.virtualNetworkKey,
+        nic,
+      });
+    }
   }
 
   /** One appliance view per NIC (next hops, load-balancer backends), shared by every index. */

@@ -400,6 +400,12 @@ export interface Inventory {
    */
   impactBySubnet: Map<string, Impact>;
   defaultImpact: Impact;
+  /**
+   * Every NIC's private IPs as the builder read them (flat [ip, NIC key, NIC ID, subnet key,
+   * forwarding flag]), kept only when facts will be added later (addFacts indexes the next hops they
+   * name); null otherwise.
+   */
+  nicIps: (string | null)[] | null;
   /** Resource keys held more than once with different contents. */
   conflicting: Set<string>;
   /** Malformed parts that make some verdicts unknown; reported as run warnings. */

@@ -14,6 +14,12 @@ import { startHttpsServer, type RunningHttpsServer } from "../support/https-serv
  * - PUT …/routeTables/{rt}/routes/{r}: If-Match is compared with the table's etag (the Network RP
  *   gives child resources their parent's etag); a mismatch is 412 PreconditionFailed. 201 on
  *   create, 200 on update, with Azure-AsyncOperation polling; every change gets a new etag.
+ * - Facts the audit reads live (VirtualRouterPeerListLearnedRoute.json,
+ *   EffectiveRoutesListForConnection.json and the list examples): POST
+ *   …/virtualHubs/{hub}/bgpConnections/{peer}/learnedRoutes (long-running, RouteServiceRole_IN_0/1),
+ *   POST …/virtualHubs/{hub}/effectiveRoutes (long-running, by the body's resourceId), GET
+ *   …/virtualHubs/{hub}/bgpConnections, …/hubVirtualNetworkConnections, …/routingIntent and
+ *   …/firewallPolicies/{policy}/ruleCollectionGroups (lists).
  */
 
 export interface EmulatedRoute {
@@ -60,6 +66,29 @@ export interface NicBehaviour {
   status?: number;
 }
 
+/** A fact's answer: what it returns, or an error status, or no answer at all. */
+export interface FactBehaviour<T> {
+  value?: T;
+  status?: number;
+  hang?: boolean;
+}
+
+export interface EmulatedPeerRoute {
+  network: string;
+  nextHop: string;
+  sourcePeer?: string;
+  origin?: string;
+  asPath?: string;
+}
+
+export interface EmulatedHubRoute {
+  addressPrefixes: string[];
+  nextHops: string[];
+  nextHopType: string;
+  routeOrigin?: string;
+  asPath?: string;
+}
+
 export interface RecordedArmRequest {
   method: string;
   path: string;
@@ -81,6 +110,16 @@ export interface ArmNetworkEmulator {
   readonly requests: RecordedArmRequest[];
   setGateway(id: string, behaviour: GatewayBehaviour): void;
   setNic(id: string, behaviour: NicBehaviour): void;
+  /** A Route Server BGP peer (virtualHubs/bgpConnections): its row and its learned routes. */
+  setBgpPeer(connection: ArmRow, learned: FactBehaviour<EmulatedPeerRoute[]>): void;
+  /** Effective routes of a hub virtual network connection (by the connection's ID). */
+  setHubEffectiveRoutes(connectionId: string, routes: FactBehaviour<EmulatedHubRoute[]>): void;
+  /** Child lists ARM holds and Resource Graph does not (by parent ID): connections, intents, RCGs. */
+  setChildren(
+    parentId: string,
+    child: "hubVirtualNetworkConnections" | "routingIntent" | "ruleCollectionGroups",
+    rows: FactBehaviour<ArmRow[]>,
+  ): void;
   routeTables: Map<string, EmulatedRouteTable>;
   addRouteTable(table: Omit<EmulatedRouteTable, "etag">): void;
   /** Changes a table as another operator would (new etag). */
@@ -128,6 +167,9 @@ export async function startArmNetworkEmulator(
   const gateways = new Map<string, GatewayBehaviour>();
   const nics = new Map<string, NicBehaviour>();
   const routeTables = new Map<string, EmulatedRouteTable>();
+  const peers = new Map<string, { row: ArmRow; learned: FactBehaviour<EmulatedPeerRoute[]> }>();
+  const hubRoutes = new Map<string, FactBehaviour<EmulatedHubRoute[]>>();
+  const children = new Map<string, FactBehaviour<ArmRow[]>>();
   /** operation id → remaining polls and the final body. */
   const operations = new Map<string, { remaining: number; result: unknown }>();
   let pollCount = 0;
@@ -256,6 +298,100 @@ export async function startArmNetworkEmulator(
         });
       }
 
+      const failure = (b: FactBehaviour<unknown>, action: string): boolean => {
+        if (b.hang) {
+          record(0);
+          return true; // never answers
+        }
+        if (!b.status) return false;
+        record(b.status);
+        armError(
+          res,
+          b.status,
+          b.status === 403
+            ? "AuthorizationFailed"
+            : b.status === 404
+              ? "ResourceNotFound"
+              : "InternalServerError",
+          b.status === 403
+            ? `The client does not have authorization to perform action '${action}'`
+            : "failure",
+        );
+        return true;
+      };
+      const hub =
+        /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/virtualhubs\/[^/]+)(?:\/(bgpconnections|hubvirtualnetworkconnections|routingintent|effectiveroutes)(?:\/([^/]+)(?:\/(learnedroutes))?)?)?$/i.exec(
+          path,
+        );
+      if (hub && hub[2]) {
+        const hubId = key(hub[1]!);
+        const what = hub[2].toLowerCase();
+        if (what === "bgpconnections" && hub[4] && req.method === "POST") {
+          const peer = peers.get(key(`${hub[1]}/bgpConnections/${hub[3]}`));
+          if (!peer) {
+            record(404);
+            return armError(res, 404, "ResourceNotFound", "no such BGP connection");
+          }
+          if (
+            failure(
+              peer.learned,
+              "Microsoft.Network/virtualHubs/bgpConnections/learnedRoutes/action",
+            )
+          )
+            return;
+          const routes = (peer.learned.value ?? []).map((r) => ({
+            localAddress: "10.0.0.68",
+            network: r.network,
+            nextHop: r.nextHop,
+            sourcePeer: r.sourcePeer ?? r.nextHop,
+            origin: r.origin ?? "EBgp",
+            asPath: r.asPath ?? "65002",
+            weight: 0,
+          }));
+          // Two Route Server instances, each with what it learned.
+          return startOperation({ RouteServiceRole_IN_0: routes, RouteServiceRole_IN_1: routes });
+        }
+        if (what === "bgpconnections" && !hub[3] && req.method === "GET") {
+          record(200);
+          return json(res, 200, {
+            value: [...peers.values()]
+              .filter((p) => key(p.row.id).startsWith(`${hubId}/`))
+              .map((p) => ({ ...p.row, type: "Microsoft.Network/virtualHubs/bgpConnections" })),
+          });
+        }
+        if (what === "effectiveroutes" && req.method === "POST") {
+          const body = (await bodyOf(req)) as { resourceId?: string } | null;
+          const routes = body?.resourceId ? hubRoutes.get(key(body.resourceId)) : undefined;
+          if (!routes) {
+            record(404);
+            return armError(res, 404, "ResourceNotFound", "no effective routes for that resource");
+          }
+          if (failure(routes, "Microsoft.Network/virtualHubs/effectiveRoutes/action")) return;
+          return startOperation({ value: routes.value ?? [] });
+        }
+        if (
+          (what === "hubvirtualnetworkconnections" || what === "routingintent") &&
+          !hub[3] &&
+          req.method === "GET"
+        ) {
+          const list = children.get(`${hubId}|${what}`);
+          if (list && failure(list, `Microsoft.Network/virtualHubs/${what}/read`)) return;
+          record(200);
+          return json(res, 200, { value: list?.value ?? [] });
+        }
+      }
+      const rcg =
+        /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/firewallpolicies\/[^/]+)\/rulecollectiongroups$/i.exec(
+          path,
+        );
+      if (rcg && req.method === "GET") {
+        const list = children.get(`${key(rcg[1]!)}|rulecollectiongroups`);
+        if (list && failure(list, "Microsoft.Network/firewallPolicies/ruleCollectionGroups/read"))
+          return;
+        record(200);
+        return json(res, 200, { value: list?.value ?? [] });
+      }
+
       const nic =
         /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.network\/networkinterfaces\/[^/]+)\/effectiveroutetable$/i.exec(
           path,
@@ -372,6 +508,10 @@ export async function startArmNetworkEmulator(
     requests,
     setGateway: (id, behaviour) => void gateways.set(key(id), behaviour),
     setNic: (id, behaviour) => void nics.set(key(id), behaviour),
+    setBgpPeer: (row, learned) => void peers.set(key(row.id), { row, learned }),
+    setHubEffectiveRoutes: (id, routes) => void hubRoutes.set(key(id), routes),
+    setChildren: (parentId, child, rows) =>
+      void children.set(`${key(parentId)}|${child.toLowerCase()}`, rows),
     routeTables,
     addRouteTable(table) {
       routeTables.set(key(table.id), {

@@ -183,10 +183,15 @@ function policyCollections(policyKey: string, inventory: Inventory): Collection[
   return out;
 }
 
-const groupsCache = new WeakMap<Inventory, Map<string, RuleCollectionGroup[]>>();
+const groupsCache = new WeakMap<
+  Inventory,
+  { groups: number; byPolicy: Map<string, RuleCollectionGroup[]> }
+>();
 
 function groupsByPolicy(inventory: Inventory): Map<string, RuleCollectionGroup[]> {
-  let byPolicy = groupsCache.get(inventory);
+  const cached = groupsCache.get(inventory);
+  // Facts added after the build can bring rule collection groups: index again when they do.
+  let byPolicy = cached?.groups === inventory.ruleCollectionGroups.size ? cached.byPolicy : undefined;
   if (!byPolicy) {
     byPolicy = new Map();
     for (const g of inventory.ruleCollectionGroups.values()) {
@@ -194,7 +199,7 @@ function groupsByPolicy(inventory: Inventory): Map<string, RuleCollectionGroup[]
       if (list) list.push(g);
       else byPolicy.set(g.policyKey, [g]);
     }
-    groupsCache.set(inventory, byPolicy);
+    groupsCache.set(inventory, { groups: inventory.ruleCollectionGroups.size, byPolicy });
   }
   return byPolicy;
 }

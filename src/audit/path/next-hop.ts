@@ -16,15 +16,21 @@ export function resolveNextHop(
   vnetKey: string | null,
   ip: string,
 ): NextHopResolution {
-  let byIp = resolved.get(inventory);
-  if (!byIp) resolved.set(inventory, (byIp = new Map<string, NextHopResolution>()));
+  let cache = resolved.get(inventory);
+  // Facts added after the build (addFacts) can bring new holders: start over when they do.
+  if (!cache || cache.holders !== inventory.privateIps.size)
+    resolved.set(inventory, (cache = { holders: inventory.privateIps.size, byIp: new Map() }));
+  const byIp = cache.byIp;
   const key = `${vnetKey ?? ""}|${ip}`;
   let result = byIp.get(key);
   if (!result) byIp.set(key, (result = resolve(inventory, vnetKey, ip)));
   return result;
 }
 
-const resolved = new WeakMap<Inventory, Map<string, NextHopResolution>>();
+const resolved = new WeakMap<
+  Inventory,
+  { holders: number; byIp: Map<string, NextHopResolution> }
+>();
 
 function resolve(inventory: Inventory, vnetKey: string | null, ip: string): NextHopResolution {
   const holders = inventory.privateIps.get(ip.trim()) ?? [];
