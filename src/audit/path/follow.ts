@@ -248,8 +248,8 @@ export class PathFollower {
     if (route.learned) {
       const leads = route.learned.leadsTo;
       switch (leads.kind) {
-        case "onPremises":
-          return this.walk(
+        case "onPremises": {
+          const tunnel = this.walk(
             false,
             route.learned.reason === "VPN_DEFAULT_SITE"
               ? "VPN_DEFAULT_SITE"
@@ -261,6 +261,12 @@ export class PathFollower {
             },
             [{ kind: "route" }],
           );
+          // Which learned route did it (BGP_DEFAULT_ROUTE_LEARNED, VIRTUAL_HUB_ROUTE_LEARNED, ...).
+          return {
+            ...tunnel,
+            causes: unique([...tunnel.causes, "TUNNELED_ON_PREMISES", route.learned.reason]),
+          };
+        }
         case "firewall":
           return this.firewall(origin, leads.firewallKey, target, depth, visited);
         case "applianceIp":
