@@ -76,6 +76,11 @@ export class Problems {
   get all(): Problem[] {
     return this.list ?? NO_PROBLEMS;
   }
+
+  /** Starts over (the list handed out before stays with whoever took it). */
+  reset(): void {
+    this.list = null;
+  }
 }
 const NO_PROBLEMS: Problem[] = Object.freeze([]) as unknown as Problem[];
 

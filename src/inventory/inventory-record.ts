@@ -94,8 +94,8 @@ export type InventoryRecord =
   | { t: "publicIp"; key: string; address: string | null }
   | { t: "loadBalancer"; key: string; loadBalancer: LoadBalancer }
   | { t: "networkSecurityGroup"; key: string; nsg: NetworkSecurityGroup }
-  | ({ t: "networkInterface" } & NicParts)
-  | ({ t: "virtualMachine" } & VmParts)
+  | NicParts
+  | VmParts
   | ({ t: "scaleSet"; key: string } & ScaleSetParts)
   | { t: "learnedRoutes"; key: string; ownerKey: string; read: LearnedRoutesRead }
   | { t: "effectiveRoutes"; key: string; nicKey: string; nicId: string; read: EffectiveRoutesRead };
@@ -191,9 +191,9 @@ export function toRecord(row: ArmRow): InventoryRecord {
     case AUDITED_TYPES.networkSecurityGroup:
       return { t: "networkSecurityGroup", key, nsg: networkSecurityGroupOf(row) };
     case AUDITED_TYPES.networkInterface:
-      return { t: "networkInterface", ...nicOf(row, key) };
+      return nicOf(row, key);
     case AUDITED_TYPES.virtualMachine:
-      return { t: "virtualMachine", ...virtualMachineOf(row, key) };
+      return virtualMachineOf(row, key);
     case AUDITED_TYPES.scaleSet:
       return { t: "scaleSet", key, ...scaleSetOf(row) };
     case AUDITED_TYPES.nicEffectiveRoutes: {

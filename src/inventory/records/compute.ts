@@ -42,6 +42,7 @@ export function osFamilyOf(props: Bag): OsFamily {
 }
 
 export interface VmParts {
+  t: "virtualMachine";
   key: string;
   family: OsFamily;
   nicKeys: string[];
@@ -59,7 +60,7 @@ export function virtualMachineOf(row: ArmRow, key: string): VmParts {
       if (nicId) nicKeys.push(keyOf(nicId));
     }
   }
-  return { key, family, nicKeys, declaration };
+  return { t: "virtualMachine", key, family, nicKeys, declaration };
 }
 
 export interface ScaleSetParts {

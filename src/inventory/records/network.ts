@@ -245,6 +245,8 @@ export function virtualNetworkOf(row: ArmRow): VirtualNetworkParts {
   };
   const subnets: SubnetRecord[] = [];
   const parent = vnetParts(row.id);
+  // One Problems for every subnet of the row, reset per subnet (clean subnets allocate nothing).
+  const scratch = new Problems(row.id);
   let gatewayReferenced = false;
   const gatewayIds: string[] = [];
   const routeServerKeys: string[] = [];
@@ -276,7 +278,8 @@ export function virtualNetworkOf(row: ArmRow): VirtualNetworkParts {
     const sprops = bag(s.properties);
     if (s.properties !== undefined && !isObject(s.properties))
       problems.wrongType(`${path}.properties`, s.properties, "an object");
-    const subnet = subnetOf(id, name, sprops, vnet.location, new Problems(row.id), path, parent);
+    scratch.reset();
+    const subnet = subnetOf(id, name, sprops, vnet.location, scratch, path, parent);
     subnets.push({ key: keyOf(id), subnet });
     const lower = name.toLowerCase();
     // A gateway's or Route Server's IP configurations point back from its subnet.
@@ -513,6 +516,7 @@ export function loadBalancerOf(row: ArmRow): LoadBalancer {
 
 /** What a NIC row adds: its subnets and VM (impact), IPs (next hops), outbound and filters. */
 export interface NicParts {
+  t: "networkInterface";
   key: string;
   id: string;
   subnetKeys: string[];
@@ -561,6 +565,7 @@ export function nicOf(row: ArmRow, key: string): NicParts {
   }
   const vmId = idOf(props.virtualMachine);
   return {
+    t: "networkInterface",
     key,
     id: row.id,
     subnetKeys,
