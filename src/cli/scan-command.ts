@@ -9,6 +9,7 @@ import {
 } from "../outputs/format.js";
 import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
+import { safeLine } from "../redact.js";
 import { runScan } from "../scan.js";
 import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import { estateSourceFor, readCatalog } from "./estate-source.js";
@@ -126,7 +127,8 @@ async function writeToLogAnalytics(
   io: CommandIo,
   logger: Logger,
 ): Promise<boolean> {
-  const say = (line: string) => io.stderr?.write(`kms-route-audit: Log Analytics: ${line}\n`);
+  const say = (line: string) =>
+    io.stderr?.write(`kms-route-audit: Log Analytics: ${safeLine(line)}\n`);
   const { createFilePendingStore, createLogAnalyticsSink, logAnalyticsSinkOptionsFromSettings } =
     await import("../outputs/log-analytics/index.js");
   const store = createFilePendingStore(settings.pendingDirectory);

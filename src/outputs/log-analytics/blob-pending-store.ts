@@ -1,5 +1,6 @@
 import type { TokenCredential } from "@azure/identity";
 import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
+import { redactUrl } from "../../redact.js";
 import { checkId, parseBatch, type PendingBatch, type PendingStore } from "./pending-store.js";
 
 const PREFIX = "pending/";
@@ -19,7 +20,8 @@ function isNotFound(error: unknown): boolean {
  */
 export function createBlobPendingStore(container: ContainerClient): PendingStore {
   return {
-    location: container.url,
+    // A container URL may carry a SAS: messages name the container, never the signature.
+    location: redactUrl(container.url),
     async list(onCorrupt) {
       const names: string[] = [];
       try {
