@@ -143,21 +143,27 @@ async function writeToLogAnalytics(
     say(`not written: ${oneLine(describeError(error))}`);
     return false;
   }
+  // Everything else the sink met (rows of earlier runs dropped or still waiting, foreign names
+  // or corrupt batches in the store, a store that cannot be written) goes on the same line.
+  const notes = report.errors
+    .filter((e) => e.code !== "LOG_ANALYTICS_UPLOAD_FAILED")
+    .map((e) => `${e.code}: ${oneLine(e.message)}`);
+  const storeUnusable = report.errors.some((e) => e.code === "LOG_ANALYTICS_PENDING_UNWRITABLE");
   if (report.failed > 0) {
     const pending = report.waitingRecords ?? null;
-    const waiting =
-      pending === null
-        ? `kept in ${store.location}`
-        : `${pending} records wait in ${store.location}`;
+    const waiting = storeUnusable
+      ? `they could not be kept for the next run`
+      : pending === null
+        ? `kept in ${store.location} for the next run with --log-analytics`
+        : `${pending} records wait in ${store.location} for the next run with --log-analytics`;
     say(
-      `${report.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(report, store)}); ${waiting} for the next run with --log-analytics`,
+      `${report.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(report, store)}); ${waiting}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`,
     );
     return false;
   }
-  // Delivered; still tell about rows of earlier runs that were dropped or are still waiting.
-  const notes = report.errors.map((e) => `${e.code}: ${oneLine(e.message)}`);
   if (notes.length > 0) say(notes.join("; "));
-  return true;
+  // Delivered, but without the pending store a failure would have lost rows: not a clean run.
+  return !storeUnusable;
 }
 
 /** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */
@@ -165,9 +171,14 @@ function uploadCause(report: SinkReport, store: PendingStore): string {
   const error =
     report.errors.find((e) => e.code === "LOG_ANALYTICS_UPLOAD_FAILED") ?? report.errors[0];
   if (!error) return "no detail";
-  const marker = `(kept in ${store.location}): `;
-  const at = error.message.indexOf(marker);
-  return oneLine(at >= 0 ? error.message.slice(at + marker.length) : error.message);
+  for (const marker of [
+    `(kept in ${store.location}): `,
+    "(NOT kept: the pending store is unusable): ",
+  ]) {
+    const at = error.message.indexOf(marker);
+    if (at >= 0) return oneLine(error.message.slice(at + marker.length));
+  }
+  return oneLine(error.message);
 }
 
 /** Incomplete scans (3) outrank findings (1): a partial result cannot vouch for anything. */

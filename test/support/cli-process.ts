@@ -22,7 +22,13 @@ export interface CliRun {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  options: { cwd: string; timeoutInMs?: number; stdin?: Buffer | string },
+  options: {
+    cwd: string;
+    timeoutInMs?: number;
+    stdin?: Buffer | string;
+    /** When this settles, the CLI is killed with SIGKILL (a crash at that very point). */
+    killWhen?: Promise<unknown>;
+  },
 ): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -42,6 +48,7 @@ export function runCli(
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.stdin.on("error", () => undefined); // the CLI may exit without reading stdin
+    void options.killWhen?.finally(() => child.kill("SIGKILL"));
     child.on("error", reject);
     child.on("close", (code, signal) =>
       resolve({
