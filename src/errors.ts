@@ -13,6 +13,11 @@ export class InputError extends Error {
   }
 }
 
+/** The output (stdout, --output) could not be written. CLI exit code 2, like a bad --output. */
+export class OutputError extends InputError {
+  override readonly name = "OutputError";
+}
+
 /** A setting (environment variable / app setting) is missing or malformed. */
 export class SettingsError extends InputError {
   override readonly name = "SettingsError";

@@ -3,6 +3,7 @@ import { Option, type Command } from "commander";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
+import { writeChunksToStream } from "../outputs/format.js";
 import { escapeControl } from "../redact.js";
 import { readSettings, type LogLevel } from "../settings.js";
 import {
@@ -92,7 +93,7 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
         } catch (error) {
           throw new InputError(`${raw.output}: cannot write output: ${describeError(error)}`);
         }
-      } else io.stdout.write(text);
+      } else await writeChunksToStream(io.stdout, [text]);
       exit.code = report.counts.failed > 0 || !report.run.scanComplete ? EXIT.incomplete : EXIT.ok;
     });
 }

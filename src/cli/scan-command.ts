@@ -1,4 +1,5 @@
-import { InputError, describeError, oneLine } from "../errors.js";
+import { InputError, OutputError, describeError, oneLine } from "../errors.js";
+import type { ByteStream } from "../inventory/load-estate.js";
 import type { Logger } from "../logging/logger.js";
 import type { CloudName, ScanResult, Status } from "../model.js";
 import {
@@ -21,6 +22,8 @@ export interface ScanCommandOptions {
   cloud: CloudName;
   subscriptions: string[];
   managementGroups: string[];
+  maxInputBytes: number;
+  maxInputRows: number;
   format: OutputFormat;
   output: string | null;
   logAnalytics: boolean;
@@ -34,7 +37,8 @@ export interface ScanCommandOptions {
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stdin: () => Promise<Buffer>;
+  /** Standard input, read once as a stream when an --input is "-". */
+  stdin: ByteStream;
   env: Record<string, string | undefined>;
   /** Where progress (on a terminal only) and one-line notices go; default: nowhere. */
   stderr?: ProgressStream;
@@ -100,6 +104,9 @@ export async function runScanCommand(
     !("NO_COLOR" in io.env);
   // Written in pieces: a large estate's JSON is longer than the longest JavaScript string.
   const chunks = formatResultChunks(result, options.format, { color });
+  // A stdout that fails (ENOSPC, a closed pipe) does not stop the run: the delivery to Log
+  // Analytics still happens, then the CLI ends with the one line that says what failed (exit 2).
+  let outputFailure: OutputError | null = null;
   if (options.output) {
     try {
       await writeChunksToFile(options.output, chunks);
@@ -107,11 +114,18 @@ export async function runScanCommand(
       throw new InputError(`${options.output}: cannot write output: ${describeError(error)}`);
     }
   } else {
-    await writeChunksToStream(io.stdout, chunks);
+    try {
+      await writeChunksToStream(io.stdout, chunks);
+    } catch (error) {
+      if (!(error instanceof OutputError)) throw error;
+      outputFailure = error;
+    }
   }
   const code = exitCodeFor(result, options.failOn);
-  if (!options.logAnalytics) return code;
-  const delivered = await writeToLogAnalytics(result, settings, io, logger);
+  const delivered = options.logAnalytics
+    ? await writeToLogAnalytics(result, settings, io, logger)
+    : true;
+  if (outputFailure) throw outputFailure;
   return delivered ? code : EXIT.incomplete;
 }
 

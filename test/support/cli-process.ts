@@ -28,6 +28,8 @@ export function runCli(
     stdin?: Buffer | string;
     /** When this settles, the CLI is killed with SIGKILL (a crash at that very point). */
     killWhen?: Promise<unknown>;
+    /** Run as this user and group (a test running as root needs one for permission errors). */
+    user?: { uid: number; gid: number };
   },
 ): Promise<CliRun> {
   const started = Date.now();
@@ -42,6 +44,7 @@ export function runCli(
       },
       stdio: ["pipe", "pipe", "pipe"],
       timeout: options.timeoutInMs ?? 45_000,
+      ...(options.user ?? {}),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
