@@ -88,7 +88,7 @@ before(async () => {
     ],
     { stdio: "ignore" },
   );
-  await waitForPort(port, Date.now() + 20_000);
+  await waitForPort(port, Date.now() + 60_000); // Azurite starts slowly on a loaded machine
   identity = await startIdentityEndpoint();
   Object.assign(process.env, identity.env());
 });

@@ -98,7 +98,7 @@ void describe("Log Analytics delivery under faults", () => {
     const result = aScanResult(100, { id: "run-hang" });
     // Two batches of 50 rows: one request each.
     const writing = sink(store, {
-      requestTimeoutInMs: 3_000,
+      requestTimeoutInMs: 5_000,
       uploadRounds: 1,
       batchRows: 50,
     }).write(result, { logger });
@@ -123,7 +123,7 @@ void describe("Log Analytics delivery under faults", () => {
     assert.equal(report.failed, 100);
     assert.equal(report.delivered, 1);
     const upload = report.errors.find((e) => e.code === "LOG_ANALYTICS_UPLOAD_FAILED");
-    assert.match(upload?.message ?? "", /no answer within 3000 ms/);
+    assert.match(upload?.message ?? "", /no answer within 5000 ms/);
     const kept = await store.list();
     assert.deepEqual(
       kept.map((b) => [b.stream, b.rows.length, b.attempts]),

@@ -114,6 +114,12 @@ export interface ResourceGraphEmulator {
   injectFault(fault: Fault): void;
   /** Another client of the same identity sends `count` queries now. */
   spendQuota(identity: string, count: number): void;
+  /**
+   * Another client of the identity sends `count` queries just before the next request of it
+   * arrives: the window that request meets is surely used up, however long the client took to
+   * start (spendQuota at a wall-clock moment races the client's start-up).
+   */
+  spendQuotaAtNextRequest(identity: string, count: number): void;
   /** Requests that were served (status 200). */
   servedPages(table?: string): RecordedRequest[];
   close(): Promise<void>;
@@ -229,6 +235,7 @@ export async function startResourceGraphEmulator(
   const hanging = new Set<ServerResponse>();
   let throttled = 0;
   let nonces = 0;
+  const spendAtNext = new Map<string, number>();
   const quotaByIdentity = new Map<string, { windowStart: number; used: number }>();
   const inaccessible = new Set(
     (options.inaccessibleSubscriptions ?? []).map((s) => s.toLowerCase()),
@@ -334,6 +341,11 @@ export async function startResourceGraphEmulator(
     const auth = req.headers.authorization ?? "";
     const token = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : "";
     const quotaKey = options.identityOf ? options.identityOf(token) : token;
+    const preSpend = spendAtNext.get(quotaKey);
+    if (preSpend !== undefined) {
+      spendAtNext.delete(quotaKey);
+      for (let i = 0; i < preSpend; i++) consumeQuota(quotaKey);
+    }
     const record: RecordedRequest = {
       at: Date.now(),
       query,
@@ -545,6 +557,9 @@ export async function startResourceGraphEmulator(
     },
     spendQuota(identity, count) {
       for (let i = 0; i < count; i++) consumeQuota(identity);
+    },
+    spendQuotaAtNextRequest(identity, count) {
+      spendAtNext.set(identity, count);
     },
     servedPages(table) {
       return requests.filter((r) => r.status === 200 && (table === undefined || r.table === table));
