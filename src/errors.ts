@@ -1,3 +1,5 @@
+import { redact } from "./redact.js";
+
 /**
  * The small error hierarchy of the project. Only the CLI entry turns these into exit codes;
  * everything else throws them with enough context to fix the problem.
@@ -11,6 +13,11 @@ export class InputError extends Error {
   }
 }
 
+/** The output (stdout, --output) could not be written. CLI exit code 2, like a bad --output. */
+export class OutputError extends InputError {
+  override readonly name = "OutputError";
+}
+
 /** A setting (environment variable / app setting) is missing or malformed. */
 export class SettingsError extends InputError {
   override readonly name = "SettingsError";
@@ -18,7 +25,8 @@ export class SettingsError extends InputError {
     readonly setting: string,
     message: string,
   ) {
-    super(`setting ${setting}: ${message}`);
+    // Settings hold URLs with SAS signatures, passwords and keys: the message never repeats them.
+    super(redact(`setting ${setting}: ${message}`));
   }
 }
 
@@ -30,10 +38,13 @@ export class SourceError extends Error {
   }
 }
 
-/** Text of an unknown thrown value, for one-line messages. */
+/**
+ * Text of an unknown thrown value, for one-line messages, with credentials redacted: errors of
+ * HTTP clients and token endpoints repeat URLs, headers and answers.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  if (error instanceof Error) return redact(error.message);
+  return redact(String(error));
 }
 
 /** Text on one line: credential chains and HTTP errors spread their story over several. */

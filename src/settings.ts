@@ -2,6 +2,7 @@ import { homedir } from "node:os";
 import { isAbsolute, join, normalize } from "node:path";
 import { z } from "zod";
 import { InputError, SettingsError } from "./errors.js";
+import { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_ROWS } from "./inventory/load-estate.js";
 import { CLOUDS, type CloudName } from "./model.js";
 import { FINDINGS_TABLE, RUNS_TABLE } from "./outputs/log-analytics/schema.js";
 
@@ -47,6 +48,10 @@ export interface Settings {
   declarationsFile: string | null;
   /** KMS_AUDIT_ENDPOINT_SETS: sets judged for every subnet whatever its VMs (e.g. rhui). */
   endpointSets: string[];
+  /** KMS_AUDIT_MAX_INPUT_BYTES: bytes one estate input may hold (default 4 GiB). */
+  maxInputBytes: number;
+  /** KMS_AUDIT_MAX_INPUT_ROWS: rows all estate inputs together may hold (default 10,000,000). */
+  maxInputRows: number;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -180,6 +185,47 @@ function booleanSetting(name: string, raw: string | undefined): boolean {
   throw new SettingsError(name, `"${raw}" is not true or false`);
 }
 
+const UNITS: Record<string, number> = {
+  "": 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  tb: 1000 ** 4,
+};
+
+/**
+ * A positive count: digits, for bytes optionally with a unit (512MiB, 4GiB, 2GB). Returns the
+ * reason it is not one, or the number. Used for the settings and the command-line options alike.
+ */
+export function parseCount(raw: string, options: { units: boolean }): number | string {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(raw);
+  const unit = UNITS[(match?.[2] ?? "").toLowerCase()];
+  if (!match || unit === undefined || (!options.units && match[2] !== "")) {
+    return options.units
+      ? `"${raw}" is not a byte count (digits, optionally with KiB, MiB, GiB, TiB, KB, MB, GB or TB)`
+      : `"${raw}" is not a whole number`;
+  }
+  const value = Number(match[1]) * unit;
+  if (!Number.isSafeInteger(value) || value < 1) return `"${raw}" is not a count of at least 1`;
+  return value;
+}
+
+function countSetting(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  units: boolean,
+): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const parsed = parseCount(raw, { units });
+  if (typeof parsed === "string") throw new SettingsError(name, parsed);
+  return parsed;
+}
+
 /** Reads and validates every setting. Throws SettingsError naming the first bad one. */
 export function readSettings(env: Record<string, string | undefined> = process.env): Settings {
   const subscriptions = list(env.KMS_AUDIT_SUBSCRIPTIONS);
@@ -254,5 +300,17 @@ export function readSettings(env: Record<string, string | undefined> = process.e
     serviceTagsFile: filePath("KMS_AUDIT_SERVICE_TAGS_FILE", env.KMS_AUDIT_SERVICE_TAGS_FILE),
     declarationsFile: filePath("KMS_AUDIT_DECLARATIONS_FILE", env.KMS_AUDIT_DECLARATIONS_FILE),
     endpointSets: endpointSetNames(env.KMS_AUDIT_ENDPOINT_SETS),
+    maxInputBytes: countSetting(
+      "KMS_AUDIT_MAX_INPUT_BYTES",
+      env.KMS_AUDIT_MAX_INPUT_BYTES,
+      DEFAULT_MAX_INPUT_BYTES,
+      true,
+    ),
+    maxInputRows: countSetting(
+      "KMS_AUDIT_MAX_INPUT_ROWS",
+      env.KMS_AUDIT_MAX_INPUT_ROWS,
+      DEFAULT_MAX_INPUT_ROWS,
+      false,
+    ),
   };
 }

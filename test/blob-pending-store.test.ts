@@ -88,7 +88,7 @@ before(async () => {
     ],
     { stdio: "ignore" },
   );
-  await waitForPort(port, Date.now() + 20_000);
+  await waitForPort(port, Date.now() + 60_000); // Azurite starts slowly on a loaded machine
   identity = await startIdentityEndpoint();
   Object.assign(process.env, identity.env());
 });
@@ -140,6 +140,51 @@ describe("blob pending store (Azurite)", () => {
       createBlobPendingStore(container("pending-c")).put(batch("../x", 1)),
       /invalid pending batch id/,
     );
+  });
+
+  it("foreign blobs (pending/batch.copy.json, pending/sub/x.json) are reported and skipped, never fatal", async () => {
+    const c = container("pending-foreign");
+    const store = createBlobPendingStore(c);
+    await store.put(batch("2026-11-28T10-00-01_real", 2));
+    for (const name of ["pending/batch.copy.json", "pending/sub/x.json", "pending/notes.txt"]) {
+      const text = JSON.stringify(batch("copy", 1));
+      await c.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+    }
+    const foreign: string[] = [];
+    const listed = await store.list(undefined, (name) => foreign.push(name));
+    assert.deepEqual(
+      listed.map((b) => b.id),
+      ["2026-11-28T10-00-01_real"],
+    );
+    assert.deepEqual(foreign.sort(), [
+      "pending/batch.copy.json",
+      "pending/notes.txt",
+      "pending/sub/x.json",
+    ]);
+
+    // The sink resends the real batch, reports the others, and delivers this run's rows.
+    const emulator = await startLogsIngestionEmulator({
+      dcrId: DCR,
+      isValidToken: (token) => identity.isValidToken(token),
+    });
+    try {
+      const report = await createLogAnalyticsSink({
+        endpoint: emulator.url,
+        dcrId: DCR,
+        pendingStore: store,
+        clientOptions: { tlsOptions: { ca: emulator.certificate.cert } },
+      }).write(aScanResult(5, { id: "run-foreign" }), { logger: pino({ level: "silent" }) });
+      assert.equal(report.failed, 0, JSON.stringify(report.errors));
+      assert.deepEqual(report.errors.map((e) => [e.code, e.target]).sort(), [
+        ["LOG_ANALYTICS_PENDING_FOREIGN", "pending/batch.copy.json"],
+        ["LOG_ANALYTICS_PENDING_FOREIGN", "pending/notes.txt"],
+        ["LOG_ANALYTICS_PENDING_FOREIGN", "pending/sub/x.json"],
+      ]);
+      assert.equal(emulator.rowsOf(FINDINGS_TABLE.stream).length, 2 + 5);
+      assert.deepEqual(await store.list(), [], "the real batch left the store once delivered");
+    } finally {
+      await emulator.close();
+    }
   });
 
   it("a Log Analytics outage leaves the rows in the container; the next run resends them once", async () => {

@@ -28,7 +28,9 @@ function scan(rows: ArmRow[], extra: Partial<ConfirmationOptions> = {}) {
     {
       confirmGatewayRoutes: true,
       verifyEffectiveRoutes: false,
-      network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5, requestTimeoutInMs: 2_000 },
+      // A timeout no loopback answer comes near, even on a loaded machine; the hang test sets
+      // its own.
+      network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5, requestTimeoutInMs: 20_000 },
       ...extra,
     },
   );

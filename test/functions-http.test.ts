@@ -69,6 +69,15 @@ after(async () => {
   await azure.close();
 });
 
+/** Waits until `condition` holds (checked every 10 ms, for at most a minute). */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 6000; i++) {
+    if (condition()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
 function handlers(emulator: ResourceGraphEmulator, extra: Partial<HttpScanDependencies> = {}) {
   return createHttpScanHandlers({
     env: { KMS_AUDIT_ARM_ENDPOINT: emulator.url, KMS_AUDIT_LOG_LEVEL: "debug" },
@@ -326,8 +335,11 @@ void describe("GET/POST /api/scan", () => {
 
   it("one scan at a time: 429 with Retry-After while another runs, then accepted again", async () => {
     const { scan } = handlers(slow, { busyRetryAfterSeconds: 7 });
+    const before = slow.requests.length;
     const first = scan(get(`/api/scan?subscriptionId=${SUB1}`), anInvocation("a").context);
-    await new Promise((r) => setTimeout(r, 50));
+    // The first scan holds the gate once it is reading (not after some milliseconds): it is
+    // still reading then, the slow emulator answers each page after 400 ms.
+    await until(() => slow.requests.length > before, "the first scan reads");
     const busy = await scan(get(`/api/scan?subscriptionId=${SUB2}`), anInvocation("b").context);
     const problem = assertProblem(busy, 429);
     assert.equal(headerOf(busy, "retry-after"), "7");
@@ -344,8 +356,9 @@ void describe("GET/POST /api/scan", () => {
     const runId = headerOf(response, "x-run-id") ?? "";
     assert.equal(headerOf(response, "location"), `/api/scan/runs/${runId}`);
     let polled = response;
-    for (let i = 0; i < 100 && polled.status === 202; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    // Polled until done however long that takes here: the 202 is what is tested.
+    for (let i = 0; i < 1200 && polled.status === 202; i++) {
+      await new Promise((r) => setTimeout(r, 50));
       polled = await scanRun(getRun(runId), anInvocation("p").context);
     }
     assert.equal(polled.status, 200);
@@ -375,8 +388,8 @@ void describe("tenant-wide scans and GET /api/scan/runs/{runId}", () => {
     assert.equal(headerOf(early, "retry-after"), "3");
 
     let done = early;
-    for (let i = 0; i < 200 && done.status === 202; i++) {
-      await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 1200 && done.status === 202; i++) {
+      await new Promise((r) => setTimeout(r, 50));
       done = await poll();
     }
     assert.equal(done.status, 200, bodyText(done));
@@ -401,7 +414,7 @@ void describe("tenant-wide scans and GET /api/scan/runs/{runId}", () => {
     assert.equal(accepted.status, 202, bodyText(accepted));
     const runId = headerOf(accepted, "x-run-id") ?? "";
     let polled = accepted;
-    for (let i = 0; i < 100 && polled.status === 202; i++) {
+    for (let i = 0; i < 1200 && polled.status === 202; i++) {
       await new Promise((r) => setTimeout(r, 50));
       polled = await scanRun(getRun(runId), anInvocation("p").context);
     }

@@ -112,7 +112,7 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     for (const token of identity.issued.keys()) assert.ok(!stderr.includes(token), "token leaked");
   });
 
-  void it("paces itself on the quota headers: no 429 alone on the quota, wall time near the bound", async () => {
+  void it("paces itself on the quota headers: no 429 alone on the quota, waits no longer than the quota asks", async () => {
     const estate = buildEstate(1, 500); // 3000 audited rows: 30 resource pages + 1 subscription page
     const windowInMs = 2_000;
     const rg = await emulator({ rows: estate, quota: { limit: 5, windowInMs } });
@@ -122,17 +122,23 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.equal(result.rows.length, expectedIds(estate).length);
     assert.equal(rg.throttled, 0, "the client never ran into the quota");
     assert.equal(rg.requests.length, 31);
-    // 31 queries at 5 per window need 7 windows: the quota alone imposes 6 full windows.
+    // 31 queries at 5 per window need 7 windows: the quota alone imposes 6 full windows, so the
+    // run cannot be faster (a slower machine only makes it longer: a lower bound is safe).
     const bound = 6 * windowInMs;
     const first = rg.requests[0]?.at ?? 0;
     const span = (rg.requests.at(-1)?.at ?? 0) - first;
     assert.ok(span >= bound - 50, `span ${span} ms is below what the quota allows`);
-    assert.ok(span <= bound * 1.1, `span ${span} ms is more than 1.1x the quota bound ${bound} ms`);
+    // Near the bound, judged by the client's own decisions rather than by the clock: it waits
+    // only when the quota is spent (at most once per window), and each wait is the reported reset
+    // plus the margin (50 ms + 2%), never more.
     const waits = result.logs.filter(
       (l) => l.msg === "resource graph: waiting for the query quota to reset",
     );
-    assert.equal(waits.length, 6);
-    assert.ok(waits.every((w) => typeof w.waitInMs === "number" && w.waitInMs > 0));
+    assert.ok(waits.length <= 6, `${waits.length} waits`);
+    for (const w of waits) {
+      assert.ok(typeof w.waitInMs === "number" && w.waitInMs > 0);
+      assert.ok(w.waitInMs <= windowInMs * 1.02 + 51, `a wait of ${w.waitInMs} ms`);
+    }
   });
 
   void it("waits out a 429 without Retry-After instead of hammering, then completes", async () => {
@@ -165,8 +171,9 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
       quota: { limit: 3, windowInMs },
       identityOf: () => "shared-identity",
     });
-    const started = Date.now();
-    rg.spendQuota("shared-identity", 3); // another client of the identity used the window up
+    // Another client of the identity uses the window up just as this one's first query arrives
+    // (not at a wall-clock moment, which a slow child start-up could let pass).
+    rg.spendQuotaAtNextRequest("shared-identity", 3);
     const result = await run(rg);
 
     assert.deepEqual(result.errors, []);
@@ -174,10 +181,16 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.equal(rg.throttled, 1, "one 429, then the client waited for the reset");
     const [throttled, retried] = rg.requests;
     assert.equal(throttled?.status, 429);
+    // A 200 for the retry proves it came after the window reset: the quota was still spent
+    // otherwise.
     assert.equal(retried?.status, 200);
-    const resetAt = started + windowInMs;
-    assert.ok((retried?.at ?? 0) >= resetAt - 20, "retried only after the window reset");
-    assert.ok((retried?.at ?? 0) - (throttled?.at ?? 0) <= windowInMs * 1.1 + 100);
+    const retries = result.logs.filter((l) => l.msg === "resource graph: retrying page");
+    assert.equal(retries.length, 1, "waited once");
+    const delay = retries[0]?.delayInMs as number;
+    assert.ok(
+      delay > 0 && delay <= windowInMs * 1.02 + 51,
+      `waited ${delay} ms: the reset, no more`,
+    );
   });
 
   void it("honours Retry-After on 429", async () => {
@@ -200,7 +213,8 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     const rg = await emulator({ rows: estate });
     rg.injectFault({ status: 503, times: 2, when: (r) => r.table === "resources" && r.page === 1 });
     rg.injectFault({ status: "hang", when: (r) => r.table === "resources" && r.page === 2 });
-    const result = await run(rg, { pageSize: 50, requestTimeoutInMs: 1_000 });
+    // A timeout no loopback answer comes near, even on a loaded machine: only the hang meets it.
+    const result = await run(rg, { pageSize: 50, requestTimeoutInMs: 4_000 });
 
     assert.deepEqual(result.errors, []);
     assert.deepEqual(ids(result.rows), expectedIds(estate));

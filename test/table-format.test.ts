@@ -49,7 +49,7 @@ describe("table format", () => {
 });
 
 describe("writing to a reader that went away", () => {
-  it("stops quietly on EPIPE and lets the run go on", async () => {
+  it("stops at the first EPIPE and says so in one OutputError (the caller lets the run go on)", async () => {
     const { Writable } = await import("node:stream");
     const { writeChunksToStream } = await import("../src/outputs/format.js");
     let writes = 0;
@@ -62,7 +62,11 @@ describe("writing to a reader that went away", () => {
       },
     });
     const chunks = Array.from({ length: 50 }, () => "x".repeat(2_000_000));
-    await writeChunksToStream(stream, chunks);
+    await assert.rejects(writeChunksToStream(stream, chunks), (e: Error) => {
+      assert.equal(e.name, "OutputError");
+      assert.equal(e.message, "stdout: cannot write output: the reader closed the pipe (EPIPE)");
+      return true;
+    });
     assert.ok(writes >= 1 && writes < 50, `stopped after ${writes} writes`);
   });
 });

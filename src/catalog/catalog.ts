@@ -33,7 +33,9 @@ export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
     inputs.endpointsFile ? await readEndpointFile(inputs.endpointsFile) : undefined,
   );
   if (endpointSets.length === 0) {
-    throw new InputError(`${inputs.endpointsFile}: no endpoint set applies to cloud ${inputs.cloud}`);
+    throw new InputError(
+      `${inputs.endpointsFile}: no endpoint set applies to cloud ${inputs.cloud}`,
+    );
   }
   for (const name of inputs.endpointSets) {
     if (!endpointSets.some((s) => s.name === name))
@@ -43,7 +45,9 @@ export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
   }
   return {
     endpointSets,
-    serviceTags: inputs.serviceTagsFile ? await readServiceTagFile(inputs.serviceTagsFile) : undefined,
+    serviceTags: inputs.serviceTagsFile
+      ? await readServiceTagFile(inputs.serviceTagsFile)
+      : undefined,
     declarations: inputs.declarationsFile
       ? await readDeclarationsFile(inputs.declarationsFile)
       : undefined,

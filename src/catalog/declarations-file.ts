@@ -20,10 +20,15 @@ const fileSchema = z.strictObject({
     .array(
       z
         .strictObject({
-          resourceId: z.string().regex(/^\/subscriptions\/[^/]+\/resourceGroups\/.+/i, "a resource ID").optional(),
+          resourceId: z
+            .string()
+            .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/.+/i, "a resource ID")
+            .optional(),
           ipAddress: z.string().refine(isIpv4Address, "must be an IPv4 address").optional(),
           allow: z.array(SET).default([]),
-          deny: z.array(SET.refine((s) => s !== "all" && s !== "*", "deny names sets, not all")).default([]),
+          deny: z
+            .array(SET.refine((s) => s !== "all" && s !== "*", "deny names sets, not all"))
+            .default([]),
           egress: z.enum(["internet", "onPremises", "follow"]).default("follow"),
           note: z.string().max(500).optional(),
         })

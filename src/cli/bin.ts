@@ -8,9 +8,8 @@ const io: CommandIo = {
   env: process.env,
   stdin: readStdin,
 };
-// A reader that stops early (`| head`) closes the pipe: stop caring about stdout, but finish the
-// run (a --log-analytics delivery still matters) instead of crashing with a stack trace.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error;
-});
+// A stdout that fails (`> /dev/full`, a reader that stopped early) is reported by the writer as
+// one line with exit code 2, after the run has finished (a --log-analytics delivery still
+// matters); an error event after that must not crash the process with a stack trace.
+process.stdout.on("error", () => undefined);
 process.exitCode = await main(process.argv.slice(2), io, process.stderr);

@@ -2,7 +2,8 @@ import { Option, type Command } from "commander";
 import { loadCatalog, type Catalog } from "../catalog/catalog.js";
 import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
-import { isGuid, isManagementGroupId, parseCloud, type Settings } from "../settings.js";
+import type { ByteStream } from "../inventory/load-estate.js";
+import { isGuid, isManagementGroupId, parseCloud, parseCount, type Settings } from "../settings.js";
 import { createEstateFileSource } from "../sources/estate-files.js";
 import type { EstateSource } from "../sources/source.js";
 import { DEMO_ESTATE } from "./demo.js";
@@ -13,6 +14,10 @@ export interface EstateInputs {
   cloud: CloudName;
   subscriptions: string[];
   managementGroups: string[];
+  /** --max-input-bytes, else KMS_AUDIT_MAX_INPUT_BYTES. */
+  maxInputBytes: number;
+  /** --max-input-rows, else KMS_AUDIT_MAX_INPUT_ROWS. */
+  maxInputRows: number;
 }
 
 /** Commander's collector for repeatable options. */
@@ -36,7 +41,22 @@ export function addEstateOptions(command: Command, help: EstateOptionHelp): Comm
     .option("--demo", help.demo)
     .addOption(new Option("--cloud <name>", help.cloud))
     .option("--subscription <id>", help.subscription, collect, [])
-    .option("--management-group <id>", help.managementGroup, collect, []);
+    .option("--management-group <id>", help.managementGroup, collect, [])
+    .option(
+      "--max-input-bytes <n>",
+      "largest estate input, per file (e.g. 512MiB; default 4GiB, KMS_AUDIT_MAX_INPUT_BYTES)",
+    )
+    .option(
+      "--max-input-rows <n>",
+      "most rows in all estate inputs (default 10000000, KMS_AUDIT_MAX_INPUT_ROWS)",
+    );
+}
+
+function countOption(raw: unknown, flag: string, fallback: number, units: boolean): number {
+  if (typeof raw !== "string") return fallback;
+  const parsed = parseCount(raw, { units });
+  if (typeof parsed === "string") throw new InputError(`${flag}: ${parsed}`);
+  return parsed;
 }
 
 /** Declares the catalog options (read by catalogFilesFrom), with the command's help texts. */
@@ -70,7 +90,8 @@ export interface CatalogFiles {
 export function catalogFilesFrom(raw: Record<string, unknown>, settings?: Settings): CatalogFiles {
   const sets = Array.isArray(raw.endpointSet) ? (raw.endpointSet as string[]) : [];
   return {
-    endpoints: typeof raw.endpoints === "string" ? raw.endpoints : (settings?.endpointsFile ?? null),
+    endpoints:
+      typeof raw.endpoints === "string" ? raw.endpoints : (settings?.endpointsFile ?? null),
     serviceTags:
       typeof raw.serviceTags === "string" ? raw.serviceTags : (settings?.serviceTagsFile ?? null),
     declarations:
@@ -104,6 +125,13 @@ export function estateInputsFrom(raw: Record<string, unknown>, settings: Setting
     cloud,
     subscriptions,
     managementGroups,
+    maxInputBytes: countOption(
+      raw.maxInputBytes,
+      "--max-input-bytes",
+      settings.maxInputBytes,
+      true,
+    ),
+    maxInputRows: countOption(raw.maxInputRows, "--max-input-rows", settings.maxInputRows, false),
   };
   if (inputs.input.length > 0 && inputs.demo) {
     throw new InputError("--input and --demo cannot be combined");
@@ -137,7 +165,7 @@ export function readCatalog(cloud: CloudName, files: CatalogFiles): Promise<Cata
 export async function estateSourceFor(
   options: EstateInputs,
   settings: Settings,
-  stdin: () => Promise<Buffer>,
+  stdin: ByteStream,
 ): Promise<EstateSource> {
   if (options.demo) {
     return createEstateFileSource([DEMO_ESTATE], {
@@ -145,7 +173,13 @@ export async function estateSourceFor(
       labels: ["samples/demo-estate.json"],
     });
   }
-  if (options.input.length > 0) return createEstateFileSource(options.input, { stdin });
+  if (options.input.length > 0) {
+    return createEstateFileSource(options.input, {
+      stdin,
+      maxInputBytes: options.maxInputBytes,
+      maxInputRows: options.maxInputRows,
+    });
+  }
   const { liveSourceFromSettings } = await import("../scan-setup.js");
   // The command line's cloud and scope win over the settings'.
   return liveSourceFromSettings({ ...settings, cloud: options.cloud }, options);

@@ -1,8 +1,9 @@
 import { Command, CommanderError, Option } from "commander";
-import { InputError, describeError, oneLine } from "../errors.js";
+import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
 import { FORMATS, type OutputFormat } from "../outputs/format.js";
+import { redact, safeLine } from "../redact.js";
 import { readSettings, type LogLevel } from "../settings.js";
 import { TOOL_VERSION } from "../version.js";
 import {
@@ -120,7 +121,7 @@ export async function main(
     writeErr: (s) => stderr.write(s),
     // One line, like every other usage error: "kms-route-audit: unknown option '--x' (see --help)".
     outputError: (s, write) =>
-      write(`kms-route-audit: ${s.replace(/^error: /, "").trimEnd()} (see --help)\n`),
+      write(`kms-route-audit: ${safeLine(s.replace(/^error: /, ""))} (see --help)\n`),
   });
   for (const command of program.commands) command.configureOutput(program.configureOutput());
   try {
@@ -132,14 +133,15 @@ export async function main(
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof InputError) {
-      stderr.write(`kms-route-audit: ${error.message}\n`);
+      stderr.write(`kms-route-audit: ${safeLine(error.message)}\n`);
       return EXIT.usage;
     }
     // A source that failed outright (authentication, network) leaves the scan incomplete.
     // One line: credential chains report one paragraph per credential they tried.
-    stderr.write(`kms-route-audit: scan failed: ${oneLine(describeError(error))}\n`);
+    // Every line is redacted and has its control characters escaped (src/redact.ts).
+    stderr.write(`kms-route-audit: scan failed: ${safeLine(describeError(error))}\n`);
     if (io.env.KMS_AUDIT_LOG_LEVEL === "debug" && error instanceof Error)
-      stderr.write(`${error.stack}\n`);
+      stderr.write(`${redact(error.stack ?? "")}\n`);
     return EXIT.incomplete;
   }
 }

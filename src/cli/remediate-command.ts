@@ -3,6 +3,8 @@ import { Option, type Command } from "commander";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
+import { writeChunksToStream } from "../outputs/format.js";
+import { escapeControl } from "../redact.js";
 import { readSettings, type LogLevel } from "../settings.js";
 import {
   addCatalogOptions,
@@ -94,14 +96,15 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
       const text =
         raw.format === "json"
           ? `${JSON.stringify(report, null, 2)}\n`
-          : formatRemediationTable(report);
+          : // IDs, names and ARM's error texts come from outside: control characters escaped.
+            formatRemediationTable(report).split("\n").map(escapeControl).join("\n");
       if (typeof raw.output === "string") {
         try {
           await writeFile(raw.output, text);
         } catch (error) {
           throw new InputError(`${raw.output}: cannot write output: ${describeError(error)}`);
         }
-      } else io.stdout.write(text);
+      } else await writeChunksToStream(io.stdout, [text]);
       exit.code = report.counts.failed > 0 || !report.run.scanComplete ? EXIT.incomplete : EXIT.ok;
     });
 }

@@ -1,4 +1,5 @@
-import { InputError, describeError, oneLine } from "../errors.js";
+import { InputError, OutputError, describeError, oneLine } from "../errors.js";
+import type { ByteStream } from "../inventory/load-estate.js";
 import type { Logger } from "../logging/logger.js";
 import type { CloudName, ScanResult, Status } from "../model.js";
 import {
@@ -9,6 +10,7 @@ import {
 } from "../outputs/format.js";
 import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { SinkReport } from "../outputs/sink.js";
+import { safeLine } from "../redact.js";
 import { runScan } from "../scan.js";
 import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import type { EstateSource } from "../sources/source.js";
@@ -21,6 +23,8 @@ export interface ScanCommandOptions {
   cloud: CloudName;
   subscriptions: string[];
   managementGroups: string[];
+  maxInputBytes: number;
+  maxInputRows: number;
   format: OutputFormat;
   output: string | null;
   logAnalytics: boolean;
@@ -33,7 +37,8 @@ export interface ScanCommandOptions {
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stdin: () => Promise<Buffer>;
+  /** Standard input, read once as a stream when an --input is "-". */
+  stdin: ByteStream;
   env: Record<string, string | undefined>;
   /** Where progress (on a terminal only) and one-line notices go; default: nowhere. */
   stderr?: ProgressStream;
@@ -108,6 +113,9 @@ export async function runScanCommand(
     !("NO_COLOR" in io.env);
   // Written in pieces: a large estate's JSON is longer than the longest JavaScript string.
   const chunks = formatResultChunks(result, options.format, { color });
+  // A stdout that fails (ENOSPC, a closed pipe) does not stop the run: the delivery to Log
+  // Analytics still happens, then the CLI ends with the one line that says what failed (exit 2).
+  let outputFailure: OutputError | null = null;
   if (options.output) {
     try {
       await writeChunksToFile(options.output, chunks);
@@ -115,11 +123,18 @@ export async function runScanCommand(
       throw new InputError(`${options.output}: cannot write output: ${describeError(error)}`);
     }
   } else {
-    await writeChunksToStream(io.stdout, chunks);
+    try {
+      await writeChunksToStream(io.stdout, chunks);
+    } catch (error) {
+      if (!(error instanceof OutputError)) throw error;
+      outputFailure = error;
+    }
   }
   const code = exitCodeFor(result, options.failOn);
-  if (!options.logAnalytics) return code;
-  const delivered = await writeToLogAnalytics(result, settings, io, logger);
+  const delivered = options.logAnalytics
+    ? await writeToLogAnalytics(result, settings, io, logger)
+    : true;
+  if (outputFailure) throw outputFailure;
   return delivered ? code : EXIT.incomplete;
 }
 
@@ -135,7 +150,8 @@ async function writeToLogAnalytics(
   io: CommandIo,
   logger: Logger,
 ): Promise<boolean> {
-  const say = (line: string) => io.stderr?.write(`kms-route-audit: Log Analytics: ${line}\n`);
+  const say = (line: string) =>
+    io.stderr?.write(`kms-route-audit: Log Analytics: ${safeLine(line)}\n`);
   const { createFilePendingStore, createLogAnalyticsSink, logAnalyticsSinkOptionsFromSettings } =
     await import("../outputs/log-analytics/index.js");
   const store = createFilePendingStore(settings.pendingDirectory);
@@ -150,21 +166,27 @@ async function writeToLogAnalytics(
     say(`not written: ${oneLine(describeError(error))}`);
     return false;
   }
+  // Everything else the sink met (rows of earlier runs dropped or still waiting, foreign names
+  // or corrupt batches in the store, a store that cannot be written) goes on the same line.
+  const notes = report.errors
+    .filter((e) => e.code !== "LOG_ANALYTICS_UPLOAD_FAILED")
+    .map((e) => `${e.code}: ${oneLine(e.message)}`);
+  const storeUnusable = report.errors.some((e) => e.code === "LOG_ANALYTICS_PENDING_UNWRITABLE");
   if (report.failed > 0) {
     const pending = report.waitingRecords ?? null;
-    const waiting =
-      pending === null
-        ? `kept in ${store.location}`
-        : `${pending} records wait in ${store.location}`;
+    const waiting = storeUnusable
+      ? `they could not be kept for the next run`
+      : pending === null
+        ? `kept in ${store.location} for the next run with --log-analytics`
+        : `${pending} records wait in ${store.location} for the next run with --log-analytics`;
     say(
-      `${report.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(report, store)}); ${waiting} for the next run with --log-analytics`,
+      `${report.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(report, store)}); ${waiting}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`,
     );
     return false;
   }
-  // Delivered; still tell about rows of earlier runs that were dropped or are still waiting.
-  const notes = report.errors.map((e) => `${e.code}: ${oneLine(e.message)}`);
   if (notes.length > 0) say(notes.join("; "));
-  return true;
+  // Delivered, but without the pending store a failure would have lost rows: not a clean run.
+  return !storeUnusable;
 }
 
 /** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */
@@ -172,9 +194,14 @@ function uploadCause(report: SinkReport, store: PendingStore): string {
   const error =
     report.errors.find((e) => e.code === "LOG_ANALYTICS_UPLOAD_FAILED") ?? report.errors[0];
   if (!error) return "no detail";
-  const marker = `(kept in ${store.location}): `;
-  const at = error.message.indexOf(marker);
-  return oneLine(at >= 0 ? error.message.slice(at + marker.length) : error.message);
+  for (const marker of [
+    `(kept in ${store.location}): `,
+    "(NOT kept: the pending store is unusable): ",
+  ]) {
+    const at = error.message.indexOf(marker);
+    if (at >= 0) return oneLine(error.message.slice(at + marker.length));
+  }
+  return oneLine(error.message);
 }
 
 /** The source, counting the rows it hands over (for the no-subnet message). */

@@ -32,9 +32,7 @@ export interface FactFailure {
 export type FactsStage = (inventory: Inventory, context: FactsContext) => Promise<FactFailure[]>;
 
 /** The lists Resource Graph does not hold, for the hubs and policies in the inventory. */
-export function listsToRead(
-  inventory: Inventory,
-): {
+export function listsToRead(inventory: Inventory): {
   id: string;
   list:
     "hubVirtualNetworkConnections" | "routingIntent" | "bgpConnections" | "ruleCollectionGroups";

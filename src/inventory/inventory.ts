@@ -628,12 +628,14 @@ export class InventoryBuilder {
       switch (record.t) {
         case "learnedRoutes":
           inventory.learnedRoutes.set(record.ownerKey, record.read);
-          if (record.read.ok) for (const r of record.read.routes) if (r.nextHop) wanted.add(r.nextHop);
+          if (record.read.ok)
+            for (const r of record.read.routes) if (r.nextHop) wanted.add(r.nextHop);
           break;
         case "hubConnection": {
           const c = record.connection;
           if (!c.remoteVirtualNetworkKey) break;
-          const list = inventory.hubConnectionsByVirtualNetwork.get(c.remoteVirtualNetworkKey) ?? [];
+          const list =
+            inventory.hubConnectionsByVirtualNetwork.get(c.remoteVirtualNetworkKey) ?? [];
           if (!list.some((x) => keyOf(x.id) === keyOf(c.id))) list.push(c);
           inventory.hubConnectionsByVirtualNetwork.set(c.remoteVirtualNetworkKey, list);
           this.report(c.malformed);

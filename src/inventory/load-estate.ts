@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { StringDecoder } from "node:string_decoder";
+import { readFile, stat } from "node:fs/promises";
 import { InputError, describeError } from "../errors.js";
 import type { RunError } from "../model.js";
 import type { ArmRow } from "./arm-row.js";
@@ -13,18 +12,96 @@ export interface EstateFile {
   warnings: RunError[];
 }
 
-/** Reads an estate file ("-" for stdin) in any format of DESIGN.md section 5. */
-export async function readEstateFile(
+/** Largest estate input read by default, per input: 4 GiB (a 1M-subnet NDJSON export is 1.8 GB). */
+export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 ** 3;
+/** Most rows read by default from all of a run's inputs together. */
+export const DEFAULT_MAX_INPUT_ROWS = 10_000_000;
+
+/** Where the limits are set, for the messages that enforce them. */
+export const MAX_INPUT_BYTES_SETTING = "--max-input-bytes or KMS_AUDIT_MAX_INPUT_BYTES";
+export const MAX_INPUT_ROWS_SETTING = "--max-input-rows or KMS_AUDIT_MAX_INPUT_ROWS";
+
+/** Standard input, or any other stream of bytes. */
+export type ByteStream = () => AsyncIterable<Uint8Array>;
+
+export interface StreamEstateOptions {
+  /** Standard input ("-"); default process.stdin. */
+  stdin?: ByteStream;
+  warn: (warning: RunError) => void;
+  /** Bytes one input may hold; default DEFAULT_MAX_INPUT_BYTES. */
+  maxBytes?: number;
+}
+
+/** Bytes that never appear in JSON text (raw control characters other than tab, LF and CR). */
+function isBinaryByte(byte: number): boolean {
+  return byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d;
+}
+
+/** How much of an input's start is looked at before anything is parsed. */
+const SNIFF_BYTES = 64 * 1024;
+
+/**
+ * An input that cannot be JSON or NDJSON text (a binary file, /dev/urandom, /dev/zero): refused
+ * from its first bytes, in one line that shows them as hex, instead of being read to the end.
+ */
+export function refuseBinary(name: string, head: Uint8Array): void {
+  const mark = byteOrderMark(head);
+  if (mark === "utf16le" || mark === "utf16be") return; // NUL bytes are UTF-16's own
+  const end = Math.min(head.length, SNIFF_BYTES);
+  for (let i = 0; i < end; i++) {
+    if (!isBinaryByte(head[i]!)) continue;
+    const first = [...head.subarray(0, Math.min(head.length, 8))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join(" ");
+    throw new InputError(
+      `${name}: binary data, not JSON or NDJSON text (control byte 0x${head[i]!.toString(16).padStart(2, "0")} at offset ${i}; starts with bytes ${first}); ${FORMATS}`,
+    );
+  }
+}
+
+export function tooLarge(name: string, maxBytes: number): InputError {
+  return new InputError(
+    `${name}: larger than the input limit of ${maxBytes} bytes (${MAX_INPUT_BYTES_SETTING} raise it)`,
+  );
+}
+
+/** What an input is: a regular file (with its size) or something read once as a stream. */
+export async function inputKind(
   name: string,
-  stdin: () => Promise<Buffer> = readStdin,
-): Promise<EstateFile> {
-  let bytes: Buffer;
+): Promise<{ kind: "file"; size: number } | { kind: "stream" }> {
+  if (name === "-") return { kind: "stream" };
+  let info;
   try {
-    bytes = name === "-" ? await stdin() : await readFile(name);
+    info = await stat(name);
   } catch (error) {
     throw cannotRead(name, error);
   }
-  return parseEstate(displayName(name), decodeWhole(displayName(name), bytes));
+  if (info.isDirectory()) throw new InputError(`${displayName(name)}: cannot read: is a directory`);
+  // FIFOs, process substitution (/dev/fd/63), character devices, sockets: one pass, no reopen.
+  return info.isFile() ? { kind: "file", size: info.size } : { kind: "stream" };
+}
+
+/** Reads an estate file ("-" for stdin) in any format of DESIGN.md section 5, whole. */
+export async function readEstateFile(
+  name: string,
+  options: { stdin?: ByteStream; maxBytes?: number } = {},
+): Promise<EstateFile> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  const shown = displayName(name);
+  const input = await inputKind(name);
+  let bytes: Buffer;
+  if (input.kind === "file") {
+    if (input.size > maxBytes) throw tooLarge(shown, maxBytes);
+    try {
+      bytes = await readFile(name);
+    } catch (error) {
+      throw cannotRead(name, error);
+    }
+  } else {
+    bytes = await readAll(shown, openStream(name, options.stdin), maxBytes);
+  }
+  refuseBinary(shown, bytes);
+  return parseEstate(shown, decodeWhole(shown, bytes));
 }
 
 function cannotRead(name: string, error: unknown): InputError {
@@ -36,6 +113,11 @@ function cannotRead(name: string, error: unknown): InputError {
         ? "is a directory"
         : describeError(error);
   return new InputError(`${displayName(name)}: cannot read: ${why}`);
+}
+
+/** An I/O failure while reading an input, as the one-line input error (exit 2) it is. */
+export function asInputError(name: string, error: unknown): unknown {
+  return error instanceof InputError ? error : cannotRead(name, error);
 }
 
 /** decode(), refusing with one line a file too large to be one JavaScript string. */
@@ -52,64 +134,205 @@ function decodeWhole(name: string, bytes: Buffer): string {
   }
 }
 
+/** The bytes of a non-file input ("-": standard input), read once. */
+function openStream(name: string, stdin: ByteStream | undefined): AsyncIterable<Uint8Array> {
+  if (name === "-") return (stdin ?? (() => process.stdin))();
+  return createReadStream(name, { highWaterMark: 1 << 20 });
+}
+
+/** Every byte of a stream, at most maxBytes of them. */
+async function readAll(
+  name: string,
+  chunks: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  already: Buffer[] = [],
+): Promise<Buffer> {
+  const parts = [...already];
+  let total = parts.reduce((n, p) => n + p.length, 0);
+  try {
+    for await (const chunk of chunks) {
+      total += chunk.length;
+      if (total > maxBytes) throw tooLarge(name, maxBytes);
+      parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    }
+  } catch (error) {
+    throw asInputError(name === "<stdin>" ? "-" : name, error);
+  }
+  return Buffer.concat(parts, total);
+}
+
 /**
  * The rows of an estate file as they are read, with the same results and errors as
- * readEstateFile. An NDJSON file is read line by line, so it is never held in memory as a whole
- * (and may be larger than the longest JavaScript string); any other file is read whole. Warnings
- * (a truncated export) go to `warn`. A malformed line fails the read after the rows before it were
- * yielded: consumers must not act on the rows until the read has finished.
+ * readEstateFile. NDJSON is read line by line, so it is never held in memory as a whole (and may
+ * be larger than the longest JavaScript string); any other input is read whole. A regular file is
+ * opened once to look at its start and again to read it; anything else (standard input, a FIFO,
+ * `--input <(...)`, a device) is read exactly once, as a stream. Warnings (a truncated export) go
+ * to `warn`. A malformed line fails the read after the rows before it were yielded: consumers
+ * must not act on the rows until the read has finished.
  */
 export async function* streamEstateFile(
   name: string,
-  options: { stdin?: () => Promise<Buffer>; warn: (warning: RunError) => void },
+  options: StreamEstateOptions,
 ): AsyncGenerator<ArmRow> {
-  if (name !== "-") {
-    const lines = linesOf(name);
-    try {
-      const ndjson = await detectNdjson(lines);
-      if (ndjson) {
-        yield* ndjsonRows(displayName(name), ndjson.buffered, lines.iterator);
-        return;
-      }
-    } catch (error) {
-      if (error instanceof InputError) throw error;
-      throw cannotRead(name, error);
-    } finally {
-      await lines.iterator.return(undefined);
-    }
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  const shown = displayName(name);
+  const input = await inputKind(name);
+  if (input.kind === "stream") {
+    yield* streamRows(shown, openStream(name, options.stdin), options.warn, maxBytes);
+    return;
   }
-  const file = await readEstateFile(name, options.stdin);
+  if (input.size > maxBytes) throw tooLarge(shown, maxBytes);
+  const lines = linesOf(shown, createReadStream(name, { highWaterMark: 1 << 20 }));
+  try {
+    const ndjson = await detectNdjson(lines);
+    if (ndjson) {
+      yield* ndjsonRows(shown, ndjson.buffered, lines.iterator);
+      return;
+    }
+  } catch (error) {
+    throw asInputError(name, error);
+  } finally {
+    await lines.iterator.return(undefined);
+  }
+  const file = await readEstateFile(name, { maxBytes });
   for (const warning of file.warnings) options.warn(warning);
   yield* file.rows;
 }
 
-/** The file's lines as text.split(/\r?\n/) would give them, read in 1 MiB chunks. */
-function linesOf(name: string): { iterator: AsyncGenerator<string, void, undefined> } {
+/**
+ * The rows of a stream read once: its start decides NDJSON (then streamed line by line) or a
+ * document (then read whole, bounded by maxBytes, and parsed).
+ */
+async function* streamRows(
+  name: string,
+  source: AsyncIterable<Uint8Array>,
+  warn: (warning: RunError) => void,
+  maxBytes: number,
+): AsyncGenerator<ArmRow> {
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let read = 0;
+  let ended = false;
+  const next = async (): Promise<Buffer | null> => {
+    try {
+      const step = await iterator.next();
+      if (step.done) return null;
+      const chunk = Buffer.from(step.value.buffer, step.value.byteOffset, step.value.byteLength);
+      read += chunk.length;
+      if (read > maxBytes) throw tooLarge(name, maxBytes);
+      return chunk;
+    } catch (error) {
+      throw asInputError(name === "<stdin>" ? "-" : name, error);
+    }
+  };
+  try {
+    // The start: enough to tell NDJSON from a document in nearly every input.
+    while (read < 1 << 20) {
+      const chunk = await next();
+      if (chunk === null) {
+        ended = true;
+        break;
+      }
+      head.push(chunk);
+      if (read >= SNIFF_BYTES && chunk.includes(0x0a)) break;
+    }
+    const start = Buffer.concat(head);
+    refuseBinary(name, start);
+    const mark = byteOrderMark(start);
+    const textStart = mark === "utf8" ? 3 : 0;
+    const kind =
+      ended || mark === "utf16le" || mark === "utf16be"
+        ? "document"
+        : classifyStart(start, textStart);
+    if (kind === "ndjson") {
+      const rest = (async function* () {
+        for (;;) {
+          const chunk = await next();
+          if (chunk === null) return;
+          yield chunk;
+        }
+      })();
+      const lines = linesOf(
+        name,
+        (async function* () {
+          yield start;
+          yield* rest;
+        })(),
+      );
+      yield* ndjsonRows(name, [], lines.iterator);
+      return;
+    }
+    // A document: the rest, then parsed whole (bounded by maxBytes, as it is read).
+    const parts: Buffer[] = [start];
+    for (let chunk = ended ? null : await next(); chunk !== null; chunk = await next()) {
+      parts.push(chunk);
+    }
+    const whole = parts.length === 1 ? start : Buffer.concat(parts);
+    const file = parseEstate(name, decodeWhole(name, whole));
+    for (const warning of file.warnings) warn(warning);
+    yield* file.rows;
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/**
+ * "ndjson" when the start of an input that goes on tells that parseEstate will take it as NDJSON:
+ * its first non-blank line is a JSON object on its own and something other than blanks follows
+ * (so the whole cannot be one JSON document). Otherwise "document": read it whole.
+ */
+function classifyStart(bytes: Buffer, from: number): "ndjson" | "document" {
+  let lineStart = from;
+  for (;;) {
+    const newline = bytes.indexOf(0x0a, lineStart);
+    if (newline < 0) return "document";
+    const raw = bytes.toString("utf8", lineStart, newline);
+    lineStart = newline + 1;
+    if (raw.trim() === "") continue;
+    if (!isObjectLine(raw.endsWith("\r") ? raw.slice(0, -1) : raw)) return "document";
+    for (let i = lineStart; i < bytes.length; i++) {
+      const c = bytes[i]!;
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return "ndjson";
+    }
+    return "document";
+  }
+}
+
+/**
+ * The lines of a stream of bytes, as text.split(/\r?\n/) would give them. Lines are cut at LF
+ * bytes (which never occur inside a UTF-8 sequence) and each line is decoded once, so a very long
+ * line costs linear time. The first chunk decides the encoding: UTF-16 is not line-readable (the
+ * caller reads it whole), a UTF-8 BOM is dropped as decode() does, and binary data is refused.
+ */
+function linesOf(
+  name: string,
+  chunks: AsyncIterable<Uint8Array>,
+): { iterator: AsyncGenerator<string, void, undefined> } {
   async function* generate(): AsyncGenerator<string, void, undefined> {
-    const stream = createReadStream(name, { highWaterMark: 1 << 20 });
-    const decoder = new StringDecoder("utf8");
-    let pending = "";
+    let pieces: Buffer[] = [];
     let first = true;
-    for await (const raw of stream) {
-      let chunk = raw as Buffer;
+    const text = (parts: Buffer[]) =>
+      parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts).toString("utf8");
+    const line = (raw: string) => (raw.endsWith("\r") ? raw.slice(0, -1) : raw);
+    for await (const raw of chunks) {
+      let chunk = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       if (first) {
         first = false;
-        // UTF-16 (PowerShell 5) is read whole by the caller; a UTF-8 BOM is dropped as decode() does.
         const bom = byteOrderMark(chunk);
         if (bom === "utf16le" || bom === "utf16be") throw new NotLineReadable();
+        refuseBinary(name, chunk);
         if (bom === "utf8") chunk = chunk.subarray(3);
       }
-      pending += decoder.write(chunk);
       let start = 0;
-      for (let nl = pending.indexOf("\n"); nl !== -1; nl = pending.indexOf("\n", start)) {
-        const end = nl > start && pending.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        yield pending.slice(start, end);
+      for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
+        pieces.push(chunk.subarray(start, nl));
+        yield line(text(pieces));
+        pieces = [];
         start = nl + 1;
       }
-      pending = pending.slice(start);
+      if (start < chunk.length) pieces.push(chunk.subarray(start));
     }
-    pending += decoder.end();
-    yield pending;
+    yield text(pieces.length > 0 ? pieces : [Buffer.alloc(0)]);
   }
   return { iterator: generate() };
 }
@@ -202,12 +425,8 @@ export function displayName(name: string): string {
   return name === "-" ? "<stdin>" : name;
 }
 
-/** All of the process's standard input. */
-export async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+/** The process's standard input, read once as a stream. */
+export const readStdin: ByteStream = () => process.stdin;
 
 /** Windows PowerShell 5 writes UTF-16LE with a BOM when output is redirected; others write UTF-8. */
 export function decode(bytes: Buffer): string {

@@ -1,11 +1,26 @@
-import { open, readFile, stat } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import type { RunError } from "../model.js";
 import type { ArmRow } from "./arm-row.js";
 import { rowsOfChunk, splitArrayDocument, type Chunk } from "./chunk-records.js";
-import { byteOrderMark, isObjectLine, parseEstate, streamEstateFile } from "./load-estate.js";
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  asInputError,
+  byteOrderMark,
+  displayName,
+  inputKind,
+  isObjectLine,
+  parseEstate,
+  refuseBinary,
+  streamEstateFile,
+  tooLarge,
+  type ByteStream,
+} from "./load-estate.js";
 
 export interface ReadEstateOptions {
-  stdin?: () => Promise<Buffer>;
+  /** Standard input ("-"), read once as a stream; default process.stdin. */
+  stdin?: ByteStream;
+  /** Bytes one input may hold; default DEFAULT_MAX_INPUT_BYTES (4 GiB). */
+  maxBytes?: number;
   /** Told of what a file says it left out (a truncated export), once the file is read. */
   warn: (warning: RunError) => void;
   /** Chunk size; default 1 MiB (smaller batches die young: less copying by the GC, less memory). */
@@ -30,40 +45,45 @@ export async function* readEstateBatches(
   options: ReadEstateOptions,
 ): AsyncGenerator<ArmRow[]> {
   const chunkBytes = options.chunkBytes ?? 1 << 20;
-  const size = name === "-" ? null : await fileSize(name);
-  const plan =
-    size !== null && size >= (options.chunkedFromBytes ?? 8 << 20)
-      ? await planChunks(name, chunkBytes)
-      : null;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INPUT_BYTES;
+  // Standard input, FIFOs and devices are read once, as a stream, by the plain read.
+  const input = await inputKind(name);
+  if (input.kind === "file" && input.size > maxBytes) throw tooLarge(displayName(name), maxBytes);
+  let plan: ChunkPlan | null = null;
+  if (input.kind === "file" && input.size >= (options.chunkedFromBytes ?? 8 << 20)) {
+    try {
+      plan = await planChunks(name, chunkBytes);
+    } catch (error) {
+      throw asInputError(name, error); // e.g. EACCES: an input error (exit 2), like a small file's
+    }
+  }
   if (!plan) {
     yield* plainBatches(name, options);
     return;
   }
-  for await (const chunk of plan.chunks) {
-    const rows = rowsOfChunk(chunk);
-    if (rows === null) {
-      // The plain read names the fault (file, line or item); it must find one.
-      for await (const row of streamEstateFile(name, { stdin: options.stdin, warn: () => {} }))
-        void row;
-      throw new Error(`${name}: a chunk of the file did not parse, but the file as a whole did`);
+  try {
+    for await (const chunk of plan.chunks) {
+      const rows = rowsOfChunk(chunk);
+      if (rows === null) {
+        // The plain read names the fault (file, line or item); it must find one.
+        for await (const row of streamEstateFile(name, { warn: () => {}, maxBytes })) void row;
+        throw new Error(`${name}: a chunk of the file did not parse, but the file as a whole did`);
+      }
+      yield rows;
     }
-    yield rows;
+  } catch (error) {
+    throw asInputError(name, error);
   }
   for (const warning of plan.warnings) options.warn(warning);
 }
 
-async function fileSize(name: string): Promise<number | null> {
-  try {
-    const info = await stat(name);
-    return info.isFile() ? info.size : null;
-  } catch {
-    return null; // the plain read reports it
-  }
-}
-
 async function* plainBatches(name: string, options: ReadEstateOptions): AsyncGenerator<ArmRow[]> {
   let rows: ArmRow[] = [];
-  for await (const row of streamEstateFile(name, { stdin: options.stdin, warn: options.warn })) {
+  for await (const row of streamEstateFile(name, {
+    stdin: options.stdin,
+    warn: options.warn,
+    maxBytes: options.maxBytes,
+  })) {
     rows.push(row);
     if (rows.length >= ROWS_PER_BATCH) {
       yield rows;
@@ -94,10 +114,18 @@ async function planChunks(name: string, chunkBytes: number): Promise<ChunkPlan |
   } finally {
     await handle.close();
   }
+  refuseBinary(displayName(name), head);
   const mark = byteOrderMark(head);
   if (mark === "utf16le" || mark === "utf16be") return null; // UTF-16 is read whole
   const bom = mark === "utf8" ? 3 : 0;
-  const kind = classify(head.toString("utf8", bom, Math.max(bom, head.lastIndexOf(0x0a) + 1)));
+  const lastNewline = head.lastIndexOf(0x0a);
+  // No line ends in the head: one long line, a minified document most likely. Split it; if it is
+  // not one document after all, the plain read (linear, line by line) takes over.
+  const opening = head.subarray(bom).toString("utf8").trimStart()[0];
+  const kind =
+    lastNewline < 0 && (opening === "[" || opening === "{")
+      ? "document"
+      : classify(head.toString("utf8", bom, Math.max(bom, lastNewline + 1)));
   if (kind === "ndjson") return { chunks: ndjsonChunks(name, bom, chunkBytes), warnings: [] };
   if (kind === "unknown") return null;
   const whole = await readFile(name);
@@ -122,7 +150,11 @@ function classify(text: string): "ndjson" | "document" | "unknown" {
   return lines.slice(first + 1).some((l) => l.trim() !== "") ? "ndjson" : "unknown";
 }
 
-/** The file after `from`, in chunks of whole lines of about `chunkBytes` (a longer line whole). */
+/**
+ * The file after `from`, in chunks of whole lines of about `chunkBytes` (a longer line whole).
+ * A line longer than a chunk is gathered piece by piece and joined once, and each read is
+ * searched for a newline only in its own bytes: linear time, however long the line.
+ */
 async function* ndjsonChunks(
   name: string,
   from: number,
@@ -130,25 +162,28 @@ async function* ndjsonChunks(
 ): AsyncGenerator<Chunk> {
   const handle = await open(name);
   try {
-    let carry = Buffer.alloc(0);
+    let pieces: Buffer[] = [];
     let position = from;
     for (;;) {
-      const buffer = Buffer.allocUnsafe(carry.length + chunkBytes);
-      carry.copy(buffer);
-      const { bytesRead } = await handle.read(buffer, carry.length, chunkBytes, position);
+      const buffer = Buffer.allocUnsafe(chunkBytes);
+      const { bytesRead } = await handle.read(buffer, 0, chunkBytes, position);
       position += bytesRead;
-      const filled = carry.length + bytesRead;
       if (bytesRead === 0) {
-        if (filled > 0) yield { kind: "lines", bytes: buffer.subarray(0, filled) };
+        if (pieces.length > 0) yield { kind: "lines", bytes: Buffer.concat(pieces) };
         return;
       }
-      const newline = buffer.lastIndexOf(0x0a, filled - 1);
+      const piece = buffer.subarray(0, bytesRead);
+      const newline = piece.lastIndexOf(0x0a);
       if (newline < 0) {
-        carry = buffer.subarray(0, filled);
+        pieces.push(piece);
         continue;
       }
-      carry = Buffer.from(buffer.subarray(newline + 1, filled));
-      yield { kind: "lines", bytes: buffer.subarray(0, newline + 1) };
+      const lines = piece.subarray(0, newline + 1);
+      yield {
+        kind: "lines",
+        bytes: pieces.length === 0 ? lines : Buffer.concat([...pieces, lines]),
+      };
+      pieces = newline + 1 < bytesRead ? [piece.subarray(newline + 1)] : [];
     }
   } finally {
     await handle.close();

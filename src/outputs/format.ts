@@ -1,5 +1,6 @@
 import { open } from "node:fs/promises";
 import { once } from "node:events";
+import { OutputError, describeError } from "../errors.js";
 import type { ScanResult } from "../model.js";
 import { formatCsv } from "./csv.js";
 import { jsonChunks, ndjsonChunks } from "./json.js";
@@ -67,13 +68,23 @@ export async function writeChunksToFile(path: string, chunks: Iterable<string>):
   }
 }
 
+/** Why a stream took no more output, in words. */
+function describeWriteError(error: NodeJS.ErrnoException): string {
+  if (error.code === "EPIPE") return "the reader closed the pipe (EPIPE)";
+  if (error.code === "ENOSPC") return "no space left on the device (ENOSPC)";
+  return describeError(error);
+}
+
 /**
- * Writes the pieces to a stream, waiting for it to drain when it asks to. A reader that went away
- * (`| head` closes the pipe: EPIPE) ends the writing quietly; the run itself goes on.
+ * Writes the pieces to a stream, waiting for it to drain when it asks to, and for the last piece
+ * to be handed over. A stream that fails (`> /dev/full`: ENOSPC; a reader that went away, as
+ * `| head` does: EPIPE) ends the writing at once with an OutputError naming `what`; the caller
+ * decides whether the run goes on (a --log-analytics delivery still matters).
  */
 export async function writeChunksToStream(
   stream: NodeJS.WritableStream,
   chunks: Iterable<string>,
+  what = "stdout",
 ): Promise<void> {
   let failure: NodeJS.ErrnoException | null = null;
   const onError = (error: NodeJS.ErrnoException) => {
@@ -91,8 +102,21 @@ export async function writeChunksToStream(
         }
       }
     }
+    if (!failure) {
+      // The last write's outcome: an error may come after write() returned.
+      await new Promise<void>((resolve) => {
+        stream.write("", (error?: Error | null) => {
+          if (error) failure ??= error as NodeJS.ErrnoException;
+          resolve();
+        });
+      });
+    }
   } finally {
     stream.off("error", onError);
   }
-  if (failure !== null && failure.code !== "EPIPE") throw failure;
+  if (failure !== null) {
+    throw new OutputError(`${what}: cannot write output: ${describeWriteError(failure)}`, {
+      cause: failure,
+    });
+  }
 }

@@ -7,6 +7,7 @@ import {
   type Severity,
   type Status,
 } from "../model.js";
+import { escapeControl as esc } from "../redact.js";
 
 export interface TableOptions {
   color: boolean;
@@ -58,7 +59,7 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     ? "complete"
     : paint("red", `INCOMPLETE (${run.errors.length} errors)`);
   lines.push(
-    `kms-route-audit  run ${run.id}  ${run.cloud}  ${run.source.kind}${run.source.inputs.length ? `: ${run.source.inputs.join(", ")}` : ""}  ${state}`,
+    `kms-route-audit  run ${esc(run.id)}  ${run.cloud}  ${run.source.kind}${run.source.inputs.length ? `: ${esc(run.source.inputs.join(", "))}` : ""}  ${state}`,
   );
   lines.push("");
   const width = Math.max(...STATUSES.map((s) => s.length));
@@ -78,13 +79,14 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     const rows = all.slice(0, TABLE_ROWS_PER_STATUS);
     lines.push("", paint(["bold", STATUS_STYLE[status]], `${status} (${all.length})`));
     const header = ["SEVERITY", "SUBSCRIPTION", "VNET/SUBNET", "ROUTE TABLE", "WINDOWS", "REASONS"];
+    // Names come from the data: control characters (ESC, BEL, NUL...) are printed escaped.
     const cells = rows.map((f) => [
       f.severity,
-      f.subscriptionName ?? f.subscriptionId,
-      `${f.virtualNetworkName}/${f.subnetName}`,
-      f.routeTableName ?? "-",
+      esc(f.subscriptionName ?? f.subscriptionId),
+      esc(`${f.virtualNetworkName}/${f.subnetName}`),
+      esc(f.routeTableName ?? "-"),
       String(windowsCount(f) ?? "-"),
-      f.reasons.join(", "),
+      esc(f.reasons.join(", ")),
     ]);
     // A loop, not Math.max(...cells): a spread of 100k+ arguments overflows the stack.
     const widths = header.map((h, i) =>
@@ -93,10 +95,10 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
     lines.push(`  ${paint("dim", pad(header, widths))}`);
     rows.forEach((f, i) => {
       lines.push(`  ${pad(cells[i]!, widths)}`);
-      lines.push(`    ${paint("dim", f.summary)}`);
+      lines.push(`    ${paint("dim", esc(f.summary))}`);
       // The deciding hop in words, the way a packet goes.
       const path = decidingPathOf(f);
-      if (path) lines.push(`    ${paint("dim", `path: ${path.replaceAll(" -> ", " → ")}`)}`);
+      if (path) lines.push(`    ${paint("dim", `path: ${esc(path).replaceAll(" -> ", " → ")}`)}`);
     });
     if (all.length > rows.length) {
       lines.push(
@@ -113,9 +115,11 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
         `Malformed in the data (${run.warnings.length}; what depends on it is Unverified, not Compliant):`,
       ),
     );
-    for (const w of run.warnings.slice(0, TABLE_ROWS_PER_STATUS)) lines.push(`  ${w.message}`);
+    for (const w of run.warnings.slice(0, TABLE_ROWS_PER_STATUS)) lines.push(`  ${esc(w.message)}`);
     if (run.warnings.length > TABLE_ROWS_PER_STATUS)
-      lines.push(`  ... and ${run.warnings.length - TABLE_ROWS_PER_STATUS} more (--format json: run.warnings)`);
+      lines.push(
+        `  ... and ${run.warnings.length - TABLE_ROWS_PER_STATUS} more (--format json: run.warnings)`,
+      );
   }
   if (run.errors.length > 0) {
     lines.push(
@@ -125,7 +129,7 @@ export function formatTable(result: ScanResult, options: TableOptions): string {
         "Not read (the scan is incomplete; unread subnets are not reported as compliant):",
       ),
     );
-    for (const e of run.errors) lines.push(`  ${e.code}: ${e.message}`);
+    for (const e of run.errors) lines.push(`  ${esc(e.code)}: ${esc(e.message)}`);
   }
   if (needsAttention) {
     lines.push(

@@ -78,9 +78,18 @@ async function applyTable(input: TablePlanInput, ctx: ApplyContext): Promise<Rou
     return { etag: table.etag ?? null, routes: toRoutes(table.routes) };
   };
 
+  // Every write is conditional on the version it was planned against: a read that comes back
+  // without an etag is repeated once, and a table still without one is not written at all.
+  const readGuarded = async (): Promise<TableState> => {
+    const first = await read();
+    if (first.etag) return first;
+    log.warn("remediation: route table read without an etag; reading it again");
+    return read();
+  };
+
   let state: TableState;
   try {
-    state = await read();
+    state = await readGuarded();
   } catch (error) {
     const message = `route table could not be read: ${describeArmError(error, false, timeoutInMs)}`;
     log.warn({ message }, "remediation: table skipped");
@@ -94,13 +103,15 @@ async function applyTable(input: TablePlanInput, ctx: ApplyContext): Promise<Rou
 
   let replanned = false;
   let givenUp: string | null = null;
+  // Routes after a give-up: skipped, or failed when the table could not be read to plan them.
+  let laterStatus: "skipped" | "failed" = "skipped";
   for (const wanted of input.desired) {
     if (givenUp !== null) {
       const planned = planRoute(state.routes, wanted, ctx);
       changes.push({
         ...base,
         ...planned,
-        status: "skipped",
+        status: laterStatus,
         error: givenUp,
         at: now().toISOString(),
       });
@@ -123,7 +134,23 @@ async function applyTable(input: TablePlanInput, ctx: ApplyContext): Promise<Rou
         });
         break;
       }
+      if (!state.etag) {
+        givenUp =
+          "the route table was read twice without an etag: nothing is written to it without an If-Match precondition";
+        changes.push({
+          ...base,
+          ...planned,
+          status: "failed",
+          etag: null,
+          error: givenUp,
+          at: now().toISOString(),
+        });
+        log.warn({ route: planned.routeName, error: givenUp }, "remediation: route not written");
+        break;
+      }
+      const etag = state.etag;
       const { timeout, abortSignal } = callSignal(timeoutInMs, ctx.signal);
+      let written = false;
       try {
         await client.routes.createOrUpdate(
           resourceGroup ?? "",
@@ -135,23 +162,35 @@ async function applyTable(input: TablePlanInput, ctx: ApplyContext): Promise<Rou
             updateIntervalInMs: ctx.options.pollIntervalInMs,
             // Only if nobody changed the table since we read it (the Network RP gives a table's
             // routes the table's etag).
-            requestOptions: state.etag ? { headers: { "If-Match": state.etag } } : {},
+            requestOptions: { headers: { "If-Match": etag } },
           },
         );
+        written = true;
         changes.push({
           ...base,
           ...planned,
           status: "applied",
-          etag: state.etag,
+          etag,
           at: now().toISOString(),
         });
         log.info(
           { route: planned.routeName, prefix: planned.addressPrefix, action: planned.action },
           "remediation: route written",
         );
-        state = await read(); // our own write changed the etag
+        state = await readGuarded(); // our own write changed the etag
         break;
       } catch (error) {
+        if (written) {
+          // The write is done and recorded; only the read after it failed.
+          if (ctx.signal?.aborted) throw error;
+          const gone = statusOf(error) === 404;
+          givenUp = gone
+            ? "the route table was deleted after a route was written to it (404 when read again); nothing more was written"
+            : `the route table could not be read again after a write: ${describeArmError(error, false, timeoutInMs)}`;
+          laterStatus = gone ? "skipped" : "failed";
+          log.warn({ route: planned.routeName, error: givenUp }, "remediation: table given up");
+          break;
+        }
         if (ctx.signal?.aborted) throw error;
         const stale = statusOf(error) === 412;
         if (stale && !replanned) {
@@ -161,7 +200,7 @@ async function applyTable(input: TablePlanInput, ctx: ApplyContext): Promise<Rou
             "remediation: table changed meanwhile (412); re-reading and re-planning once",
           );
           try {
-            state = await read();
+            state = await readGuarded();
             continue;
           } catch (readError) {
             givenUp = `route table could not be re-read: ${describeArmError(readError, false, timeoutInMs)}`;

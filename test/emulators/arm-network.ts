@@ -126,6 +126,13 @@ export interface ArmNetworkEmulator {
   editRouteTable(id: string, edit: (table: EmulatedRouteTable) => void): void;
   /** Called before a route PUT is judged; a test can edit the table concurrently here. */
   beforeRouteWrite?: (tableId: string, routeName: string) => void;
+  /**
+   * Called before a GET of a route table is answered, with how many GETs of it came so far
+   * (1-based); a test can delete the table here, as someone else might between two reads.
+   */
+  beforeTableRead?: (tableId: string, reads: number) => void;
+  /** The next `times` GETs of the table answer without an etag (a proxy or a partial read). */
+  withholdEtag(id: string, times: number): void;
   /** The route tables as Resource Graph would return them now. */
   routeTableRows(): ArmRow[];
   /** Poll requests answered so far. */
@@ -173,13 +180,15 @@ export async function startArmNetworkEmulator(
   /** operation id → remaining polls and the final body. */
   const operations = new Map<string, { remaining: number; result: unknown }>();
   let pollCount = 0;
+  const etagless = new Map<string, number>();
+  const tableReads = new Map<string, number>();
 
   const tableJson = (t: EmulatedRouteTable) => ({
     id: t.id,
     name: t.id.slice(t.id.lastIndexOf("/") + 1),
     type: "Microsoft.Network/routeTables",
     location: t.location,
-    etag: t.etag,
+    etag: t.etag as string | undefined,
     properties: {
       provisioningState: "Succeeded",
       disableBgpRoutePropagation: t.disableBgpRoutePropagation,
@@ -416,14 +425,24 @@ export async function startArmNetworkEmulator(
           path,
         );
       if (rt) {
-        const table = routeTables.get(key(rt[1]!));
         const routeName = rt[2] ? decodeURIComponent(rt[2]) : null;
+        if (req.method === "GET" && !routeName && emulator.beforeTableRead) {
+          const reads = (tableReads.get(key(rt[1]!)) ?? 0) + 1;
+          tableReads.set(key(rt[1]!), reads);
+          emulator.beforeTableRead(rt[1]!, reads);
+        }
+        const table = routeTables.get(key(rt[1]!));
         if (!table) {
           record(404);
           return armError(res, 404, "ResourceNotFound", `route table ${rt[1]} not found`);
         }
         if (req.method === "GET" && !routeName) {
           record(200);
+          const withheld = etagless.get(key(table.id)) ?? 0;
+          if (withheld > 0) {
+            etagless.set(key(table.id), withheld - 1);
+            return json(res, 200, { ...tableJson(table), etag: undefined });
+          }
           return json(res, 200, tableJson(table));
         }
         if (req.method === "GET" && routeName) {
@@ -514,11 +533,16 @@ export async function startArmNetworkEmulator(
       void children.set(`${key(parentId)}|${child.toLowerCase()}`, rows),
     routeTables,
     addRouteTable(table) {
+      etagless.delete(key(table.id));
+      tableReads.delete(key(table.id));
       routeTables.set(key(table.id), {
         ...table,
         routes: table.routes.map((r) => ({ ...r })),
         etag: newEtag(),
       });
+    },
+    withholdEtag(id, times) {
+      etagless.set(key(id), times);
     },
     editRouteTable(id, edit) {
       const table = routeTables.get(key(id));

@@ -23,7 +23,8 @@ export interface LogsIngestionEmulatorOptions {
 }
 
 export interface InjectedFault {
-  status: number;
+  /** HTTP status, or "hang": never answer (the request is recorded with status 0). */
+  status: number | "hang";
   /** Retry-After header in seconds. */
   retryAfterSeconds?: number;
   /** Only requests to this stream; default any. */
@@ -48,8 +49,16 @@ export interface LogsIngestionEmulator {
   accepted: Map<string, Record<string, unknown>[]>;
   /** Queues faults answered to the next matching requests, one each, in order. */
   inject(...faults: InjectedFault[]): void;
-  /** Answers every request to the stream with this status until cleared (null). */
-  failStream(stream: string, status: number | null): void;
+  /**
+   * Answers every request to the stream with this status (or hangs) until cleared (null, which
+   * also ends a hangStreamAfter).
+   */
+  failStream(stream: string, status: number | "hang" | null): void;
+  /**
+   * Takes `accepted` more requests to the stream, then leaves every later one unanswered;
+   * resolves when the first of those arrives (so a test can kill its client mid-delivery).
+   */
+  hangStreamAfter(stream: string, accepted: number): Promise<void>;
   rowsOf(stream: string): Record<string, unknown>[];
   close(): Promise<void>;
 }
@@ -68,7 +77,22 @@ export async function startLogsIngestionEmulator(
   const requests: IngestionRequest[] = [];
   const accepted = new Map<string, Record<string, unknown>[]>();
   const faults: InjectedFault[] = [];
-  const failing = new Map<string, number>();
+  const failing = new Map<string, number | "hang">();
+  const hanging = new Set<ServerResponse>();
+  const holds = new Map<string, { left: number; reached: () => void }>();
+  const hang = (res: ServerResponse, stream: string, uncompressed: number) => {
+    requests.push({
+      stream,
+      status: 0,
+      at: Date.now(),
+      compressedBytes: 0,
+      uncompressedBytes: uncompressed,
+      contentEncoding: undefined,
+      rows: 0,
+    });
+    hanging.add(res);
+    res.on("close", () => hanging.delete(res));
+  };
 
   function answer(res: ServerResponse, status: number, headers: Record<string, string> = {}) {
     if (status === 204) {
@@ -136,16 +160,24 @@ export async function startLogsIngestionEmulator(
       return (record(400, body.length, 0), answer(res, 400));
     }
     const permanent = failing.get(stream);
+    if (permanent === "hang") return hang(res, stream, body.length);
     if (permanent !== undefined) return (record(permanent, body.length, 0), answer(res, permanent));
+    const hold = holds.get(stream);
+    if (hold && hold.left <= 0) {
+      hold.reached();
+      return hang(res, stream, body.length);
+    }
     const index = faults.findIndex((f) => f.stream === undefined || f.stream === stream);
     if (index >= 0) {
       const [fault] = faults.splice(index, 1);
+      if (fault!.status === "hang") return hang(res, stream, body.length);
       const headers: Record<string, string> =
         fault?.retryAfterSeconds !== undefined
           ? { "retry-after": String(fault.retryAfterSeconds) }
           : {};
       return (record(fault!.status, body.length, 0), answer(res, fault!.status, headers));
     }
+    if (hold) hold.left -= 1;
     const list = accepted.get(stream) ?? [];
     list.push(...(rows as Record<string, unknown>[]));
     accepted.set(stream, list);
@@ -162,9 +194,17 @@ export async function startLogsIngestionEmulator(
     requests,
     accepted,
     inject: (...f) => faults.push(...f),
-    failStream: (stream, status) =>
-      status === null ? failing.delete(stream) : failing.set(stream, status),
+    failStream: (stream, status) => {
+      if (status !== null) return void failing.set(stream, status);
+      failing.delete(stream);
+      holds.delete(stream);
+    },
+    hangStreamAfter: (stream, count) =>
+      new Promise<void>((resolve) => holds.set(stream, { left: count, reached: resolve })),
     rowsOf: (stream) => accepted.get(stream) ?? [],
-    close: () => server.close(),
+    close: () => {
+      for (const res of hanging) res.destroy();
+      return server.close();
+    },
   };
 }

@@ -21,9 +21,43 @@ export interface QuotaSettings {
   windowInMs: number;
 }
 
+/**
+ * A 200 answer that is not what the protocol promises (issue 15): a proxy's HTML page, a body that
+ * is not JSON, `data` that is an object, missing or in table format, rows without `id`/`type`, a
+ * `totalRecords` larger than the rows paging delivers, and skip tokens that never end paging.
+ */
+export type PageFault =
+  /** 200 text/html: a captive portal or a proxy's error page. */
+  | "html"
+  /** 200 application/json whose body is not JSON (cut off). */
+  | "not-json"
+  /** `data` is an object. */
+  | "data-object"
+  /** No `data` at all. */
+  | "no-data"
+  /** `data` in table format ({ columns, rows }) though objectArray was asked for. */
+  | "table"
+  /** Every other row loses its `id`, one row its `type`. */
+  | "rows-without-id"
+  /** `totalRecords: 5000`, this page's rows and no skip token. */
+  | "total-too-large"
+  /** The request's own skip token again (page 1: a token that asks for page 1). */
+  | "same-skip-token"
+  /** A new skip token every time, for the same rows. */
+  | "new-skip-token"
+  /** A new skip token every time, for the same rows, and no `totalRecords`. */
+  | "new-skip-token-no-total"
+  /** No rows, no `totalRecords`, and a new skip token every time. */
+  | "empty-new-token";
+
 export interface Fault {
-  /** HTTP status to answer with (429, 500, 503…), or "hang" to never answer. */
+  /**
+   * HTTP status to answer with (429, 500, 503…), or "hang" to never answer. With `page`, 200 and
+   * the page fault.
+   */
   status: number | "hang";
+  /** Answer 200 with this kind of broken page (status must be 200). */
+  page?: PageFault;
   /** Seconds for a Retry-After header; omitted: no header. */
   retryAfterSeconds?: number;
   /** How many matching requests get the fault; default 1. Infinity for always. */
@@ -80,6 +114,12 @@ export interface ResourceGraphEmulator {
   injectFault(fault: Fault): void;
   /** Another client of the same identity sends `count` queries now. */
   spendQuota(identity: string, count: number): void;
+  /**
+   * Another client of the identity sends `count` queries just before the next request of it
+   * arrives: the window that request meets is surely used up, however long the client took to
+   * start (spendQuota at a wall-clock moment races the client's start-up).
+   */
+  spendQuotaAtNextRequest(identity: string, count: number): void;
   /** Requests that were served (status 200). */
   servedPages(table?: string): RecordedRequest[];
   close(): Promise<void>;
@@ -130,6 +170,60 @@ function parseQuery(query: string): ParsedQuery | null {
   return { table, types, columns };
 }
 
+/** The served page as `fault` breaks it: a body object, or raw text to send as is. */
+function breakPage(
+  page: Record<string, unknown>,
+  fault: PageFault,
+  tokens: { requestToken: string; newToken: () => string },
+): Record<string, unknown> | string {
+  const rows = page.data as Record<string, unknown>[];
+  const without = (o: Record<string, unknown>, ...keys: string[]) =>
+    Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k)));
+  switch (fault) {
+    case "html":
+      return "<!DOCTYPE html><html><body><h1>Sign in to continue</h1></body></html>";
+    case "not-json":
+      return JSON.stringify(page).slice(0, 40);
+    case "data-object":
+      return { ...page, data: { value: rows } };
+    case "no-data":
+      return without(page, "data");
+    case "table": {
+      const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+      return {
+        ...page,
+        data: {
+          columns: columns.map((name) => ({ name, type: "string" })),
+          rows: rows.map((r) => columns.map((c) => r[c])),
+        },
+      };
+    }
+    case "rows-without-id":
+      return {
+        ...page,
+        data: rows.map((r, i) => {
+          if (i === 1) return { ...r, type: 42 };
+          return i % 2 === 0 ? r : without(r, "id");
+        }),
+      };
+    case "total-too-large":
+      return { ...without(page, "$skipToken"), totalRecords: 5000 };
+    case "same-skip-token":
+      return { ...page, $skipToken: tokens.requestToken };
+    case "new-skip-token":
+      return { ...page, $skipToken: tokens.newToken() };
+    case "new-skip-token-no-total":
+      return { ...without(page, "totalRecords"), $skipToken: tokens.newToken() };
+    case "empty-new-token":
+      return {
+        ...without(page, "totalRecords"),
+        count: 0,
+        data: [],
+        $skipToken: tokens.newToken(),
+      };
+  }
+}
+
 function subscriptionOf(row: ArmRow): string {
   if (typeof row.subscriptionId === "string") return row.subscriptionId.toLowerCase();
   return (/^\/subscriptions\/([^/]+)/i.exec(row.id)?.[1] ?? "").toLowerCase();
@@ -142,6 +236,8 @@ export async function startResourceGraphEmulator(
   const faults: (Fault & { left: number })[] = [];
   const hanging = new Set<ServerResponse>();
   let throttled = 0;
+  let nonces = 0;
+  const spendAtNext = new Map<string, number>();
   const quotaByIdentity = new Map<string, { windowStart: number; used: number }>();
   const inaccessible = new Set(
     (options.inaccessibleSubscriptions ?? []).map((s) => s.toLowerCase()),
@@ -247,6 +343,11 @@ export async function startResourceGraphEmulator(
     const auth = req.headers.authorization ?? "";
     const token = auth.startsWith("Bearer ") ? auth.slice("Bearer ".length) : "";
     const quotaKey = options.identityOf ? options.identityOf(token) : token;
+    const preSpend = spendAtNext.get(quotaKey);
+    if (preSpend !== undefined) {
+      spendAtNext.delete(quotaKey);
+      for (let i = 0; i < preSpend; i++) consumeQuota(quotaKey);
+    }
     const record: RecordedRequest = {
       at: Date.now(),
       query,
@@ -285,8 +386,9 @@ export async function startResourceGraphEmulator(
       return error(401, "InvalidAuthenticationTokenAudience", tokenProblem);
     }
     const fault = faults.find((f) => f.left > 0 && (!f.when || f.when(record)));
-    if (fault) {
-      fault.left -= 1;
+    const pageFault = fault?.page;
+    if (fault) fault.left -= 1;
+    if (fault && !pageFault) {
       if (fault.status === "hang") {
         finish("hang", "fault");
         hanging.add(res);
@@ -419,23 +521,31 @@ export async function startResourceGraphEmulator(
     if (options.latencyInMs) await new Promise((r) => setTimeout(r, options.latencyInMs));
     const responseHeaders: Record<string, string> = { ...headers };
     if (limitHit) responseHeaders["x-ms-tenant-subscription-limit-hit"] = "true";
-    send(
-      200,
-      {
-        totalRecords: selected.length,
-        count: pageRows.length,
-        resultTruncated: "false",
-        ...(next
-          ? {
-              $skipToken: Buffer.from(JSON.stringify({ offset: offset + pageSize, hash })).toString(
-                "base64url",
-              ),
-            }
-          : {}),
-        data: pageRows,
-      },
-      responseHeaders,
-    );
+    const tokenFor = (at: number, nonce?: string) =>
+      Buffer.from(JSON.stringify({ offset: at, hash, ...(nonce ? { nonce } : {}) })).toString(
+        "base64url",
+      );
+    const page: Record<string, unknown> = {
+      totalRecords: selected.length,
+      count: pageRows.length,
+      resultTruncated: "false",
+      ...(next ? { $skipToken: tokenFor(offset + pageSize) } : {}),
+      data: pageRows,
+    };
+    if (pageFault) {
+      record.outcome = `page-fault:${pageFault}`;
+      const broken = breakPage(page, pageFault, {
+        requestToken: skipToken ?? tokenFor(0),
+        newToken: () => tokenFor(offset, `${++nonces}`),
+      });
+      if (typeof broken === "string") {
+        const type = pageFault === "html" ? "text/html; charset=utf-8" : "application/json";
+        res.writeHead(200, { ...responseHeaders, "content-type": type });
+        return res.end(broken);
+      }
+      return send(200, broken, responseHeaders);
+    }
+    send(200, page, responseHeaders);
   };
 
   const server = await startHttpsServer((req, res) => {
@@ -458,6 +568,9 @@ export async function startResourceGraphEmulator(
     },
     spendQuota(identity, count) {
       for (let i = 0; i < count; i++) consumeQuota(identity);
+    },
+    spendQuotaAtNextRequest(identity, count) {
+      spendAtNext.set(identity, count);
     },
     servedPages(table) {
       return requests.filter((r) => r.status === 200 && (table === undefined || r.table === table));

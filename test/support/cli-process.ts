@@ -22,7 +22,15 @@ export interface CliRun {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  options: { cwd: string; timeoutInMs?: number; stdin?: Buffer | string },
+  options: {
+    cwd: string;
+    timeoutInMs?: number;
+    stdin?: Buffer | string;
+    /** When this settles, the CLI is killed with SIGKILL (a crash at that very point). */
+    killWhen?: Promise<unknown>;
+    /** Run as this user and group (a test running as root needs one for permission errors). */
+    user?: { uid: number; gid: number };
+  },
 ): Promise<CliRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
@@ -36,12 +44,14 @@ export function runCli(
       },
       stdio: ["pipe", "pipe", "pipe"],
       timeout: options.timeoutInMs ?? 45_000,
+      ...(options.user ?? {}),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (c: Buffer) => out.push(c));
     child.stderr.on("data", (c: Buffer) => err.push(c));
     child.stdin.on("error", () => undefined); // the CLI may exit without reading stdin
+    void options.killWhen?.finally(() => child.kill("SIGKILL"));
     child.on("error", reject);
     child.on("close", (code, signal) =>
       resolve({

@@ -191,7 +191,8 @@ const groupsCache = new WeakMap<
 function groupsByPolicy(inventory: Inventory): Map<string, RuleCollectionGroup[]> {
   const cached = groupsCache.get(inventory);
   // Facts added after the build can bring rule collection groups: index again when they do.
-  let byPolicy = cached?.groups === inventory.ruleCollectionGroups.size ? cached.byPolicy : undefined;
+  let byPolicy =
+    cached?.groups === inventory.ruleCollectionGroups.size ? cached.byPolicy : undefined;
   if (!byPolicy) {
     byPolicy = new Map();
     for (const g of inventory.ruleCollectionGroups.values()) {

@@ -1,6 +1,15 @@
 import type { TokenCredential } from "@azure/identity";
 import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { checkId, parseBatch, type PendingBatch, type PendingStore } from "./pending-store.js";
+import { redactUrl } from "../../redact.js";
+import { describeError } from "../../errors.js";
+import {
+  checkId,
+  isBatchId,
+  parseBatch,
+  PendingStoreError,
+  type PendingBatch,
+  type PendingStore,
+} from "./pending-store.js";
 
 const PREFIX = "pending/";
 
@@ -18,9 +27,11 @@ function isNotFound(error: unknown): boolean {
  * A single-shot upload is atomic: a reader sees the whole batch or none of it.
  */
 export function createBlobPendingStore(container: ContainerClient): PendingStore {
+  // A container URL may carry a SAS: messages name the container, never the signature.
+  const location = redactUrl(container.url);
   return {
-    location: container.url,
-    async list(onCorrupt) {
+    location,
+    async list(onCorrupt, onForeign) {
       const names: string[] = [];
       try {
         for await (const blob of container.listBlobsFlat({ prefix: PREFIX })) names.push(blob.name);
@@ -30,13 +41,19 @@ export function createBlobPendingStore(container: ContainerClient): PendingStore
       }
       const batches: PendingBatch[] = [];
       for (const name of names.sort()) {
-        const id = name.slice(PREFIX.length, -".json".length);
+        const id = name.endsWith(".json") ? name.slice(PREFIX.length, -".json".length) : null;
+        if (id === null || !isBatchId(id)) {
+          // E.g. pending/sub/x.json or pending/batch.copy.json: not written by this store.
+          onForeign?.(name, "not a pending batch name (pending/<id>.json); left alone");
+          continue;
+        }
         let text: string;
         try {
           text = (await container.getBlockBlobClient(name).downloadToBuffer()).toString("utf8");
         } catch (error) {
           if (isNotFound(error)) continue; // removed since it was listed
-          throw error;
+          onForeign?.(name, `cannot be read (${describeError(error)}); left alone`);
+          continue;
         }
         const batch = parseBatch(text, id);
         if (typeof batch !== "string") {
@@ -44,19 +61,31 @@ export function createBlobPendingStore(container: ContainerClient): PendingStore
           continue;
         }
         // Set aside under corrupt/, out of the way of later runs.
-        const aside = container.getBlockBlobClient(`corrupt/${id}.json`);
-        await aside.upload(text, Buffer.byteLength(text));
-        await container.getBlockBlobClient(name).deleteIfExists();
-        onCorrupt?.(id, batch);
+        try {
+          const aside = container.getBlockBlobClient(`corrupt/${id}.json`);
+          await aside.upload(text, Buffer.byteLength(text));
+          await container.getBlockBlobClient(name).deleteIfExists();
+          onCorrupt?.(id, batch);
+        } catch (error) {
+          onCorrupt?.(id, `${batch}; could not be set aside (${describeError(error)})`);
+        }
       }
       return batches;
     },
     async put(batch) {
-      await container.createIfNotExists();
-      const body = JSON.stringify(batch);
-      await container.getBlockBlobClient(blobName(batch.id)).upload(body, Buffer.byteLength(body), {
-        blobHTTPHeaders: { blobContentType: "application/json" },
-      });
+      const name = blobName(batch.id);
+      try {
+        await container.createIfNotExists();
+        const body = JSON.stringify(batch);
+        await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
+          blobHTTPHeaders: { blobContentType: "application/json" },
+        });
+      } catch (error) {
+        throw new PendingStoreError(
+          `pending store ${location} cannot be written: ${describeError(error)}`,
+          { cause: error },
+        );
+      }
     },
     async remove(id) {
       await container.getBlockBlobClient(blobName(id)).deleteIfExists();

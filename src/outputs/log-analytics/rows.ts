@@ -1,4 +1,4 @@
-import { decidingPathOf, type Finding, type ScanResult } from "../../model.js";
+import { decidingPathOf, type Finding, type RunError, type ScanResult } from "../../model.js";
 import type { FindingRow, RunRow } from "./schema.js";
 
 /** Key of one finding row; a resent row keeps it, so dashboards can drop duplicates. */
@@ -64,6 +64,12 @@ export interface DeliveryCounts {
   failedRecords: number;
   resentRecords: number;
   pendingRecords: number;
+  /**
+   * What went wrong with delivery (rows dropped, a pending store that holds foreign names or
+   * cannot be written): added to the run's own errors in Errors and ErrorCount, so dashboards and
+   * the failed-runs alert see them. `Complete` still says whether the scan was complete.
+   */
+  deliveryErrors?: readonly RunError[];
 }
 
 export function toRunRow(result: ScanResult, delivery: DeliveryCounts): RunRow {
@@ -83,8 +89,12 @@ export function toRunRow(result: ScanResult, delivery: DeliveryCounts): RunRow {
       managementGroups: [...run.scope.managementGroups],
     },
     Complete: run.complete,
-    Errors: run.errors.map((e) => ({ code: e.code, message: e.message, target: e.target ?? null })),
-    ErrorCount: run.errors.length,
+    Errors: [...run.errors, ...(delivery.deliveryErrors ?? [])].map((e) => ({
+      code: e.code,
+      message: e.message,
+      target: e.target ?? null,
+    })),
+    ErrorCount: run.errors.length + (delivery.deliveryErrors?.length ?? 0),
     Warnings: run.warnings.map((e) => ({
       code: e.code,
       message: e.message,

@@ -49,6 +49,16 @@ export interface LogAnalyticsSinkOptions {
   roundDelayInMs?: number;
   /** A pending batch that failed this many times is dropped (and reported); default 50. */
   maxPendingAttempts?: number;
+  /**
+   * Time one ingestion request may take before it is abandoned (its rows stay pending); default
+   * 60 s. The client does not retry a request that timed out; the sink's rounds do.
+   */
+  requestTimeoutInMs?: number;
+  /**
+   * Finding rows per pending batch: the unit written to the pending store before it is sent and
+   * removed once the service took it; default 5,000.
+   */
+  batchRows?: number;
   /** Passed to LogsIngestionClient (retryOptions, proxyOptions, tlsOptions, ...). */
   clientOptions?: LogsIngestionClientOptions;
   now?: () => Date;
@@ -143,19 +153,32 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
   const roundDelay = options.roundDelayInMs ?? 5000;
   const maxConcurrency = Math.max(1, options.maxConcurrency ?? 4);
   const maxPendingAttempts = Math.max(1, options.maxPendingAttempts ?? 50);
+  const requestTimeoutInMs = Math.max(1, options.requestTimeoutInMs ?? 60_000);
+  const batchRows = Math.max(1, options.batchRows ?? 5_000);
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? defaultSleep;
   let client: LogsIngestionClient | undefined;
 
   function getClient(): LogsIngestionClient {
-    client ??= new LogsIngestionClient(
-      endpoint,
-      options.credential ?? new DefaultAzureCredential(),
-      {
-        audience: options.audience,
-        ...options.clientOptions,
-      },
-    );
+    if (!client) {
+      client = new LogsIngestionClient(
+        endpoint,
+        options.credential ?? new DefaultAzureCredential(),
+        {
+          audience: options.audience,
+          ...options.clientOptions,
+        },
+      );
+      // Every request (each retry too) is abandoned after the timeout: a hanging endpoint fails
+      // the rows of that request, which stay pending, instead of hanging the run for good.
+      client.pipeline.addPolicy({
+        name: "kmsRouteAuditRequestTimeout",
+        sendRequest: (request, next) => {
+          request.timeout = requestTimeoutInMs;
+          return next(request);
+        },
+      });
+    }
     return client;
   }
 
@@ -195,7 +218,10 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       if (remaining.length === 0)
         return { delivered: rows.length, failed: [], lastError, retryLater };
       const status = statusOf(firstCause);
-      lastError = describeUploadError(firstCause);
+      lastError =
+        (firstCause as Error | null)?.name === "AbortError" && !signal?.aborted
+          ? `no answer within ${requestTimeoutInMs} ms`
+          : describeUploadError(firstCause);
       logger.warn(
         { stream, round: round + 1, failed: remaining.length, of: before, status },
         "Log Analytics upload: some rows failed",
@@ -212,39 +238,86 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
     return { delivered: rows.length - remaining.length, failed: remaining, lastError, retryLater };
   }
 
-  async function keep(stream: string, rows: Record<string, unknown>[], lastError: string) {
-    const at = now();
-    const batch: PendingBatch = {
-      id: newPendingBatchId(at),
-      stream,
-      rows,
-      firstFailedAt: at.toISOString(),
-      attempts: 1,
-      lastError,
-    };
-    await store.put(batch);
-  }
-
   return {
     name: LOG_ANALYTICS_SINK_NAME,
+    /**
+     * Write-ahead delivery: this run's finding rows (in batches of `batchRows`) and its run row
+     * go to the pending store BEFORE anything is sent, and each batch is removed once the service
+     * took it. A run killed at any point leaves every row it did not deliver in the store; the
+     * next run resends them (RecordId lets queries drop a row delivered twice). Then: the batches
+     * of earlier runs, this run's findings, and the final run row, which replaces the one
+     * written ahead.
+     */
     async write(result: ScanResult, { logger, signal }): Promise<SinkReport> {
       const errors: RunError[] = [];
       let delivered = 0;
       let failed = 0;
+      let storeError: string | null = null;
+      // A stream that failed in a way the next batches would meet too (5xx after the rounds,
+      // timeouts, 401/403/404) is not tried again in this run: its rows wait in the store.
+      const givenUp = new Map<string, string>();
 
-      // 1. Rows earlier runs could not deliver, unchanged.
-      let resent = 0;
-      let stillPending = 0;
-      // A store that cannot be listed (storage down) must not stop this run's rows.
-      let pendingBatches: Awaited<ReturnType<PendingStore["list"]>> = [];
+      const put = async (batch: PendingBatch): Promise<boolean> => {
+        if (storeError !== null) return false;
+        try {
+          await store.put(batch);
+          return true;
+        } catch (error) {
+          // Once: a store that takes nothing is not retried batch after batch.
+          storeError = describeError(error);
+          errors.push({
+            code: "LOG_ANALYTICS_PENDING_UNWRITABLE",
+            message: `${storeError}; rows that are not delivered in this run cannot be kept for the next one`,
+            target: store.location,
+          });
+          return false;
+        }
+      };
+      const remove = async (id: string) => {
+        try {
+          await store.remove(id);
+        } catch (error) {
+          // The rows were delivered; the next run sends them again (duplicates by RecordId).
+          logger.warn(
+            { batch: id, error: describeError(error) },
+            "Log Analytics: delivered batch could not be removed from the pending store",
+          );
+        }
+      };
+      /** Sends one batch of one stream, or skips it when its stream was given up in this run. */
+      const send = async (
+        stream: string,
+        rows: Record<string, unknown>[],
+      ): Promise<UploadOutcome & { skipped: boolean }> => {
+        const reason = givenUp.get(stream);
+        if (reason !== undefined) {
+          return { delivered: 0, failed: rows, lastError: reason, retryLater: true, skipped: true };
+        }
+        const outcome = { ...(await upload(stream, rows, logger, signal)), skipped: false };
+        if (outcome.failed.length === rows.length && outcome.retryLater) {
+          givenUp.set(stream, outcome.lastError ?? "unknown error");
+        }
+        return outcome;
+      };
+
+      // 1. What earlier runs left (read before this run writes ahead). A store that cannot be
+      //    listed (storage down) must not stop this run's rows.
+      let pendingBatches: PendingBatch[] = [];
       let listed = true;
       try {
-        pendingBatches = await store.list((id, reason) =>
-          errors.push({
-            code: "LOG_ANALYTICS_PENDING_CORRUPT",
-            message: `pending batch ${id} in ${store.location} cannot be read (${reason}); it was set aside`,
-            target: id,
-          }),
+        pendingBatches = await store.list(
+          (id, reason) =>
+            errors.push({
+              code: "LOG_ANALYTICS_PENDING_CORRUPT",
+              message: `pending batch ${id} in ${store.location} cannot be read (${reason}); it was set aside`,
+              target: id,
+            }),
+          (name, reason) =>
+            errors.push({
+              code: "LOG_ANALYTICS_PENDING_FOREIGN",
+              message: `${name} in the pending store ${store.location} is ${reason}`,
+              target: name,
+            }),
         );
       } catch (error) {
         listed = false;
@@ -253,26 +326,88 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
           message: `pending rows in ${store.location} could not be listed: ${describeError(error)}`,
         });
       }
+      const earlierRows = pendingBatches.reduce((n, b) => n + b.rows.length, 0);
+
+      // 2. This run's rows, written ahead: finding batches, then a provisional run row that says
+      //    nothing was confirmed delivered. Each ID sorts after the earlier runs' and the run row
+      //    after its findings, so a later run resends them in order.
+      const rows = toFindingRows(result) as unknown as Record<string, unknown>[];
+      const sendable: Record<string, unknown>[] = [];
+      let tooLarge = 0;
+      for (const row of rows) {
+        if (Buffer.byteLength(JSON.stringify(row), "utf8") > MAX_RECORD_BYTES) tooLarge++;
+        else sendable.push(row);
+      }
+      if (tooLarge > 0) {
+        errors.push({
+          code: "LOG_ANALYTICS_RECORD_TOO_LARGE",
+          message: `${tooLarge} finding rows exceed ${MAX_RECORD_BYTES} bytes and were not sent`,
+          target: findingsStream,
+        });
+      }
+      const at = now();
+      const key = newPendingBatchId(at);
+      const fresh = (suffix: string, stream: string, batch: Record<string, unknown>[]) =>
+        ({
+          id: `${key}_${suffix}`,
+          stream,
+          rows: batch,
+          firstFailedAt: at.toISOString(),
+          attempts: 0,
+          lastError: "",
+        }) satisfies PendingBatch;
+      const findingBatches: PendingBatch[] = [];
+      for (let i = 0; i < sendable.length; i += batchRows) {
+        const suffix = `f${String(findingBatches.length).padStart(6, "0")}`;
+        findingBatches.push(fresh(suffix, findingsStream, sendable.slice(i, i + batchRows)));
+      }
+      const runRowOf = (delivery: Parameters<typeof toRunRow>[1]) =>
+        toRunRow(result, delivery) as unknown as Record<string, unknown>;
+      const provisional = fresh("r", runsStream, [
+        runRowOf({
+          findingRecords: rows.length,
+          failedRecords: rows.length,
+          resentRecords: 0,
+          pendingRecords: earlierRows,
+          deliveryErrors: [
+            {
+              code: "LOG_ANALYTICS_DELIVERY_INTERRUPTED",
+              message:
+                "this run row was written ahead of delivery and sent by a later run: the run stopped before its delivery finished; its finding rows were resent too",
+              target: runsStream,
+            },
+          ],
+        }),
+      ]);
+      for (const batch of [...findingBatches, provisional]) {
+        if (!(await put(batch))) break;
+      }
+
+      // 3. Rows earlier runs could not deliver, unchanged.
+      let resent = 0;
+      let stillPending = 0;
       for (const batch of pendingBatches) {
-        const outcome = await upload(batch.stream, batch.rows, logger, signal);
+        const outcome = await send(batch.stream, batch.rows);
         resent += outcome.delivered;
         delivered += outcome.delivered;
         if (outcome.failed.length === 0) {
-          await store.remove(batch.id);
+          await remove(batch.id);
           continue;
         }
-        const attempts = batch.attempts + 1;
+        const attempts = batch.attempts + (outcome.skipped ? 0 : 1);
         if (attempts >= maxPendingAttempts || !outcome.retryLater) {
-          await store.remove(batch.id);
+          await remove(batch.id);
           errors.push({
             code: "LOG_ANALYTICS_PENDING_DROPPED",
-            message: `dropped ${outcome.failed.length} rows first failed at ${batch.firstFailedAt} after ${attempts} attempts: ${outcome.lastError}`,
+            message: `dropped ${outcome.failed.length} rows (first kept at ${batch.firstFailedAt}) refused ${attempts === 1 ? "once" : `${attempts} times`}: ${outcome.lastError}`,
             target: batch.stream,
           });
           continue;
         }
         stillPending += outcome.failed.length;
-        await store.put({
+        // Not tried (its stream was given up in this run): the batch stays as it is.
+        if (outcome.skipped) continue;
+        await put({
           ...batch,
           rows: outcome.failed,
           attempts,
@@ -289,51 +424,58 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
       // Rows in the store after this write: the earlier ones kept above, then this run's.
       let waiting = stillPending;
 
-      // 2. This run's findings.
-      const rows = toFindingRows(result) as unknown as Record<string, unknown>[];
-      const sendable: Record<string, unknown>[] = [];
-      let tooLarge = 0;
-      for (const row of rows) {
-        if (Buffer.byteLength(JSON.stringify(row), "utf8") > MAX_RECORD_BYTES) tooLarge++;
-        else sendable.push(row);
-      }
-      if (tooLarge > 0) {
-        errors.push({
-          code: "LOG_ANALYTICS_RECORD_TOO_LARGE",
-          message: `${tooLarge} finding rows exceed ${MAX_RECORD_BYTES} bytes and were not sent`,
-          target: findingsStream,
+      // 4. This run's findings, batch by batch; each is removed from the store once accepted.
+      let failedFindings = tooLarge;
+      let findingsError: string | null = null;
+      for (const batch of findingBatches) {
+        const outcome = await send(findingsStream, batch.rows);
+        delivered += outcome.delivered;
+        if (outcome.failed.length === 0) {
+          await remove(batch.id);
+          continue;
+        }
+        failedFindings += outcome.failed.length;
+        findingsError ??= outcome.lastError ?? "unknown error";
+        const kept = await put({
+          ...batch,
+          rows: outcome.failed,
+          attempts: 1,
+          lastError: outcome.lastError ?? "unknown error",
         });
+        if (kept || storeError === null) waiting += outcome.failed.length;
       }
-      const findings = await upload(findingsStream, sendable, logger, signal);
-      delivered += findings.delivered;
-      const failedFindings = findings.failed.length + tooLarge;
       failed += failedFindings;
-      if (findings.failed.length > 0) {
-        await keep(findingsStream, findings.failed, findings.lastError ?? "unknown error");
-        waiting += findings.failed.length;
+      const unsent = failedFindings - tooLarge;
+      if (unsent > 0) {
         errors.push({
           code: "LOG_ANALYTICS_UPLOAD_FAILED",
-          message: `${findings.failed.length} of ${sendable.length} finding rows not delivered (kept in ${store.location}): ${findings.lastError}`,
+          message: `${unsent} of ${sendable.length} finding rows not delivered (${storeError === null ? `kept in ${store.location}` : "NOT kept: the pending store is unusable"}): ${findingsError}`,
           target: findingsStream,
         });
       }
 
-      // 3. The run row, which records how many finding rows failed.
-      const runRow = toRunRow(result, {
+      // 5. The run row, which records how many finding rows failed and what went wrong, in
+      //    place of the provisional one.
+      const runRow = runRowOf({
         findingRecords: rows.length,
         failedRecords: failedFindings,
         resentRecords: resent,
         pendingRecords: stillPending,
-      }) as unknown as Record<string, unknown>;
-      const run = await upload(runsStream, [runRow], logger, signal);
+        deliveryErrors: errors,
+      });
+      const final: PendingBatch = { ...provisional, rows: [runRow] };
+      await put(final);
+      const run = await send(runsStream, [runRow]);
       delivered += run.delivered;
-      if (run.failed.length > 0) {
+      if (run.failed.length === 0) {
+        await remove(final.id);
+      } else {
         failed += 1;
-        await keep(runsStream, run.failed, run.lastError ?? "unknown error");
-        waiting += run.failed.length;
+        await put({ ...final, attempts: 1, lastError: run.lastError ?? "unknown error" });
+        if (storeError === null) waiting += 1;
         errors.push({
           code: "LOG_ANALYTICS_UPLOAD_FAILED",
-          message: `run row not delivered (kept in ${store.location}): ${run.lastError}`,
+          message: `run row not delivered (${storeError === null ? `kept in ${store.location}` : "NOT kept: the pending store is unusable"}): ${run.lastError}`,
           target: runsStream,
         });
       }
@@ -342,7 +484,7 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
         "Log Analytics write finished",
       );
       const report: SinkReport = { sink: LOG_ANALYTICS_SINK_NAME, delivered, failed, errors };
-      if (failed > 0) report.waitingRecords = listed ? waiting : null;
+      if (failed > 0) report.waitingRecords = listed && storeError === null ? waiting : null;
       return report;
     },
   };

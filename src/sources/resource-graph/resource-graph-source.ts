@@ -24,6 +24,10 @@ export const MAX_PAGE_SIZE = 1000;
 export const MAX_SUBSCRIPTIONS_PER_REQUEST = 1000;
 /** Longest Retry-After this source honours. */
 const MAX_RETRY_AFTER_IN_MS = 300_000;
+/** Most pages one query may take, whatever the service says (10 million rows at 1,000 a page). */
+export const DEFAULT_MAX_PAGES = 10_000;
+/** Pages in a row with no rows but a skip token after which paging is abandoned. */
+const MAX_EMPTY_PAGES = 3;
 /** Response header set when a tenant or management-group scope was cut to its first subscriptions. */
 export const SUBSCRIPTION_LIMIT_HIT_HEADER = "x-ms-tenant-subscription-limit-hit";
 
@@ -57,6 +61,11 @@ export interface ResourceGraphSourceOptions {
   subscriptionBatchSize?: number;
   /** Time one request may take before it is abandoned and retried; default 60 s. */
   requestTimeoutInMs?: number;
+  /**
+   * Most pages one query reads before paging is abandoned as runaway (PAGING_STOPPED); default
+   * 10,000.
+   */
+  maxPages?: number;
   retry?: RetryOptions;
   /** Clock, injectable for tests. */
   now?: () => Date;
@@ -71,9 +80,29 @@ interface Scope {
   managementGroups?: string[];
 }
 
+/** A page that is what the protocol says: `data` an array, `count` and `totalRecords` numbers. */
+interface CheckedPage {
+  /** Rows with a string `id` and `type`. */
+  rows: ArmRow[];
+  /** Rows of `data` without them. */
+  invalid: number;
+  /** `data.length`: every row the page held. */
+  received: number;
+  skipToken: string | undefined;
+  totalRecords: number | null;
+  resultTruncated: boolean;
+}
+
 type PageResult =
-  | { ok: true; response: QueryResponse; headers: HeaderBag | null }
-  | { ok: false; status: number | null; code: string | null; message: string };
+  | { ok: true; page: CheckedPage; headers: HeaderBag | null }
+  | {
+      ok: false;
+      status: number | null;
+      code: string | null;
+      message: string;
+      /** The service answered 200 with something that is not a Resource Graph page. */
+      malformed: boolean;
+    };
 
 interface HeaderBag {
   get(name: string): string | undefined;
@@ -166,6 +195,54 @@ function errorDetailCodes(error: unknown): string[] {
   return codes;
 }
 
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+/**
+ * The page of a 200 answer, or why it is not one. The service sends `data` as an array of objects
+ * (resultFormat objectArray, which this source asks for), `count` as the number of those rows and
+ * `totalRecords` as the query's total; anything else (a proxy's HTML page, `data` as an object, a
+ * table) must not pass for an empty page.
+ */
+export function checkPage(response: unknown): CheckedPage | string {
+  if (typeof response !== "object" || response === null || Array.isArray(response)) {
+    return `the answer is ${kindOf(response)}, not a Resource Graph page`;
+  }
+  const body = response as Partial<Record<keyof QueryResponse, unknown>>;
+  const data = body.data;
+  if (data === undefined) return "the answer has no 'data'";
+  if (!Array.isArray(data)) {
+    const table =
+      typeof data === "object" && data !== null && "columns" in data && Array.isArray(data.columns);
+    return table
+      ? "'data' is in table format (columns, rows), not the object array that was asked for"
+      : `'data' is ${kindOf(data)}, not an array of rows`;
+  }
+  if (typeof body.count === "number" && body.count !== data.length) {
+    return `'count' says ${body.count} rows but 'data' holds ${data.length}`;
+  }
+  const totalRecords = body.totalRecords;
+  if (totalRecords !== undefined && (typeof totalRecords !== "number" || totalRecords < 0)) {
+    return `'totalRecords' is ${kindOf(totalRecords)}, not a row count`;
+  }
+  const token = body.skipToken;
+  if (token !== undefined && token !== null && typeof token !== "string") {
+    return `'$skipToken' is ${kindOf(token)}, not a string`;
+  }
+  const rows = (data as unknown[]).filter(isArmRow);
+  return {
+    rows,
+    invalid: data.length - rows.length,
+    received: data.length,
+    skipToken: token || undefined,
+    totalRecords: typeof totalRecords === "number" ? totalRecords : null,
+    resultTruncated: String(body.resultTruncated).toLowerCase() === "true",
+  };
+}
+
 function isArmRow(value: unknown): value is ArmRow {
   return (
     typeof value === "object" &&
@@ -204,6 +281,7 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
     MAX_SUBSCRIPTIONS_PER_REQUEST,
   );
   const requestTimeoutInMs = options.requestTimeoutInMs ?? 60_000;
+  const maxPages = positiveInt("maxPages", options.maxPages, DEFAULT_MAX_PAGES, 1_000_000);
   const maxRetries = options.retry?.maxRetries ?? 4;
   const baseDelayInMs = options.retry?.baseDelayInMs ?? 1_000;
   const maxDelayInMs = options.retry?.maxDelayInMs ?? 30_000;
@@ -257,6 +335,7 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
         nowMs,
         sleep,
         requestTimeoutInMs,
+        maxPages,
         maxRetries,
         baseDelayInMs,
         maxDelayInMs,
@@ -377,6 +456,7 @@ interface PageReaderOptions {
   nowMs: () => number;
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   requestTimeoutInMs: number;
+  maxPages: number;
   maxRetries: number;
   baseDelayInMs: number;
   maxDelayInMs: number;
@@ -395,10 +475,27 @@ class PageReader {
     onPage?: (query: string, scope: string, page: number, rows: ArmRow[]) => void,
   ): AsyncGenerator<ArmRow> {
     const partialAllowed = !scope.subscriptions;
+    const target = scope.subscriptions
+      ? scope.subscriptions.map((s) => `/subscriptions/${s}`).join(",")
+      : scope.managementGroups
+        ? scope.managementGroups
+            .map((m) => `/providers/Microsoft.Management/managementGroups/${m}`)
+            .join(",")
+        : "tenant";
+    const what = `Resource Graph ${name} query, ${scope.label}`;
     let skipToken: string | undefined;
     let page = 0;
     let rows = 0;
-    do {
+    // What paging has seen, to stop a service that never stops giving skip tokens.
+    let received = 0;
+    let mostRecords: number | null = null;
+    let emptyPages = 0;
+    const tokens = new Set<string>();
+    let invalidRows = 0;
+    let firstInvalidPage = 0;
+    const stop = (message: string) =>
+      report({ code: "PAGING_STOPPED", message: `${what}: ${message}`, target }, true);
+    for (;;) {
       page += 1;
       const request: QueryRequest = {
         query,
@@ -414,27 +511,26 @@ class PageReader {
       const result = await this.fetch(request, `${name} query, ${scope.label}, page ${page}`);
       if (!result.ok) {
         const notReadable =
-          result.code === "NoValidSubscriptionsInQueryRequest" ||
-          (result.status !== null && [401, 403, 404].includes(result.status));
+          !result.malformed &&
+          (result.code === "NoValidSubscriptionsInQueryRequest" ||
+            (result.status !== null && [401, 403, 404].includes(result.status)));
         report(
           {
-            code: notReadable ? "SCOPE_NOT_READABLE" : "PAGE_NOT_READABLE",
+            code: result.malformed
+              ? "PAGE_MALFORMED"
+              : notReadable
+                ? "SCOPE_NOT_READABLE"
+                : "PAGE_NOT_READABLE",
             message:
-              `Resource Graph ${name} query, ${scope.label}, page ${page} failed: ${result.message}` +
+              `${what}, page ${page} failed: ${result.message}` +
               (page > 1 ? "; later pages were not read" : ""),
-            target: scope.subscriptions
-              ? scope.subscriptions.map((s) => `/subscriptions/${s}`).join(",")
-              : scope.managementGroups
-                ? scope.managementGroups
-                    .map((m) => `/providers/Microsoft.Management/managementGroups/${m}`)
-                    .join(",")
-                : "tenant",
+            target,
           },
           true,
         );
-        return;
+        break;
       }
-      const { response, headers } = result;
+      const { page: checked, headers } = result;
       if (page === 1 && headers?.get(SUBSCRIPTION_LIMIT_HIT_HEADER)?.toLowerCase() === "true") {
         report(
           {
@@ -445,28 +541,82 @@ class PageReader {
           false,
         );
       }
-      const data: unknown[] = Array.isArray(response.data) ? (response.data as unknown[]) : [];
-      const pageRows = data.filter(isArmRow);
+      const pageRows = checked.rows;
       const kept = pageRows.length;
+      if (checked.invalid > 0) {
+        invalidRows += checked.invalid;
+        firstInvalidPage ||= page;
+      }
       onPage?.(name, scope.label, page, pageRows);
       yield* pageRows;
       rows += kept;
-      skipToken = response.skipToken || undefined;
+      received += checked.received;
+      if (checked.totalRecords !== null) {
+        mostRecords = Math.max(mostRecords ?? 0, checked.totalRecords);
+      }
       this.o.logger.info(
-        { query: name, scope: scope.label, page, rows: kept, totalRecords: response.totalRecords },
+        { query: name, scope: scope.label, page, rows: kept, totalRecords: checked.totalRecords },
         "resource graph: page read",
       );
-      if (!skipToken && String(response.resultTruncated).toLowerCase() === "true") {
-        report(
-          {
-            code: "PAGE_TRUNCATED",
-            message: `Resource Graph truncated the ${name} query results for ${scope.label} without a skip token`,
-            target: scope.label,
-          },
-          false,
-        );
+      if (!checked.skipToken) {
+        if (checked.resultTruncated) {
+          report(
+            {
+              code: "PAGE_TRUNCATED",
+              message: `Resource Graph truncated the ${name} query results for ${scope.label} without a skip token`,
+              target: scope.label,
+            },
+            false,
+          );
+        } else if (checked.totalRecords !== null && received < checked.totalRecords) {
+          // The service counted more rows than it handed over, and offers no way to the rest.
+          report(
+            {
+              code: "PAGE_INCOMPLETE",
+              message: `${what}: paging ended after ${received} of the ${checked.totalRecords} rows its totalRecords announced, without a skip token`,
+              target,
+            },
+            true,
+          );
+        }
+        break;
       }
-    } while (skipToken);
+      // Paging must end: a token seen before, more rows than the service counted, pages that
+      // hold nothing but a new token, or simply too many pages.
+      if (tokens.has(checked.skipToken)) {
+        stop(`page ${page} returned the skip token of an earlier page; paging stopped`);
+        break;
+      }
+      tokens.add(checked.skipToken);
+      if (mostRecords !== null && received > mostRecords) {
+        stop(
+          `${received} rows read, more than the ${mostRecords} its totalRecords announced, and still a skip token; paging stopped`,
+        );
+        break;
+      }
+      emptyPages = checked.received === 0 ? emptyPages + 1 : 0;
+      if (emptyPages >= MAX_EMPTY_PAGES) {
+        stop(`${emptyPages} pages in a row held no rows but a new skip token; paging stopped`);
+        break;
+      }
+      if (page >= this.o.maxPages) {
+        stop(
+          `still a skip token after ${page} pages (the most one query may take); paging stopped`,
+        );
+        break;
+      }
+      skipToken = checked.skipToken;
+    }
+    if (invalidRows > 0) {
+      report(
+        {
+          code: "PAGE_MALFORMED",
+          message: `${what}: ${invalidRows} rows without a string 'id' and 'type' were left out (first on page ${firstInvalidPage})`,
+          target,
+        },
+        false,
+      );
+    }
     this.o.logger.debug(
       { query: name, scope: scope.label, pages: page, rows },
       "resource graph: query done",
@@ -476,10 +626,16 @@ class PageReader {
   /** One page, with quota pacing and bounded retries. */
   private async fetch(request: QueryRequest, label: string): Promise<PageResult> {
     const { logger, pacer, signal } = this.o;
-    let last: { status: number | null; code: string | null; message: string } = {
+    let last: {
+      status: number | null;
+      code: string | null;
+      message: string;
+      malformed: boolean;
+    } = {
       status: null,
       code: null,
       message: "not attempted",
+      malformed: false,
     };
     for (let attempt = 0; attempt <= this.o.maxRetries; attempt++) {
       const waitInMs = pacer.delayBeforeNextInMs();
@@ -508,7 +664,23 @@ class PageReader {
             if (seen.headers) pacer.observe(seen.headers);
           },
         });
-        return { ok: true, response, headers: seen.headers };
+        const checked = checkPage(response);
+        if (typeof checked !== "string") return { ok: true, page: checked, headers: seen.headers };
+        // A 200 that is not a page (a proxy's HTML, a cut-off body): retried like a 5xx.
+        last = { status: 200, code: null, message: `HTTP 200 but ${checked}`, malformed: true };
+        if (attempt === this.o.maxRetries) break;
+        const retryDelay = this.retryDelayInMs(attempt, 200, seen.headers);
+        logger.warn(
+          {
+            page: label,
+            attempt: attempt + 1,
+            status: 200,
+            malformed: checked,
+            delayInMs: retryDelay,
+          },
+          "resource graph: retrying page",
+        );
+        await this.o.sleep(retryDelay, signal);
       } catch (error) {
         if (signal?.aborted) throw error;
         const name = (error as { name?: unknown })?.name;
@@ -525,7 +697,10 @@ class PageReader {
         const networkCode = (error as { code?: unknown }).code;
         const network = typeof networkCode === "string" && NETWORK_ERROR_CODES.has(networkCode);
         const statusNow = seen.status;
+        // An answer with status 200 that the SDK could not parse is a malformed page.
+        const malformed = statusNow !== null && statusNow >= 200 && statusNow < 300;
         last = {
+          malformed,
           status: statusNow,
           code: codes.find((c) => c !== "BadRequest") ?? codes[0] ?? null,
           message: timedOut
@@ -535,6 +710,7 @@ class PageReader {
               : describeError(error),
         };
         const retryable =
+          malformed ||
           timedOut ||
           network ||
           statusNow === null ||
