@@ -23,8 +23,16 @@ export interface AuditPlan {
   actions?: readonly AuditAction[];
   /** Where the result goes besides the caller's rendering (Log Analytics). */
   sinks?: readonly ResultSink[];
-  /** A complete read without one subnet is an input error (a wrong file or scope), not a clean run. */
-  requireSubnets?: boolean;
+  /**
+   * A complete read without one subnet is an input error (a wrong file or scope), not a clean run:
+   * the message to refuse it with (exit 2), or nothing to accept it.
+   */
+  noSubnetMessage?: () => string;
+  /**
+   * The caller's rendering of the result (the CLI's output), after the actions and before the
+   * sinks: what the user asked to see is written even when a delivery later hangs or fails.
+   */
+  render?: (result: ScanResult) => Promise<void>;
   signal?: AbortSignal;
   now?: () => Date;
   newRunId?: () => string;
@@ -53,8 +61,8 @@ export async function runAudit(plan: AuditPlan, deps: { logger: Logger }): Promi
     now,
     newRunId: plan.newRunId,
   });
-  if (plan.requireSubnets && result.run.complete && result.findings.length === 0)
-    throw new InputError(noSubnetMessage(plan.source));
+  if (plan.noSubnetMessage && result.run.complete && result.findings.length === 0)
+    throw new InputError(plan.noSubnetMessage());
   const logger = deps.logger.child({ runId: result.run.id });
   const actions: ActionReport[] = [];
   for (const action of plan.actions ?? []) {
@@ -71,6 +79,7 @@ export async function runAudit(plan: AuditPlan, deps: { logger: Logger }): Promi
       actions.push({ action: action.name, failed: 1, errors: [failure] });
     }
   }
+  await plan.render?.(result);
   const sinks = await writeToSinks(result, plan.sinks ?? [], { logger, signal: plan.signal });
   logger.info(
     {
@@ -117,12 +126,6 @@ export async function writeToSinks(
   return reports;
 }
 
-function noSubnetMessage(source: EstateSource): string {
-  return source.kind === "resource-graph"
-    ? "Resource Graph returned no subnet in the scope: check the scope and that the identity can read it"
-    : `${source.inputs.join(", ")}: no subnet in the input (an estate needs VNet rows with their subnets, or route tables naming subnets)`;
-}
-
 /**
  * Why a run finished with problems, one line each (empty when none): the scan could not read
  * everything, a sink could not deliver, an action failed. The timer throws with them; the CLI exits
@@ -143,10 +146,19 @@ export function problemsOf(outcome: Pick<AuditOutcome, "result" | "actions" | "s
         .map((r) => r.sink)
         .join(", ")})`,
     );
+  // Delivered, but a failure could not have been kept for the next run: not a clean run.
+  for (const r of outcome.sinks) {
+    const unsafe = r.errors.filter((e) => UNSAFE_SINK_CODES.has(e.code));
+    if (r.failed === 0 && unsafe.length > 0)
+      problems.push(`${r.sink}: ${unsafe.map((e) => e.code).join(", ")}`);
+  }
   for (const a of outcome.actions)
     if (a.failed > 0) problems.push(`${a.failed} ${a.action} items failed`);
   return problems;
 }
+
+/** Sink errors that make a delivered run unsafe (the next failure would lose rows). */
+const UNSAFE_SINK_CODES: ReadonlySet<string> = new Set(["LOG_ANALYTICS_PENDING_UNWRITABLE"]);
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, incomplete: 3 } as const;
 

@@ -14,7 +14,9 @@ import {
   estateSourceFor,
   readCatalog,
 } from "./estate-source.js";
-import { EXIT, type CommandIo } from "./scan-command.js";
+import type { CommandIo } from "./scan-command.js";
+import type { RemediationActionReport } from "../actions/remediation-action.js";
+import { exitCodeFor, runAudit } from "../run-audit.js";
 
 /** `kms-route-audit remediate --plan|--apply` (issue 6). */
 export function registerRemediateCommand(program: Command, io: CommandIo, exit: { code: number }) {
@@ -61,38 +63,36 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
         throw new InputError(
           "--apply changes the live tenant; it cannot be used with --input or --demo",
         );
-      const { endpointSets, serviceTags, declarations, forcedSets } = await readCatalog(
-        cloud,
-        catalogFilesFrom(raw, settings),
-      );
+      const catalog = await readCatalog(cloud, catalogFilesFrom(raw, settings));
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
       // Apply is logged at info by default: every write is worth a line on stderr.
       const logger = createLogger({ level: apply && !io.env.KMS_AUDIT_LOG_LEVEL ? "info" : level });
 
-      // Loaded only when the command runs: it brings the Azure network SDK.
-      const { formatRemediationTable, runRemediation } = await import("../remediate/remediate.js");
+      // Loaded only when the command runs: they bring the Azure network SDK.
+      const { formatRemediationTable } = await import("../remediate/remediate.js");
+      const { remediationAction } = await import("../actions/remediation-action.js");
       const source = await estateSourceFor(inputs, settings, io.stdin);
-      const report = await runRemediation(
+      const outcome = await runAudit(
         {
           source,
           cloud,
-          endpointSets,
-          serviceTags,
-          declarations,
-          forcedSets,
-          logger,
-          // The same facts as a live scan reads by default, so plan and scan judge alike.
+          catalog,
+          // The same facts as a live scan reads, so plan and scan judge alike.
           facts:
             source.kind === "resource-graph"
               ? (await import("../confirm/cli.js")).factsFor(inputs, settings)
               : undefined,
+          actions: [
+            remediationAction({
+              mode: apply ? "apply" : "plan",
+              replaceConflicting: raw.replaceConflicting === true,
+              network: { cloud, armEndpoint: settings.armEndpoint },
+            }),
+          ],
         },
-        {
-          mode: apply ? "apply" : "plan",
-          replaceConflicting: raw.replaceConflicting === true,
-          network: { cloud, armEndpoint: settings.armEndpoint },
-        },
+        { logger },
       );
+      const { report } = outcome.actions[0] as RemediationActionReport;
       const text =
         raw.format === "json"
           ? `${JSON.stringify(report, null, 2)}\n`
@@ -105,6 +105,6 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
           throw new InputError(`${raw.output}: cannot write output: ${describeError(error)}`);
         }
       } else await writeChunksToStream(io.stdout, [text]);
-      exit.code = report.counts.failed > 0 || !report.run.scanComplete ? EXIT.incomplete : EXIT.ok;
+      exit.code = exitCodeFor(outcome, null);
     });
 }

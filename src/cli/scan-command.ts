@@ -1,7 +1,7 @@
 import { InputError, OutputError, describeError, oneLine } from "../errors.js";
 import type { ByteStream } from "../inventory/load-estate.js";
 import type { Logger } from "../logging/logger.js";
-import type { CloudName, ScanResult, Status } from "../model.js";
+import type { CloudName, ScanResult } from "../model.js";
 import {
   formatResultChunks,
   writeChunksToFile,
@@ -9,9 +9,9 @@ import {
   type OutputFormat,
 } from "../outputs/format.js";
 import type { PendingStore } from "../outputs/log-analytics/index.js";
-import type { SinkReport } from "../outputs/sink.js";
+import type { ResultSink, SinkReport } from "../outputs/sink.js";
 import { safeLine } from "../redact.js";
-import { runScan } from "../scan.js";
+import { exitCodeFor, runAudit, type AuditOutcome } from "../run-audit.js";
 import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import type { EstateSource } from "../sources/source.js";
 import { estateSourceFor, readCatalog, type CatalogFiles } from "./estate-source.js";
@@ -44,14 +44,9 @@ export interface CommandIo {
   stderr?: ProgressStream;
 }
 
-export const EXIT = { ok: 0, findings: 1, usage: 2, incomplete: 3 } as const;
+export { EXIT } from "../run-audit.js";
 
-const FAIL_STATUSES: Record<"NonCompliant" | "Unverified", Status[]> = {
-  NonCompliant: ["NonCompliant"],
-  Unverified: ["NonCompliant", "Unverified"],
-};
-
-/** Reads (I/O), scans (pure engine), writes; returns the exit code of DESIGN.md section 5. */
+/** Builds the plan from the flags, runs the one audit, renders; returns the exit code (DESIGN.md 5). */
 export async function runScanCommand(
   options: ScanCommandOptions,
   settings: Settings,
@@ -63,130 +58,128 @@ export async function runScanCommand(
       "--log-analytics needs the settings KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
     );
   }
-  const { endpointSets, serviceTags, declarations, forcedSets } = await readCatalog(
-    options.cloud,
-    options.catalog,
-  );
-
+  const catalog = await readCatalog(options.cloud, options.catalog);
   const source = countingRows(await estateSourceFor(options, settings, io.stdin));
   // Progress only for the live source (files are read in one go), and only on a terminal.
   const progress = createProgressReporter(
     source.kind === "resource-graph" && io.stderr ? io.stderr : null,
   );
-  const scanOptions = {
-    source,
-    cloud: options.cloud,
-    endpointSets,
-    serviceTags,
-    declarations,
-    forcedSets,
-    logger,
-    onProgress: progress.onProgress,
-  };
-  let result: ScanResult;
-  try {
-    // Live scans read facts before the audit (what Resource Graph does not hold, and learned or
-    // effective routes when asked); loaded only then: it brings the Azure network SDK.
-    const facts =
-      source.kind === "resource-graph" ||
-      options.confirmGatewayRoutes ||
-      options.verifyEffectiveRoutes
-        ? (await import("../confirm/cli.js")).factsFor(options, settings)
-        : undefined;
-    result = await runScan({ ...scanOptions, facts });
-    progress.finish("done");
-  } catch (error) {
-    progress.finish("failed");
-    throw error;
-  }
-
-  // A complete read that found no subnet at all is an input problem, never a clean run: a wrong
-  // file (e.g. rows without the VNets), a wrong scope, or an identity that sees nothing.
-  if (result.run.complete && result.findings.length === 0) {
-    throw new InputError(noSubnetMessage(source));
-  }
+  // Live scans read facts before the audit (what Resource Graph does not hold, and learned or
+  // effective routes when asked); loaded only then: it brings the Azure network SDK.
+  const facts =
+    source.kind === "resource-graph" ||
+    options.confirmGatewayRoutes ||
+    options.verifyEffectiveRoutes
+      ? (await import("../confirm/cli.js")).factsFor(options, settings)
+      : undefined;
+  const logAnalytics = options.logAnalytics ? await logAnalyticsSink(settings, io, logger) : null;
 
   const color =
     !options.output &&
     options.format === "table" &&
     io.stdout.isTTY === true &&
     !("NO_COLOR" in io.env);
-  // Written in pieces: a large estate's JSON is longer than the longest JavaScript string.
-  const chunks = formatResultChunks(result, options.format, { color });
   // A stdout that fails (ENOSPC, a closed pipe) does not stop the run: the delivery to Log
   // Analytics still happens, then the CLI ends with the one line that says what failed (exit 2).
-  let outputFailure: OutputError | null = null;
-  if (options.output) {
-    try {
-      await writeChunksToFile(options.output, chunks);
-    } catch (error) {
-      throw new InputError(`${options.output}: cannot write output: ${describeError(error)}`);
+  const output: { failure: OutputError | null } = { failure: null };
+  const render = async (result: ScanResult) => {
+    progress.finish("done");
+    // Written in pieces: a large estate's JSON is longer than the longest JavaScript string.
+    const chunks = formatResultChunks(result, options.format, { color });
+    if (options.output) {
+      try {
+        await writeChunksToFile(options.output, chunks);
+      } catch (error) {
+        throw new InputError(`${options.output}: cannot write output: ${describeError(error)}`);
+      }
+    } else {
+      try {
+        await writeChunksToStream(io.stdout, chunks);
+      } catch (error) {
+        if (!(error instanceof OutputError)) throw error;
+        output.failure = error;
+      }
     }
-  } else {
-    try {
-      await writeChunksToStream(io.stdout, chunks);
-    } catch (error) {
-      if (!(error instanceof OutputError)) throw error;
-      outputFailure = error;
-    }
+  };
+  let outcome: AuditOutcome;
+  try {
+    outcome = await runAudit(
+      {
+        source,
+        cloud: options.cloud,
+        catalog,
+        facts,
+        sinks: logAnalytics ? [logAnalytics.sink] : [],
+        // A complete read that found no subnet at all is an input problem, never a clean run: a
+        // wrong file (e.g. rows without the VNets), a wrong scope, or an identity that sees nothing.
+        noSubnetMessage: () => noSubnetMessage(source),
+        render,
+        onProgress: progress.onProgress,
+      },
+      { logger },
+    );
+  } catch (error) {
+    progress.finish("failed");
+    throw error;
   }
-  const code = exitCodeFor(result, options.failOn);
-  const delivered = options.logAnalytics
-    ? await writeToLogAnalytics(result, settings, io, logger)
-    : true;
-  if (outputFailure) throw outputFailure;
-  return delivered ? code : EXIT.incomplete;
+  if (logAnalytics) logAnalytics.report(outcome.result, outcome.sinks[0]!);
+  if (output.failure) throw output.failure;
+  return exitCodeFor(outcome, options.failOn);
 }
 
 /**
- * Sends the result to Log Analytics after the output is written. Returns false when some record of
- * this run was not delivered (exit 3); says so in one stderr line, with how many records wait in
- * the pending store and where. The sink's own warnings stay at the debug levels the user chose:
- * by default the CLI's line is the one report.
+ * The Log Analytics sink of the CLI (a file pending store), and the one stderr line that reports its
+ * delivery: how many records of this run were not delivered and where they wait, and what else it
+ * met. The sink's own warnings stay at the debug levels the user chose.
  */
-async function writeToLogAnalytics(
-  result: ScanResult,
-  settings: Settings,
-  io: CommandIo,
-  logger: Logger,
-): Promise<boolean> {
+async function logAnalyticsSink(settings: Settings, io: CommandIo, logger: Logger) {
   const say = (line: string) =>
     io.stderr?.write(`kms-route-audit: Log Analytics: ${safeLine(line)}\n`);
   const { createFilePendingStore, createLogAnalyticsSink, logAnalyticsSinkOptionsFromSettings } =
     await import("../outputs/log-analytics/index.js");
   const store = createFilePendingStore(settings.pendingDirectory);
   const sinkLogger = io.env.KMS_AUDIT_LOG_LEVEL ? logger : logger.child({}, { level: "error" });
-  let report: SinkReport;
+  let created: ResultSink | null = null;
+  let refused: unknown = null;
   try {
-    const sink = createLogAnalyticsSink(
+    created = createLogAnalyticsSink(
       logAnalyticsSinkOptionsFromSettings(settings, { pendingStore: store }),
     );
-    report = await sink.write(result, { logger: sinkLogger });
   } catch (error) {
-    say(`not written: ${oneLine(describeError(error))}`);
-    return false;
+    refused = error;
   }
-  // Everything else the sink met (rows of earlier runs dropped or still waiting, foreign names
-  // or corrupt batches in the store, a store that cannot be written) goes on the same line.
-  const notes = report.errors
-    .filter((e) => e.code !== "LOG_ANALYTICS_UPLOAD_FAILED")
-    .map((e) => `${e.code}: ${oneLine(e.message)}`);
-  const storeUnusable = report.errors.some((e) => e.code === "LOG_ANALYTICS_PENDING_UNWRITABLE");
-  if (report.failed > 0) {
-    const pending = report.waitingRecords ?? null;
-    const waiting = storeUnusable
-      ? `they could not be kept for the next run`
-      : pending === null
-        ? `kept in ${store.location} for the next run with --log-analytics`
-        : `${pending} records wait in ${store.location} for the next run with --log-analytics`;
-    say(
-      `${report.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(report, store)}); ${waiting}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`,
-    );
-    return false;
-  }
-  if (notes.length > 0) say(notes.join("; "));
-  // Delivered, but without the pending store a failure would have lost rows: not a clean run.
-  return !storeUnusable;
+  const sink: ResultSink = {
+    name: "log-analytics",
+    write: (result, context) => {
+      if (!created) throw refused instanceof Error ? refused : new Error(String(refused));
+      return created.write(result, { ...context, logger: sinkLogger });
+    },
+  };
+  const report = (result: ScanResult, r: SinkReport) => {
+    const failedToWrite = r.errors.find((e) => e.code === "SINK_FAILED");
+    if (failedToWrite) {
+      say(`not written: ${oneLine(failedToWrite.message.replace(/^log-analytics: /, ""))}`);
+      return;
+    }
+    // Everything else the sink met (rows of earlier runs dropped or still waiting, foreign names
+    // or corrupt batches in the store, a store that cannot be written) goes on the same line.
+    const notes = r.errors
+      .filter((e) => e.code !== "LOG_ANALYTICS_UPLOAD_FAILED")
+      .map((e) => `${e.code}: ${oneLine(e.message)}`);
+    const storeUnusable = r.errors.some((e) => e.code === "LOG_ANALYTICS_PENDING_UNWRITABLE");
+    if (r.failed > 0) {
+      const pending = r.waitingRecords ?? null;
+      const waiting = storeUnusable
+        ? `they could not be kept for the next run`
+        : pending === null
+          ? `kept in ${store.location} for the next run with --log-analytics`
+          : `${pending} records wait in ${store.location} for the next run with --log-analytics`;
+      say(
+        `${r.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(r, store)}); ${waiting}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`,
+      );
+    } else if (notes.length > 0) say(notes.join("; "));
+  };
+  return { sink, report };
 }
 
 /** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */
@@ -241,12 +234,4 @@ function scopeLabel(scope: EstateSource["scope"]): string {
     ...scope.managementGroups.map((m) => `management group ${m}`),
   ];
   return parts.length > 0 ? parts.join(", ") : "every subscription the identity can read";
-}
-
-/** Incomplete scans (3) outrank findings (1): a partial result cannot vouch for anything. */
-export function exitCodeFor(result: ScanResult, failOn: ScanCommandOptions["failOn"]): number {
-  if (!result.run.complete) return EXIT.incomplete;
-  if (failOn && result.findings.some((f) => FAIL_STATUSES[failOn].includes(f.status)))
-    return EXIT.findings;
-  return EXIT.ok;
 }
