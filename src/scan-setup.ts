@@ -1,16 +1,15 @@
 import type { TokenCredential } from "@azure/identity";
 import { loadCatalog } from "./catalog/catalog.js";
-import { describeError } from "./errors.js";
-import type { Logger } from "./logging/logger.js";
-import type { RunError, ScanResult } from "./model.js";
+import type { ArmNetworkOptions } from "./confirm/network-client.js";
+import { createFactsStage } from "./facts/facts-stage.js";
+import type { AuditPlan } from "./run-audit.js";
 import {
   createLogAnalyticsSink,
   logAnalyticsSinkOptionsFromSettings,
   type LogAnalyticsSinkOptions,
   type PendingStore,
 } from "./outputs/log-analytics/index.js";
-import type { ResultSink, SinkReport } from "./outputs/sink.js";
-import type { ScanOptions } from "./scan.js";
+import type { ResultSink } from "./outputs/sink.js";
 import type { Settings } from "./settings.js";
 import {
   createResourceGraphSource,
@@ -68,18 +67,20 @@ export function liveSourceFromSettings(
 export interface LiveScanRequest {
   settings: Settings;
   scope?: LiveScope;
-  logger: Logger;
   signal?: AbortSignal;
   newRunId?: () => string;
   overrides?: LiveScanOverrides;
 }
 
 /**
- * Options for runScan: the catalog the settings name (KMS_AUDIT_ENDPOINTS_FILE,
- * KMS_AUDIT_SERVICE_TAGS_FILE, KMS_AUDIT_DECLARATIONS_FILE, KMS_AUDIT_ENDPOINT_SETS: the CLI's
- * --endpoints, --service-tags, --declarations and --endpoint-set), Resource Graph in the given scope.
+ * The plan of a live audit from the settings, the same for the timer and the HTTP function: the
+ * catalog the settings name (KMS_AUDIT_ENDPOINTS_FILE, KMS_AUDIT_SERVICE_TAGS_FILE,
+ * KMS_AUDIT_DECLARATIONS_FILE, KMS_AUDIT_ENDPOINT_SETS: the CLI's --endpoints, --service-tags,
+ * --declarations and --endpoint-set), Resource Graph in the given scope, and the facts stage
+ * (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES and KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES: the CLI's flags).
+ * Actions and sinks are the caller's.
  */
-export async function liveScanOptions(request: LiveScanRequest): Promise<ScanOptions> {
+export async function livePlan(request: LiveScanRequest): Promise<AuditPlan> {
   const { settings } = request;
   const catalog = await loadCatalog({
     cloud: settings.cloud,
@@ -90,15 +91,28 @@ export async function liveScanOptions(request: LiveScanRequest): Promise<ScanOpt
     endpointSetsName: "KMS_AUDIT_ENDPOINT_SETS",
   });
   return {
-    source: liveSourceFromSettings(request.settings, request.scope, request.overrides),
-    cloud: request.settings.cloud,
-    endpointSets: catalog.endpointSets,
-    serviceTags: catalog.serviceTags,
-    declarations: catalog.declarations,
-    forcedSets: catalog.forcedSets,
-    logger: request.logger,
+    source: liveSourceFromSettings(settings, request.scope, request.overrides),
+    cloud: settings.cloud,
+    catalog,
+    facts: createFactsStage({
+      learnedRoutes: settings.confirmGatewayRoutes,
+      effectiveRoutes: settings.verifyEffectiveRoutes,
+      network: armNetworkOptions(settings, request.overrides),
+    }),
     signal: request.signal,
     newRunId: request.newRunId,
+  };
+}
+
+/** Where ARM's network API is for the facts stage and remediation. */
+export function armNetworkOptions(
+  settings: Settings,
+  overrides: LiveScanOverrides = {},
+): ArmNetworkOptions {
+  return {
+    cloud: settings.cloud,
+    armEndpoint: settings.armEndpoint,
+    ...(overrides.credential ? { credential: overrides.credential } : {}),
   };
 }
 
@@ -115,36 +129,4 @@ export function logAnalyticsSinkFromSettings(
       pendingStore: overrides.logAnalytics?.pendingStore ?? pendingStore,
     }),
   );
-}
-
-/**
- * Hands the result to every sink in turn. A sink that throws (rather than reporting failed
- * records) is turned into a report with every record failed, so one broken sink never hides the
- * others' outcome.
- */
-export async function writeToSinks(
-  result: ScanResult,
-  sinks: readonly ResultSink[],
-  context: { logger: Logger; signal?: AbortSignal },
-): Promise<SinkReport[]> {
-  const reports: SinkReport[] = [];
-  for (const sink of sinks) {
-    try {
-      reports.push(await sink.write(result, context));
-    } catch (error) {
-      const failure: RunError = {
-        code: "SINK_FAILED",
-        message: `${sink.name}: ${describeError(error)}`,
-        target: sink.name,
-      };
-      context.logger.error({ sink: sink.name, error: failure }, "sink failed");
-      reports.push({
-        sink: sink.name,
-        delivered: 0,
-        failed: result.findings.length + 1,
-        errors: [failure],
-      });
-    }
-  }
-  return reports;
 }

@@ -146,7 +146,7 @@ void describe("timerScan", () => {
           aTimer(false),
           context,
         ),
-        /records not delivered to Log Analytics/,
+        /records not delivered \(log-analytics\)/,
       );
     } finally {
       logs.failStream(FINDINGS_TABLE.stream, null);

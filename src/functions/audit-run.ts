@@ -1,25 +1,22 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../logging/logger.js";
-import type { ScanResult } from "../model.js";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
   createBlobPendingStoreFromUrl,
   createFilePendingStore,
   type PendingStore,
 } from "../outputs/log-analytics/index.js";
-import type { SinkReport } from "../outputs/sink.js";
+import { remediationAction } from "../actions/remediation-action.js";
+import { runAudit, type AuditOutcome } from "../run-audit.js";
 import {
-  liveScanOptions,
+  armNetworkOptions,
+  livePlan,
   logAnalyticsSinkFromSettings,
-  writeToSinks,
   type LiveScanOverrides,
   type LiveScope,
 } from "../scan-setup.js";
 import type { Settings } from "../settings.js";
-import { createFactsStage } from "../facts/facts-stage.js";
-import { runScanWithInventory } from "../scan.js";
-import { remediateScanned, type RemediationReport } from "../remediate/remediate.js";
 
 /** What the registered functions get by default, and tests replace. */
 export interface FunctionDependencies {
@@ -52,31 +49,20 @@ export function functionsPendingStore(
   return createFilePendingStore(directory);
 }
 
-export interface AuditRun {
-  result: ScanResult;
-  reports: SinkReport[];
-  /** The plan or the changes made, when KMS_AUDIT_REMEDIATION asked for them and `remediate`. */
-  remediation: RemediationReport | null;
-}
-
-/** The live scan every function runs: Resource Graph in `scope`, then Log Analytics if `write`. */
+/** The live audit every function runs: the settings' plan in `scope`, Log Analytics if `write`. */
 export async function runLiveAudit(options: {
   settings: Settings;
   env: Record<string, string | undefined>;
   scope?: LiveScope;
   write: boolean;
   runId: string;
-  /** Without the run ID bound: it is bound here. */
   logger: Logger;
   overrides?: LiveScanOverrides;
   signal?: AbortSignal;
   /** Run KMS_AUDIT_REMEDIATION's plan or apply after the audit (the timer; never HTTP). */
   remediate?: boolean;
-}): Promise<AuditRun> {
+}): Promise<AuditOutcome> {
   const { settings } = options;
-  // runScan binds the run ID itself; the lines of this function and the sinks get it here.
-  const logger = options.logger.child({ runId: options.runId });
-  const started = Date.now();
   // Sinks first: a bad Log Analytics setting fails before the tenant is read, not after.
   const sinks = options.write
     ? [
@@ -87,56 +73,22 @@ export async function runLiveAudit(options: {
         ),
       ]
     : [];
-  const scanOptions = await liveScanOptions({
+  const plan = await livePlan({
     settings,
     scope: options.scope,
-    logger: options.logger,
     signal: options.signal,
     newRunId: () => options.runId,
     overrides: options.overrides,
   });
-  const network = {
-    cloud: settings.cloud,
-    armEndpoint: settings.armEndpoint,
-    ...(options.overrides?.credential ? { credential: options.overrides.credential } : {}),
-  };
-  // Confirmation against ARM when the settings ask for it (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES,
-  // KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES), as the CLI's flags do.
-  const scanned = await runScanWithInventory({
-    ...scanOptions,
-    facts: createFactsStage({
-      learnedRoutes: settings.confirmGatewayRoutes,
-      effectiveRoutes: settings.verifyEffectiveRoutes,
-      network,
-    }),
-  });
-  const { result } = scanned;
-  let remediation: RemediationReport | null = null;
-  if (options.remediate && settings.remediation !== "off") {
-    remediation = await remediateScanned(
-      scanned,
-      { mode: settings.remediation, replaceConflicting: false, network },
-      { cloud: settings.cloud, logger, signal: options.signal },
-    );
-    // The audit trail: one line per change, with the run ID, in Application Insights.
-    for (const change of remediation.changes) logger.info({ change }, "remediation change");
-    logger.info({ mode: remediation.mode, counts: remediation.counts }, "remediation finished");
-  }
-  const reports = await writeToSinks(result, sinks, { logger, signal: options.signal });
-  logger.info(
-    {
-      complete: result.run.complete,
-      errors: result.run.errors.length,
-      counts: result.run.counts,
-      sinks: reports.map(({ sink, delivered, failed }) => ({ sink, delivered, failed })),
-      durationInMs: Date.now() - started,
-    },
-    "audit finished",
-  );
-  return { result, reports, remediation };
-}
-
-/** Records the sinks could not deliver in this run. */
-export function failedRecords(reports: readonly SinkReport[]): number {
-  return reports.reduce((n, r) => n + r.failed, 0);
+  const actions =
+    options.remediate && settings.remediation !== "off"
+      ? [
+          remediationAction({
+            mode: settings.remediation,
+            replaceConflicting: false,
+            network: armNetworkOptions(settings, options.overrides),
+          }),
+        ]
+      : [];
+  return runAudit({ ...plan, actions, sinks }, { logger: options.logger });
 }

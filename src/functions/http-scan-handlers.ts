@@ -10,7 +10,8 @@ import { createInvocationLogger, detachableInvocationLog } from "../logging/invo
 import type { Status } from "../model.js";
 import { formatResult } from "../outputs/format.js";
 import { isGuid, logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
-import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
+import { problemsOf } from "../run-audit.js";
+import { runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import {
   invalidParameters,
   problemResponse,
@@ -305,7 +306,7 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
     }
     const done = (async () => {
       try {
-        const { result, reports } = await runLiveAudit({
+        const outcome = await runLiveAudit({
           settings,
           env,
           scope: scanRequest,
@@ -318,15 +319,13 @@ export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}):
             lockHandle.signal,
           ]),
         });
+        const { result, sinks: reports } = outcome;
         record = { ...record, state: "done", result, reports, finishedAt: new Date() };
         await runs.finish(runId, result, reports);
-        if (!result.run.complete || failedRecords(reports) > 0) {
+        const problems = problemsOf(outcome);
+        if (problems.length > 0) {
           logger.error(
-            {
-              complete: result.run.complete,
-              runErrors: result.run.errors,
-              failedRecords: failedRecords(reports),
-            },
+            { complete: result.run.complete, runErrors: result.run.errors, problems },
             "http scan finished with problems",
           );
         }

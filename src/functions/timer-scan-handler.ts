@@ -3,7 +3,8 @@ import type { InvocationContext, Timer } from "@azure/functions";
 import { describeError } from "../errors.js";
 import { createInvocationLogger } from "../logging/invocation-log.js";
 import { logAnalyticsConfigured, readSettings } from "../settings.js";
-import { failedRecords, runLiveAudit, type FunctionDependencies } from "./audit-run.js";
+import { problemsOf } from "../run-audit.js";
+import { runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import { instanceScanService, type ScanService } from "./scan-service.js";
 
 /**
@@ -98,20 +99,11 @@ export function createTimerScanHandler(
     } finally {
       await handle.release();
     }
-    const { result, reports } = outcome;
-    const failed = failedRecords(reports);
-    const problems: string[] = [];
-    if (!result.run.complete) {
-      problems.push(
-        `incomplete: ${result.run.errors.map((e) => `${e.code} ${e.target ?? ""}`.trim()).join(", ")}`,
-      );
-    }
-    if (failed > 0) problems.push(`${failed} records not delivered to Log Analytics`);
-    const failedChanges = outcome.remediation?.counts.failed ?? 0;
-    if (failedChanges > 0) problems.push(`${failedChanges} route changes failed`);
+    const problems = problemsOf(outcome);
     if (problems.length > 0) {
+      const { run } = outcome.result;
       logger.error(
-        { complete: result.run.complete, runErrors: result.run.errors, failedRecords: failed },
+        { complete: run.complete, runErrors: run.errors, problems },
         "timer scan finished with problems",
       );
       throw new Error(`kms-route-audit run ${runId} ${problems.join("; ")}`);
