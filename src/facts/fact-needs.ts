@@ -168,6 +168,5 @@ export function gatewaysToRead(inventory: Inventory): string[] {
 
 /** The NIC whose effective routes stand for a subnet: the first VM-attached one, by ID. */
 export function networkInterfaceFor(inventory: Inventory, subnetId: string): string | null {
-  const nics = inventory.vmNicsBySubnet.get(keyOf(subnetId)) ?? [];
-  return [...nics].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1))[0] ?? null;
+  return inventory.vmNicsBySubnet.get(keyOf(subnetId)) ?? null;
 }

@@ -8,6 +8,12 @@ import {
 } from "./records/compute.js";
 import { effectiveRoutesOf, learnedRoutesOf } from "./records/facts.js";
 import {
+  impactTotalsOf,
+  subnetImpactOf,
+  type ImpactTotalsParts,
+  type SubnetImpactParts,
+} from "./records/impact.js";
+import {
   azureFirewallOf,
   firewallPolicyOf,
   ipGroupOf,
@@ -97,6 +103,8 @@ export type InventoryRecord =
   | NicParts
   | VmParts
   | ({ t: "scaleSet"; key: string } & ScaleSetParts)
+  | SubnetImpactParts
+  | ImpactTotalsParts
   | { t: "learnedRoutes"; key: string; ownerKey: string; read: LearnedRoutesRead }
   | { t: "effectiveRoutes"; key: string; nicKey: string; nicId: string; read: EffectiveRoutesRead };
 
@@ -196,6 +204,10 @@ export function toRecord(row: ArmRow): InventoryRecord {
       return virtualMachineOf(row, key);
     case AUDITED_TYPES.scaleSet:
       return { t: "scaleSet", key, ...scaleSetOf(row) };
+    case AUDITED_TYPES.subnetImpact:
+      return subnetImpactOf(row, key);
+    case AUDITED_TYPES.impactTotals:
+      return impactTotalsOf(row, key);
     case AUDITED_TYPES.nicEffectiveRoutes: {
       const fact = effectiveRoutesOf(row);
       return fact ? { t: "effectiveRoutes", key, ...fact } : { t: "other", key };

@@ -126,6 +126,10 @@ export class InventoryBuilder {
   private vmRows = 0;
   private readonly countedVms: CountedVm[] = [];
   private readonly scaleSetInstances = new Map<string, number>();
+  /** Counts Resource Graph aggregated per subnet (null: that subnet's row was malformed). */
+  private readonly aggregatedImpact = new Map<string, readonly number[] | null>();
+  private aggregatedNics = 0;
+  private aggregatedVms = 0;
   private scaleSetRows = 0;
   private rowCount = 0;
   private finished = false;
@@ -290,6 +294,31 @@ export class InventoryBuilder {
         if (record.family === "windows")
           for (const s of record.subnetKeys) increment(this.scaleSetInstances, s, record.instances);
         return;
+      case "subnetImpact":
+        this.report(record.problems);
+        if (record.subnetKey === null) {
+          inventory.errors.push({
+            code: "RESOURCE_MALFORMED",
+            target: record.key,
+            message: `impact counts ${record.key} name no subnet: the NIC and VM counts of some subnet are unknown`,
+          });
+          return;
+        }
+        this.aggregatedImpact.set(record.subnetKey, record.counts);
+        if (record.vmNic) this.addVmNic(record.subnetKey, record.vmNic);
+        return;
+      case "impactTotals":
+        if (record.networkInterfaces === null || record.virtualMachines === null) {
+          inventory.errors.push({
+            code: "RESOURCE_MALFORMED",
+            target: record.key,
+            message: `impact totals ${record.key} are not counts: whether the estate has NICs and VMs is unknown`,
+          });
+          return;
+        }
+        this.aggregatedNics += record.networkInterfaces;
+        this.aggregatedVms += record.virtualMachines;
+        return;
       case "learnedRoutes":
         inventory.learnedRoutes.set(record.ownerKey, record.read);
         return;
@@ -347,11 +376,7 @@ export class InventoryBuilder {
       const nics = this.nicsOfVm.get(record.vmKey);
       if (nics) nics.push(record.key);
       else this.nicsOfVm.set(record.vmKey, [record.key]);
-      for (const subnet of record.subnetKeys) {
-        const ids = inventory.vmNicsBySubnet.get(subnet);
-        if (ids) ids.push(record.id);
-        else inventory.vmNicsBySubnet.set(subnet, [record.id]);
-      }
+      for (const subnet of record.subnetKeys) this.addVmNic(subnet, record.id);
     }
   }
 
@@ -366,6 +391,13 @@ export class InventoryBuilder {
       (extra?.poolKeys ?? []).join() === again.poolKeys.join() &&
       (extra ? extra.ipForwarding === again.ipForwarding : again.ipForwarding !== true)
     );
+  }
+
+  /** One VM NIC per subnet stands for it (the lowest ID, whatever the row order). */
+  private addVmNic(subnetKey: string, nicId: string): void {
+    const vmNics = this.inventory.vmNicsBySubnet;
+    const known = vmNics.get(subnetKey);
+    if (known === undefined || keyOf(nicId) < keyOf(known)) vmNics.set(subnetKey, nicId);
   }
 
   private addPrivateIp(ip: string, holder: PrivateIpHolder): void {
@@ -716,8 +748,10 @@ export class InventoryBuilder {
    */
   private indexImpact(): void {
     const inventory = this.inventory;
-    const hasNics = this.subnetsOfNic.size > 0;
-    const hasVms = this.vmRows > 0;
+    // Counts Resource Graph aggregated stand for the subnet's rows (the NIC and VM rows read beside
+    // them are a subset, read for what they add to paths).
+    const hasNics = this.subnetsOfNic.size > 0 || this.aggregatedNics > 0;
+    const hasVms = this.vmRows > 0 || this.aggregatedVms > 0;
     const hasScaleSets = this.scaleSetRows > 0;
     // [NICs, Windows VMs, Windows scale-set instances, Linux VMs, RHEL PAYG VMs, SLES PAYG VMs]
     const counts = new Map<string, number[]>();
@@ -748,6 +782,15 @@ export class InventoryBuilder {
       }
     }
     for (const [s, instances] of this.scaleSetInstances) row(s)[2]! += instances;
+    const unknown = new Set<string>();
+    for (const [s, aggregated] of this.aggregatedImpact) {
+      const r = row(s);
+      if (aggregated === null) {
+        unknown.add(s);
+        continue;
+      }
+      [r[0], r[1], r[3], r[4], r[5]] = aggregated as [number, number, number, number, number];
+    }
     const trie = new Map<unknown, unknown>();
     const intern = (r: readonly number[]): Impact => {
       const values = [
@@ -779,7 +822,8 @@ export class InventoryBuilder {
       return impact;
     };
     inventory.defaultImpact = intern([0, 0, 0, 0, 0, 0]);
-    for (const [s, r] of counts) inventory.impactBySubnet.set(s, intern(r));
+    for (const [s, r] of counts)
+      inventory.impactBySubnet.set(s, unknown.has(s) ? NO_IMPACT : intern(r));
   }
 }
 

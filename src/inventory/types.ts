@@ -387,8 +387,8 @@ export interface Inventory {
   applianceNics: Map<string, ApplianceNic>;
   /** Subnet key → what its NICs add (outbound methods, NSGs); see SubnetNics. */
   nicsBySubnet: Map<string, SubnetNics>;
-  /** Subnet key → IDs of NICs in the subnet that are attached to a VM (for effective routes). */
-  vmNicsBySubnet: Map<string, string[]>;
+  /** Subnet key → the NIC (lowest ID) in the subnet attached to a VM, for its effective routes. */
+  vmNicsBySubnet: Map<string, string>;
   /** Learned routes per source key (gateway, BGP connection, hub connection) from facts rows. */
   learnedRoutes: Map<string, LearnedRoutesRead>;
   /** Subnet key → the effective routes of one NIC in it, when read (facts rows or live). */

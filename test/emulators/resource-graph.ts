@@ -2,6 +2,15 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
 import { startHttpsServer, type RunningHttpsServer } from "../support/https-server.js";
+import {
+  impactPartition,
+  impactTotals,
+  limitProblem,
+  nextHopNics,
+  nicRowNeeded,
+  shapeOf,
+  vmTagged,
+} from "./resource-graph-queries.js";
 
 /**
  * A loopback HTTPS Azure Resource Graph, speaking the REST protocol the real SDK uses:
@@ -9,9 +18,12 @@ import { startHttpsServer, type RunningHttpsServer } from "../support/https-serv
  * { subscriptions?, managementGroups?, query, options{$top,$skipToken,resultFormat,allowPartialScopes} }
  * answered by { totalRecords, count, resultTruncated, $skipToken?, data }.
  *
- * It understands only the query shapes the live source sends: the table (`resources` or
- * `resourcecontainers`), the type filter (`type in~ (...)` or `type =~ '...'`), a `project` column
- * list and `order by id`. It enforces a per-identity quota like the service (headers on every
+ * It understands only the query shapes the live source sends: the table (`resources`,
+ * `resourcecontainers` or `networkresources`), the type filter (`type in~ (...)` or `type =~ '...'`)
+ * with the NIC and VM conditions, a `project` column list and `order by id`; and the aggregate
+ * shapes of resource-graph-queries.ts (next-hop NICs, impact totals and partitions), whose
+ * `summarize` answers come in one page only, like the service's. Queries past Resource Graph's
+ * operator limits are refused. It enforces a per-identity quota like the service (headers on every
  * answer; 429 WITHOUT Retry-After when exceeded) and injects faults on demand.
  */
 
@@ -103,6 +115,8 @@ export interface ResourceGraphEmulatorOptions {
   identityOf?: (token: string) => string;
   /** Extra header checks, e.g. the audience of the token; return an error text to refuse. */
   checkToken?: (token: string) => string | null;
+  /** Scales the impact totals' subnet estimate (dcountif), to make it a bad one. Default 1. */
+  impactSubnetsScale?: number;
 }
 
 export interface ResourceGraphEmulator {
@@ -148,6 +162,8 @@ interface ParsedQuery {
 }
 
 const RULE_COLLECTION_GROUP_TYPE = "microsoft.network/firewallpolicies/rulecollectiongroups";
+const NIC_TYPE = "microsoft.network/networkinterfaces";
+const VM_TYPE = "microsoft.compute/virtualmachines";
 
 function parseQuery(query: string): ParsedQuery | null {
   const table = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase();
@@ -487,22 +503,52 @@ export async function startResourceGraphEmulator(
       }
     }
     const inScope = new Set(scope);
+    const problem = limitProblem(query);
+    if (problem) {
+      finish(400, "bad-request");
+      return error(400, "BadRequest", `query not supported by Resource Graph: ${problem}`);
+    }
+    const shape = shapeOf(query);
     const wanted = new Set(parsed.types);
-    const selected = rows
+    const byId = (a: { id: unknown }, b: { id: unknown }) => {
+      const x = String(a.id).toLowerCase();
+      const y = String(b.id).toLowerCase();
+      return x < y ? -1 : x > y ? 1 : 0;
+    };
+    const tableRows = rows
       .filter((r) => (parsed.table === "resourcecontainers") === (r.type === SUBSCRIPTION_TYPE))
       // networkresources holds rule collection groups; resources does not.
       .filter(
         (r) => (parsed.table === "networkresources") === (r.type === RULE_COLLECTION_GROUP_TYPE),
       )
-      .filter((r) => wanted.size === 0 || wanted.has(r.type))
-      .filter((r) => inScope.has(subscriptionOf(r)))
-      .sort((a, b) =>
-        a.id.toLowerCase() < b.id.toLowerCase()
-          ? -1
-          : a.id.toLowerCase() > b.id.toLowerCase()
-            ? 1
-            : 0,
-      );
+      .filter((r) => inScope.has(subscriptionOf(r)));
+    // summarize answers are not paged: the first page only (a $skipToken never follows).
+    let summarized = false;
+    let selected: Record<string, unknown>[];
+    switch (shape.kind) {
+      case "nextHopNics":
+        selected = nextHopNics(tableRows).sort(byId);
+        break;
+      case "impactTotals":
+        summarized = true;
+        selected = [impactTotals(tableRows, options.impactSubnetsScale)];
+        break;
+      case "impactPartition":
+        summarized = true;
+        selected = impactPartition(tableRows, shape.partition, shape.partitions);
+        break;
+      case "rows":
+        selected = tableRows
+          .filter(
+            (r) =>
+              wanted.size === 0 ||
+              wanted.has(r.type) ||
+              (shape.nicRowsNeeded && r.type === NIC_TYPE && nicRowNeeded(r)) ||
+              (shape.taggedVms !== null && r.type === VM_TYPE && vmTagged(r, shape.taggedVms)),
+          )
+          .sort(byId);
+        break;
+    }
     const hash = createHash("sha256")
       .update(JSON.stringify([query, subscriptions, managementGroups]))
       .digest("hex")
@@ -512,12 +558,12 @@ export async function startResourceGraphEmulator(
       return error(400, "BadRequest", "skip token does not belong to this query and scope");
     }
     const pageRows = selected.slice(offset, offset + pageSize).map((r) => {
-      if (!parsed.columns) return r;
+      if (!parsed.columns || shape.kind !== "rows") return r;
       const out: Record<string, unknown> = {};
       for (const c of parsed.columns) if (c in r) out[c] = r[c];
       return out;
     });
-    const next = offset + pageSize < selected.length;
+    const next = !summarized && offset + pageSize < selected.length;
     if (options.latencyInMs) await new Promise((r) => setTimeout(r, options.latencyInMs));
     const responseHeaders: Record<string, string> = { ...headers };
     if (limitHit) responseHeaders["x-ms-tenant-subscription-limit-hit"] = "true";

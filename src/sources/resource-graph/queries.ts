@@ -1,4 +1,5 @@
 import { AUDITED_TYPES } from "../../inventory/arm-row.js";
+import { DECLARATION_TAG } from "../../inventory/records/network.js";
 
 /**
  * Resource Graph queries of the live source. They are constants: scope (subscriptions, management
@@ -33,18 +34,166 @@ export const RESOURCE_TABLE_TYPES: readonly string[] = [
   AUDITED_TYPES.networkSecurityGroup,
 ];
 
+const NIC = AUDITED_TYPES.networkInterface;
+const VM = AUDITED_TYPES.virtualMachine;
+
+/**
+ * Row reads of NICs and VMs (every one of them) are what a NIC-heavy tenant is made of (97% of rows
+ * and bytes). The verdicts need only some NICs as rows: those that change a path (a public IP, a
+ * load-balancer pool, a NIC NSG, IP forwarding on or not stated, an egress declaration), and those
+ * a route or Route Server peer names as next hop ({@link NEXT_HOP_NICS_QUERY}); VMs only when tagged
+ * with a declaration. Everything else about them is impact, counted by Resource Graph per subnet
+ * ({@link impactPartitionQuery}). Every test here is a superset: reading a NIC row that was not
+ * needed costs bytes, missing one would cost a verdict.
+ */
+const NIC_ROW_NEEDED = [
+  `(type =~ '${NIC}'`,
+  "    and (isnotempty(properties.networkSecurityGroup)",
+  "      or not(tostring(properties.enableIPForwarding) =~ 'false')",
+  "      or tostring(properties.ipConfigurations) contains 'publicIPAddress'",
+  "      or tostring(properties.ipConfigurations) contains 'loadBalancerBackendAddressPools'",
+  `      or tostring(tags) contains '${DECLARATION_TAG}'))`,
+].join("\n");
+const VM_ROW_NEEDED = `(type =~ '${VM}' and tostring(tags) contains '${DECLARATION_TAG}')`;
+
 // Routes, subnets and peerings are child resources that Resource Graph reports inside their parents
 // (route table properties.routes, VNet properties.subnets and properties.virtualNetworkPeerings),
 // so the parent rows carry them. Only the ARM columns the inventory reads are projected (tags carry
 // exemptions); identity, zones, plan, managedBy and the other columns stay on the server.
-const typeList = RESOURCE_TABLE_TYPES.map((t) => `'${t}'`).join(", ");
+const COLUMNS = "id, name, type, location, subscriptionId, resourceGroup, tags, sku, properties";
+const typeList = (types: readonly string[]) => types.map((t) => `'${t}'`).join(", ");
 
+/** Every row of every audited type: the read of estates without impact aggregation. */
 export const RESOURCES_QUERY = [
   "resources",
-  `| where type in~ (${typeList})`,
-  "| project id, name, type, location, subscriptionId, resourceGroup, tags, sku, properties",
+  `| where type in~ (${typeList(RESOURCE_TABLE_TYPES)})`,
+  `| project ${COLUMNS}`,
   "| order by id asc",
 ].join("\n");
+
+/** The audited types but NICs and VMs in full; of those, only the rows a path needs. */
+export const RESOURCES_WITHOUT_IMPACT_QUERY = [
+  "resources",
+  `| where type in~ (${typeList(RESOURCE_TABLE_TYPES.filter((t) => t !== NIC && t !== VM))})`,
+  `    or ${NIC_ROW_NEEDED.replaceAll("\n", "\n    ")}`,
+  `    or ${VM_ROW_NEEDED}`,
+  `| project ${COLUMNS}`,
+  "| order by id asc",
+].join("\n");
+
+/** Every NIC and every VM row: the fallback when the impact aggregates cannot be trusted. */
+export const IMPACT_ROWS_QUERY = [
+  "resources",
+  `| where type in~ ('${NIC}', '${VM}')`,
+  `| project ${COLUMNS}`,
+  "| order by id asc",
+].join("\n");
+
+/**
+ * NICs that hold the private IP a route or a Route Server peer names as next hop, in full: whether
+ * they forward (and are declared) decides the path. Most are already read for IP forwarding; this
+ * finds the rest (a next hop with forwarding off drops the traffic).
+ */
+export const NEXT_HOP_NICS_QUERY = [
+  "resources",
+  `| where type =~ '${AUDITED_TYPES.routeTable}'`,
+  "| mv-expand limit 400 route = properties.routes",
+  "| project ip = tostring(route.properties.nextHopIpAddress)",
+  `| union (resources | where type =~ '${AUDITED_TYPES.bgpConnection}' | project ip = tostring(properties.peerIp))`,
+  "| where isnotempty(ip)",
+  "| distinct ip",
+  "| join kind=inner (",
+  "    resources",
+  `    | where type =~ '${NIC}'`,
+  "    | mv-expand limit 400 ipConfiguration = properties.ipConfigurations",
+  "    | project ip = tostring(ipConfiguration.properties.privateIPAddress), nicKey = tolower(id)",
+  "  ) on ip",
+  "| distinct nicKey",
+  "| join kind=inner (",
+  "    resources",
+  `    | where type =~ '${NIC}'`,
+  `    | project nicKey = tolower(id), ${COLUMNS}`,
+  "  ) on nicKey",
+  `| project ${COLUMNS}`,
+  "| order by id asc",
+].join("\n");
+
+/** Row type of one subnet's impact counts, as {@link impactPartitionQuery} projects them. */
+export const SUBNET_IMPACT_TYPE = "kms-route-audit/subnetimpact";
+/** Row type of the impact totals of one scope, as {@link IMPACT_TOTALS_QUERY} projects them. */
+export const IMPACT_TOTALS_TYPE = "kms-route-audit/impacttotals";
+
+/**
+ * How many NIC and VM rows the scope holds, roughly how many subnets NICs are in (by their first IP
+ * configuration: enough to size the partitions), and the longest array the partitions would
+ * mv-expand (Resource Graph expands at most 400 elements; past that the counts would be short).
+ */
+export const IMPACT_TOTALS_QUERY = [
+  "resources",
+  `| where type in~ ('${NIC}', '${VM}')`,
+  `| extend isNic = type =~ '${NIC}'`,
+  "| summarize networkInterfaces = countif(isNic), virtualMachines = countif(not(isNic)),",
+  "    subnets = dcountif(tolower(tostring(properties.ipConfigurations[0].properties.subnet.id)), isNic),",
+  "    mostIpConfigurations = max(iff(isNic, array_length(properties.ipConfigurations), 0))",
+  `| project id = 'kms-route-audit/impact-totals', type = '${IMPACT_TOTALS_TYPE}', networkInterfaces, virtualMachines, subnets, mostIpConfigurations`,
+].join("\n");
+
+/** Subnets per partition that keeps a partition's answer well under the 1,000 rows of a page. */
+export const SUBNETS_PER_PARTITION = 800;
+/** A partition's answer at or above this many rows may have been cut: its counts are not used. */
+export const PARTITION_ROW_LIMIT = 1000;
+
+/**
+ * One partition of the impact counts: per subnet (of those whose lower-cased ID hashes to
+ * `partition` of `partitions`), its NICs, its VMs per OS family and one VM NIC (for the NIC facts).
+ * `summarize` answers are not paged (Resource Graph: "first page only"), hence the partitions.
+ * NICs are joined to their VM by the NIC's virtualMachine reference (Azure sets it on every attached
+ * NIC); a VM with two NICs in one subnet counts once.
+ */
+export function impactPartitionQuery(partition: number, partitions: number): string {
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 100_000)
+    throw new RangeError(`impact partitions must be 1..100000, got ${partitions}`);
+  if (!Number.isInteger(partition) || partition < 0 || partition >= partitions)
+    throw new RangeError(`impact partition must be 0..${partitions - 1}, got ${partition}`);
+  return [
+    "resources",
+    `| where type =~ '${NIC}'`,
+    "| mv-expand limit 400 ipConfiguration = properties.ipConfigurations",
+    "| extend subnetId = tolower(tostring(ipConfiguration.properties.subnet.id))",
+    `| where isnotempty(subnetId) and hash(subnetId, ${partitions}) == ${partition}`,
+    "| project nicKey = tolower(id), subnetId, vmKey = tolower(tostring(properties.virtualMachine.id))",
+    "| distinct nicKey, subnetId, vmKey",
+    "| join kind=leftouter (",
+    "    resources",
+    `    | where type =~ '${VM}'`,
+    "    | extend osTypeValue = properties.storageProfile.osDisk.osType,",
+    "        image = properties.storageProfile.imageReference",
+    "    | extend osType = iff(gettype(osTypeValue) == 'string' and isnotempty(trim(@'\\s+', tostring(osTypeValue))), tolower(tostring(osTypeValue)), ''),",
+    "        publisher = iff(gettype(image.publisher) == 'string', tolower(tostring(image.publisher)), ''),",
+    "        offer = iff(gettype(image.offer) == 'string', tolower(tostring(image.offer)), ''),",
+    "        license = iff(gettype(properties.licenseType) == 'string', toupper(tostring(properties.licenseType)), '')",
+    "    | project vmKey = tolower(id), family = case(",
+    "        osType == 'windows', 'windows',",
+    "        osType == '' and gettype(properties.osProfile.windowsConfiguration) == 'dictionary', 'windows',",
+    "        osType == '' and publisher contains 'windows', 'windows',",
+    "        osType == '' and publisher == '' and gettype(properties.osProfile.linuxConfiguration) != 'dictionary', 'unknown',",
+    "        publisher == 'redhat', iff(offer contains 'byos' or license == 'RHEL_BYOS', 'linux', 'rhelPayGo'),",
+    "        publisher == 'suse', iff(offer contains 'byos' or license == 'SLES_BYOS', 'linux', 'slesPayGo'),",
+    "        license startswith 'RHEL_' and license != 'RHEL_BYOS', 'rhelPayGo',",
+    "        license startswith 'SLES' and license != 'SLES_BYOS', 'slesPayGo',",
+    "        'linux')",
+    "  ) on vmKey",
+    "| summarize nics = count(), vmNic = take_anyif(nicKey, isnotempty(vmKey)) by subnetId, vmKey, family",
+    "| summarize networkInterfaces = sum(nics),",
+    "    windowsVirtualMachines = countif(family == 'windows'),",
+    "    linuxVirtualMachines = countif(family in ('linux', 'rhelPayGo', 'slesPayGo')),",
+    "    rhelPayAsYouGoVirtualMachines = countif(family == 'rhelPayGo'),",
+    "    slesPayAsYouGoVirtualMachines = countif(family == 'slesPayGo'),",
+    "    vmNic = take_anyif(vmNic, isnotempty(vmNic))",
+    "    by subnetId",
+    `| project id = strcat(subnetId, '/kmsRouteAuditImpact'), type = '${SUBNET_IMPACT_TYPE}', subnetId, networkInterfaces, windowsVirtualMachines, linuxVirtualMachines, rhelPayAsYouGoVirtualMachines, slesPayAsYouGoVirtualMachines, vmNic`,
+  ].join("\n");
+}
 
 /** Subscription rows: `name` is the display name. */
 export const SUBSCRIPTIONS_QUERY = [

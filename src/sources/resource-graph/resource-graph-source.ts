@@ -15,7 +15,20 @@ import { InputError, SourceError, describeCredentialError, describeError } from 
 import { isGuid, isManagementGroupId } from "../../settings.js";
 import type { EstateBatch, EstateSource, SourceContext } from "../source.js";
 import { cloudEndpoints } from "./clouds.js";
-import { RESOURCES_QUERY, RULE_COLLECTION_GROUPS_QUERY, SUBSCRIPTIONS_QUERY } from "./queries.js";
+import {
+  IMPACT_ROWS_QUERY,
+  IMPACT_TOTALS_QUERY,
+  IMPACT_TOTALS_TYPE,
+  NEXT_HOP_NICS_QUERY,
+  PARTITION_ROW_LIMIT,
+  RESOURCES_QUERY,
+  RESOURCES_WITHOUT_IMPACT_QUERY,
+  RULE_COLLECTION_GROUPS_QUERY,
+  SUBNETS_PER_PARTITION,
+  SUBNET_IMPACT_TYPE,
+  SUBSCRIPTIONS_QUERY,
+  impactPartitionQuery,
+} from "./queries.js";
 import { QuotaPacer } from "./quota.js";
 
 /** Most rows one Resource Graph page may hold (`options.$top`). */
@@ -67,6 +80,12 @@ export interface ResourceGraphSourceOptions {
    */
   maxPages?: number;
   retry?: RetryOptions;
+  /**
+   * How NICs and VMs are read: "aggregate" (default) lets Resource Graph count them per subnet and
+   * reads as rows only the NICs and VMs a path needs; "rows" reads every one (more pages, more
+   * memory; what an aggregate that cannot be trusted falls back to anyway).
+   */
+  impact?: "aggregate" | "rows";
   /** Clock, injectable for tests. */
   now?: () => Date;
   /** Waits; injectable for tests. Must reject when the signal aborts. */
@@ -340,7 +359,13 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
         baseDelayInMs,
         maxDelayInMs,
       });
-      return readAll(reader, context, { scopes, pageSize, endpoint, tokenScope });
+      return readAll(reader, context, {
+        scopes,
+        pageSize,
+        endpoint,
+        tokenScope,
+        impact: options.impact ?? "aggregate",
+      });
     },
   };
 }
@@ -351,7 +376,13 @@ const BATCH_ROWS = 1000;
 async function* readAll(
   reader: PageReader,
   context: SourceContext,
-  plan: { scopes: Scope[]; pageSize: number; endpoint: string; tokenScope: string },
+  plan: {
+    scopes: Scope[];
+    pageSize: number;
+    endpoint: string;
+    tokenScope: string;
+    impact: "aggregate" | "rows";
+  },
 ): AsyncGenerator<EstateBatch> {
   const { logger } = context;
   logger.info(
@@ -398,11 +429,31 @@ async function* readAll(
       }
       context.reportError(error);
     };
-    for (const [name, query] of [
+    const aggregate = plan.impact === "aggregate";
+    const queries: [string, string][] = [
       ["subscriptions", SUBSCRIPTIONS_QUERY],
-      ["resources", RESOURCES_QUERY],
+      ["resources", aggregate ? RESOURCES_WITHOUT_IMPACT_QUERY : RESOURCES_QUERY],
       ["rule collection groups", RULE_COLLECTION_GROUPS_QUERY],
-    ] as const) {
+    ];
+    if (aggregate) queries.push(["next-hop NICs", NEXT_HOP_NICS_QUERY]);
+    const take = (row: ArmRow): EstateBatch | null => {
+      // A subscription is readable when any row of it came back, a resource or its container.
+      const subscription =
+        typeof row.subscriptionId === "string"
+          ? row.subscriptionId
+          : parseResourceId(row.id).subscriptionId;
+      if (subscription) readableSubscriptions.add(subscription.toLowerCase());
+      const key = keyOf(row.id);
+      if (seen.has(key)) return null;
+      seen.add(key);
+      total += 1;
+      batch.push(row);
+      if (batch.length < BATCH_ROWS) return null;
+      const full = batch;
+      batch = [];
+      return full;
+    };
+    for (const [name, query] of queries) {
       if (scopeFailed) break;
       // Subscription names only label findings: a failure to read them is logged, not a gap in
       // the audit (the resources query reports any scope it cannot read on its own).
@@ -412,20 +463,37 @@ async function* readAll(
               logger.warn({ error }, "resource graph: subscription names could not be read")
           : report;
       for await (const row of reader.pages(name, query, scope, plan.pageSize, onError, onPage)) {
-        // A subscription is readable when any row of it came back, a resource or its container.
-        const subscription =
-          typeof row.subscriptionId === "string"
-            ? row.subscriptionId
-            : parseResourceId(row.id).subscriptionId;
-        if (subscription) readableSubscriptions.add(subscription.toLowerCase());
-        const key = keyOf(row.id);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        total += 1;
-        batch.push(row);
-        if (batch.length >= BATCH_ROWS) {
-          yield batch;
-          batch = [];
+        const full = take(row);
+        if (full) yield full;
+      }
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (aggregate && !scopeFailed) {
+      const impact = await readImpact(reader, scope, logger, onPage);
+      if (impact.ok) {
+        for (const row of impact.rows) {
+          const full = take(row);
+          if (full) yield full;
+        }
+      } else {
+        // Never a wrong count: NICs and VMs are read as rows, like an estate file's.
+        logger.warn(
+          { scope: scope.label, why: impact.why },
+          "resource graph: impact counts cannot be trusted; reading NIC and VM rows",
+        );
+        for await (const row of reader.pages(
+          "NICs and VMs",
+          IMPACT_ROWS_QUERY,
+          scope,
+          plan.pageSize,
+          report,
+          onPage,
+        )) {
+          const full = take(row);
+          if (full) yield full;
         }
       }
       if (batch.length > 0) {
@@ -445,6 +513,95 @@ async function* readAll(
     }
   }
   logger.info({ rows: total }, "resource graph: estate read");
+}
+
+type ImpactRead = { ok: true; rows: ArmRow[] } | { ok: false; why: string };
+
+/**
+ * The impact counts of one scope: the totals (sizes the partitions and detects arrays too long for
+ * mv-expand), then every partition in one page each. Anything that could make a count short (an
+ * error, a partition answer at the page limit or paged, an array past 400) gives up the
+ * aggregate, and the caller reads rows instead; nothing is reported, since nothing is lost yet.
+ */
+async function readImpact(
+  reader: PageReader,
+  scope: Scope,
+  logger: Logger,
+  onPage: (query: string, scope: string, page: number, rows: ArmRow[]) => void,
+): Promise<ImpactRead> {
+  const failures: RunError[] = [];
+  const collect = (error: RunError) => {
+    failures.push(error);
+  };
+  const one = async (name: string, query: string): Promise<ArmRow[] | string> => {
+    const rows: ArmRow[] = [];
+    let pages = 0;
+    for await (const row of reader.pages(
+      name,
+      query,
+      scope,
+      PARTITION_ROW_LIMIT,
+      collect,
+      (...a) => {
+        pages += 1;
+        onPage(...a);
+      },
+    ))
+      rows.push(row);
+    if (failures.length > 0) return failures.map((f) => f.message).join("; ");
+    if (pages > 1) return `${name}: the answer came in ${pages} pages`;
+    return rows;
+  };
+  const totals = await one("impact totals", IMPACT_TOTALS_QUERY);
+  if (typeof totals === "string") return { ok: false, why: totals };
+  const t = totals[0];
+  const count = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null);
+  const nics = count(t?.networkInterfaces);
+  const vms = count(t?.virtualMachines);
+  const subnets = count(t?.subnets);
+  const longest = t?.mostIpConfigurations === null ? 0 : count(t?.mostIpConfigurations);
+  if (totals.length !== 1 || nics === null || vms === null || subnets === null || longest === null)
+    return { ok: false, why: "impact totals: the answer is not one row of counts" };
+  if (longest > 400)
+    return {
+      ok: false,
+      why: `a NIC has ${longest} IP configurations, more than mv-expand expands (400)`,
+    };
+  const rows: ArmRow[] = [
+    {
+      id: `${IMPACT_TOTALS_TYPE}/${scope.label}`,
+      type: IMPACT_TOTALS_TYPE,
+      networkInterfaces: nics,
+      virtualMachines: vms,
+    },
+  ];
+  if (nics === 0) return { ok: true, rows };
+  const partitions = Math.max(1, Math.ceil(subnets / SUBNETS_PER_PARTITION));
+  for (let k = 0; k < partitions; k++) {
+    const part = await one(`impact ${k + 1}/${partitions}`, impactPartitionQuery(k, partitions));
+    if (typeof part === "string") return { ok: false, why: part };
+    if (part.length >= PARTITION_ROW_LIMIT)
+      return {
+        ok: false,
+        why: `impact partition ${k + 1}/${partitions} answered ${part.length} rows, the most one page holds`,
+      };
+    for (const row of part) {
+      if (row.type !== SUBNET_IMPACT_TYPE)
+        return { ok: false, why: `impact partition ${k + 1}: a row of type ${row.type}` };
+      rows.push(row);
+    }
+  }
+  logger.info(
+    {
+      scope: scope.label,
+      partitions,
+      subnets: rows.length - 1,
+      networkInterfaces: nics,
+      virtualMachines: vms,
+    },
+    "resource graph: impact counted per subnet",
+  );
+  return { ok: true, rows };
 }
 
 interface PageReaderOptions {
