@@ -275,10 +275,26 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
     ]);
     const result = parse(r, 0);
     assert.equal(result.run.cloud, "AzureUSGovernment");
+    // US Gov KMS, and RHUI 4 (Azure Government uses the same servers; judged for RHEL PAYG VMs).
     assert.deepEqual(
-      result.run.endpoints.map((e) => e.ip),
-      ["52.126.105.2", "23.97.0.13"],
+      result.run.endpoints.map((e) => `${e.set}:${e.ip}`),
+      [
+        "kms:52.126.105.2",
+        "kms:23.97.0.13",
+        ...[
+          "52.136.197.163",
+          "20.225.226.182",
+          "52.142.4.99",
+          "20.248.180.252",
+          "20.24.186.80",
+        ].map((ip) => `rhui:${ip}`),
+      ],
     );
+    for (const f of result.findings.filter((x) => x.status !== "NotApplicable"))
+      assert.deepEqual(
+        f.endpoints.map((e) => e.ip),
+        ["52.126.105.2", "23.97.0.13"],
+      );
     const asked = identity.requests.slice(seenBefore).map((q) => q.resource);
     assert.ok(asked.includes(US_GOV_ARM), `token requests: ${asked.join(", ")}`);
     assert.ok(rg.requests.length > 0 && rg.requests.every((q) => q.status === 200));
