@@ -58,7 +58,12 @@ describe("remediation", () => {
     };
     const json = JSON.parse(JSON.stringify(finding)) as typeof finding;
     assert.deepEqual(json.remediation, plain);
-    assert.deepEqual(Object.keys(json.remediation ?? {}), ["azureCli", "powershell", "bicep", "fixes"]);
+    assert.deepEqual(Object.keys(json.remediation ?? {}), [
+      "azureCli",
+      "powershell",
+      "bicep",
+      "fixes",
+    ]);
     assert.equal(r.bicep, plain.bicep, "a second read gives the same text");
     assert.match(plain.azureCli, /--address-prefix 20\.118\.99\.224\/32 --next-hop-type Internet/);
     // One fix: the top-level scripts are that fix's scripts (schema 1 had only these).
