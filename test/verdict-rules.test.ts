@@ -757,3 +757,57 @@ describe("severity is certainty × impact (DESIGN.md section 3, rule 6)", () => 
     assert.equal(f.severity, "low");
   });
 });
+
+describe("endpoint sets per OS (DESIGN.md section 3: KMS everywhere, RHUI where RHEL PAYG runs)", () => {
+  const RHUI = [
+    "52.136.197.163",
+    "20.225.226.182",
+    "52.142.4.99",
+    "20.248.180.252",
+    "20.24.186.80",
+  ];
+
+  function subnetWith(os: "Windows" | "RHEL" | "RHEL-BYOS", forcedSets?: string[]) {
+    const b = new EstateBuilder();
+    const rt = b.routeTable("rt", [
+      ["0.0.0.0/0", "VirtualNetworkGateway"],
+      ...kmsRoutes("Internet"),
+    ]);
+    const vnet = b.vnet("vnet", [{ name: "snet", routeTable: rt }]);
+    b.vm("vm0", `${vnet}/subnets/snet`, os);
+    return findingFor(audit(b.rows, { forcedSets }), "snet");
+  }
+
+  it("a RHEL pay-as-you-go VM adds RHUI 4 (HTTPS 443); tunnelled, it fails for that VM", () => {
+    const f = subnetWith("RHEL");
+    assert.deepEqual(f.endpointSets, ["kms", "rhui"]);
+    assert.deepEqual(
+      f.endpoints.map((e) => `${e.set}:${e.ip}:${e.port}:${e.reachable}`),
+      [...KMS.map((ip) => `kms:${ip}:1688:true`), ...RHUI.map((ip) => `rhui:${ip}:443:false`)],
+    );
+    assert.equal(f.status, "NonCompliant");
+    assert.equal(f.impact.rhelPayAsYouGoVirtualMachines, 1);
+    assert.equal(f.severity, "high", "a RHEL PAYG VM is affected");
+    assert.deepEqual(
+      f.missingRoutes,
+      RHUI.map((ip) => `${ip}/32`),
+    );
+  });
+
+  it("RHEL BYOS and Windows VMs need KMS only", () => {
+    for (const os of ["RHEL-BYOS", "Windows"] as const) {
+      const f = subnetWith(os);
+      assert.deepEqual(f.endpointSets, ["kms"], os);
+      assert.equal(f.status, "Compliant", os);
+    }
+    assert.equal(subnetWith("RHEL-BYOS").impact.linuxVirtualMachines, 1);
+  });
+
+  it("--endpoint-set rhui judges RHUI for every subnet, whatever its VMs", () => {
+    const f = subnetWith("Windows", ["rhui"]);
+    assert.deepEqual(f.endpointSets, ["kms", "rhui"]);
+    assert.equal(f.status, "NonCompliant");
+    // No RHEL PAYG VM is affected today (rule 6).
+    assert.equal(f.severity, "medium");
+  });
+});
