@@ -23,6 +23,7 @@ import {
 } from "./emulators/resource-graph.js";
 import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { EstateBuilder, HUB_FIREWALL_IP, SUB, findingFor } from "./support/estate-builder.js";
 import { syntheticEstate } from "./support/synthetic-estate.js";
 import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
 
@@ -210,6 +211,49 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
     for (const w of waits) assert.ok(w > 0 && w <= windowInMs * 1.02 + 51, `a wait of ${w} ms`);
   });
 
+  // Issue 11, deliverable 1: the live query reads what the path needs from the resources table
+  // (Azure Firewalls, public IPs, NAT gateways, ...), so a live scan judges like the same rows offline.
+  void it("the path's resources (Azure Firewall, public IP, NAT gateway) are read live as offline", async () => {
+    const b = new EstateBuilder();
+    const hub = b.hubFirewall();
+    const rt = b.routeTable("rt-spoke", [
+      ["0.0.0.0/0", "VirtualAppliance", "to-fw", HUB_FIREWALL_IP],
+    ]);
+    const nat = `/subscriptions/${SUB}/resourceGroups/rg-net/providers/Microsoft.Network/natGateways/ng-spoke`;
+    b.vnet(
+      "vnet-spoke",
+      [
+        { name: "snet-via-firewall", routeTable: rt, addressPrefix: "10.1.0.0/24" },
+        {
+          name: "snet-private-nat",
+          addressPrefix: "10.1.1.0/24",
+          defaultOutboundAccess: false,
+          natGateway: nat,
+        },
+      ],
+      { addressPrefixes: ["10.1.0.0/16"], peerings: [{ remote: hub, useRemoteGateways: false }] },
+    );
+    b.add({
+      id: nat,
+      name: "ng-spoke",
+      type: "microsoft.network/natgateways",
+      location: "westeurope",
+      properties: { publicIpAddresses: [{ id: `${nat}-pip` }] },
+    });
+    const rows = b.rows.map((r) => ({ ...r, subscriptionId: SUB, resourceGroup: "rg-net" }));
+    const rg = await emulator({ rows });
+    const [r, fromFile] = await Promise.all([live(rg, []), offline(rows)]);
+    const result = parse(r, 0);
+    // Offline, both subnets reach KMS (DESIGN.md section 3, rule 2): through the firewall that
+    // allows TCP 1688 and egresses with its public IP, and through the NAT gateway.
+    assert.equal(findingFor(fromFile.findings, "snet-via-firewall").status, "Compliant");
+    assert.deepEqual(findingFor(fromFile.findings, "snet-via-firewall").reasons, [
+      "REACHABLE_VIA_FIREWALL",
+    ]);
+    assert.equal(findingFor(fromFile.findings, "snet-private-nat").status, "Compliant");
+    assertSameVerdicts(result, fromFile);
+  });
+
   void it("--subscription narrows the scope (request body, not query text) and overrides KMS_AUDIT_SUBSCRIPTIONS", async () => {
     const rg = await emulator({
       rows: demoRows,
@@ -282,10 +326,26 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
     ]);
     const result = parse(r, 0);
     assert.equal(result.run.cloud, "AzureUSGovernment");
+    // US Gov KMS, and RHUI 4 (Azure Government uses the same servers; judged for RHEL PAYG VMs).
     assert.deepEqual(
-      result.run.endpoints.map((e) => e.ip),
-      ["52.126.105.2", "23.97.0.13"],
+      result.run.endpoints.map((e) => `${e.set}:${e.ip}`),
+      [
+        "kms:52.126.105.2",
+        "kms:23.97.0.13",
+        ...[
+          "52.136.197.163",
+          "20.225.226.182",
+          "52.142.4.99",
+          "20.248.180.252",
+          "20.24.186.80",
+        ].map((ip) => `rhui:${ip}`),
+      ],
     );
+    for (const f of result.findings.filter((x) => x.status !== "NotApplicable"))
+      assert.deepEqual(
+        f.endpoints.map((e) => e.ip),
+        ["52.126.105.2", "23.97.0.13"],
+      );
     const asked = identity.requests.slice(seenBefore).map((q) => q.resource);
     assert.ok(asked.includes(US_GOV_ARM), `token requests: ${asked.join(", ")}`);
     assert.ok(rg.requests.length > 0 && rg.requests.every((q) => q.status === 200));

@@ -22,15 +22,26 @@ const SARIF_SCHEMA = path.join(
 const TIMEOUT_MS = 60_000; // a guard against a hang, never reached by a working CLI, even on a loaded machine
 
 const STATUSES = ["NonCompliant", "Unverified", "Exempt", "Compliant", "NotApplicable"] as const;
+// The demo estate as it stands (samples/, the lead's): its routes to the appliance 10.0.1.4 name no
+// firewall, NIC or load balancer the estate holds, so since schema 2 those subnets are Unverified
+// (NEXT_HOP_NOT_IN_INVENTORY, DESIGN.md section 3, rule 2) where schema 1 called them NonCompliant.
 const DEMO_COUNTS = {
-  NonCompliant: 5,
-  Unverified: 3,
+  NonCompliant: 2,
+  Unverified: 7,
   Exempt: 1,
-  Compliant: 4,
+  Compliant: 3,
   NotApplicable: 3,
   total: 16,
 };
 const AZURE_KMS_IPS = ["20.118.99.224", "40.83.235.53", "23.102.135.246"];
+/** RHUI 4 (DESIGN.md section 2), judged only where RHEL pay-as-you-go VMs run; run.endpoints lists it. */
+const RHUI_IPS = [
+  "52.136.197.163",
+  "20.225.226.182",
+  "52.142.4.99",
+  "20.248.180.252",
+  "20.24.186.80",
+];
 const US_GOV_KMS_IPS = ["52.126.105.2", "23.97.0.13"];
 const CHINA_KMS_IPS = ["159.27.28.100", "163.228.64.161", "42.159.7.249"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -41,15 +52,24 @@ const ESTATE_FORMATS =
 // ---------------------------------------------------------------------------------------------
 // Types of the JSON output contract (only what the tests read).
 
+interface Hop {
+  kind: string;
+  resourceId: string | null;
+  detail: string;
+}
 interface Endpoint {
   set: string;
   host: string;
   ip: string;
   port: number;
-  bypassed: boolean | null;
+  protocol: string;
+  reachable: boolean | null;
+  reason: string;
+  path: Hop[];
   nextHopType: string | null;
   addressPrefix: string | null;
   routeName: string | null;
+  decidedBy: string;
 }
 interface Finding {
   subnetId: string;
@@ -64,9 +84,15 @@ interface Finding {
   reasons: string[];
   summary: string;
   missingRoutes: string[];
+  endpointSets: string[];
   endpoints: Endpoint[];
   impact: Record<string, number | null>;
-  remediation: { azureCli: string; powershell: string; bicep: string } | null;
+  remediation: {
+    azureCli: string;
+    powershell: string;
+    bicep: string;
+    fixes: { kind: string; causes: string[] }[];
+  } | null;
 }
 interface RunError {
   code: string;
@@ -84,6 +110,7 @@ interface Result {
     scope: { subscriptions: string[]; managementGroups: string[] };
     complete: boolean;
     errors: RunError[];
+    warnings: RunError[];
     counts: Record<string, number>;
     endpoints: { set: string; host: string; ip: string; port: number }[];
   };
@@ -251,9 +278,25 @@ const VARIANTS = {
 const splitA = await write("split-a.json", demoRows.slice(0, 20));
 const splitB = await write("split-b.ndjson", ndjson(demoRows.slice(20)));
 
+// The online subscription without its route table's malformed route ("typo", 10.300.0.0/16),
+// which since schema 2 makes that table's IPs unknown (ROUTE_MALFORMED) instead of being skipped.
 const compliantOnly = await write(
   "compliant-only.json",
-  demoRows.filter((r) => r.id.toLowerCase().includes(ONLINE_SUBSCRIPTION)),
+  demoRows
+    .filter((r) => r.id.toLowerCase().includes(ONLINE_SUBSCRIPTION))
+    .map((r) =>
+      r.name === "rt-online-api"
+        ? {
+            ...r,
+            properties: {
+              ...(r.properties as { routes: { name: string }[] }),
+              routes: (r.properties as { routes: { name: string }[] }).routes.filter(
+                (route) => route.name !== "typo",
+              ),
+            },
+          }
+        : r,
+    ),
 );
 const UNVERIFIED_VNET =
   "/subscriptions/5a6b7c8d-0000-4000-8000-000000000005/resourceGroups/rg-x/providers/Microsoft.Network/virtualNetworks/vnet-x";
@@ -354,7 +397,8 @@ function verdicts(result: Result) {
         missingRoutes: f.missingRoutes,
         routeTableId: f.routeTableId?.toLowerCase() ?? null,
         endpoints: f.endpoints.map(
-          (e) => `${e.ip}:${e.port} ${e.bypassed} ${e.nextHopType} ${e.addressPrefix}`,
+          (e) =>
+            `${e.ip}:${e.port} ${e.reachable} ${e.reason} ${e.nextHopType} ${e.addressPrefix} ${e.path.map((h) => h.detail).join(" -> ")}`,
         ),
         impact: f.impact,
         subscriptionName: f.subscriptionName,
@@ -375,9 +419,9 @@ const withoutRunIdentity = (result: Result) => ({
 
 void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
   void describe("output formats", { concurrency: true }, () => {
-    void it("json: schemaVersion 1, run fields and every finding contract field", async () => {
+    void it("json: schemaVersion 2, run fields and every finding contract field", async () => {
       const result = await demoJson();
-      assert.equal(result.schemaVersion, 1);
+      assert.equal(result.schemaVersion, 2);
       const { run } = result;
       assert.match(run.id, UUID);
       assert.match(run.startedAt, ISO_TIME);
@@ -388,10 +432,15 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       assert.deepEqual(run.scope, { subscriptions: [], managementGroups: [] });
       assert.equal(run.complete, true);
       assert.deepEqual(run.errors, []);
+      // The demo's malformed route (rt-online-api "typo") is a warning; the run stays complete.
+      assert.deepEqual(
+        run.warnings.map((w) => [w.code, w.target?.split("/").at(-1)]),
+        [["RESOURCE_MALFORMED", "rt-online-api"]],
+      );
       assert.deepEqual(run.counts, DEMO_COUNTS);
       assert.deepEqual(
-        run.endpoints.map((e) => e.ip),
-        AZURE_KMS_IPS,
+        run.endpoints.map((e) => `${e.set}:${e.ip}:${e.port}`),
+        [...AZURE_KMS_IPS.map((ip) => `kms:${ip}:1688`), ...RHUI_IPS.map((ip) => `rhui:${ip}:443`)],
       );
 
       assert.equal(result.findings.length, 16);
@@ -408,49 +457,86 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         for (const r of f.reasons) assert.match(r, /^[A-Z][A-Z0-9_]+$/, where);
         assert.ok(Array.isArray(f.missingRoutes), where);
         for (const m of f.missingRoutes) assert.match(m, /^\d+\.\d+\.\d+\.\d+\/\d+$/, where);
+        // Platform subnets judge no endpoint; the demo has no RHEL pay-as-you-go VM, so KMS only.
+        const platform = f.status === "NotApplicable";
+        assert.deepEqual(f.endpointSets, platform ? [] : ["kms"], where);
         assert.deepEqual(
           f.endpoints.map((e) => e.ip),
-          AZURE_KMS_IPS,
+          platform ? [] : AZURE_KMS_IPS,
           where,
         );
         for (const e of f.endpoints) {
           for (const key of [
+            "set",
             "host",
             "ip",
             "port",
-            "bypassed",
+            "protocol",
+            "reachable",
+            "reason",
+            "path",
             "nextHopType",
             "addressPrefix",
             "routeName",
+            "decidedBy",
           ])
             assert.ok(key in e, `${where}: endpoint ${e.ip} lacks ${key}`);
           assert.equal(e.port, 1688);
-          assert.ok([true, false, null].includes(e.bypassed), where);
+          assert.equal(e.protocol, "TCP");
+          assert.ok([true, false, null].includes(e.reachable), where);
+          assert.match(e.reason, /^[A-Z][A-Z0-9_]+$/, where);
+          assert.ok(e.path.length > 0, `${where}: ${e.ip} has a path`);
+          for (const hop of e.path) {
+            assert.deepEqual(Object.keys(hop).sort(), ["detail", "kind", "resourceId"], where);
+            assert.ok(hop.detail !== "", where);
+          }
         }
         assert.deepEqual(Object.keys(f.impact).sort(), [
+          "linuxVirtualMachines",
           "networkInterfaces",
+          "rhelPayAsYouGoVirtualMachines",
+          "slesPayAsYouGoVirtualMachines",
           "windowsScaleSetInstances",
           "windowsVirtualMachines",
         ]);
         assert.ok("remediation" in f, where);
-        if (f.status === "NonCompliant") {
-          assert.ok(f.remediation, `${where}: NonCompliant needs remediation`);
-          // Exactly the refused IPs are missing, and the fix adds exactly those routes.
-          assert.deepEqual(
-            f.missingRoutes,
-            f.endpoints.filter((e) => e.bypassed === false).map((e) => `${e.ip}/32`),
-            where,
-          );
+        // The route fix adds /32s only for IPs that are not reachable, and its scripts add them.
+        const notReachable = f.endpoints
+          .filter((e) => e.reachable !== true)
+          .map((e) => `${e.ip}/32`);
+        for (const cidr of f.missingRoutes)
+          assert.ok(notReachable.includes(cidr), `${where}: ${cidr}`);
+        if (f.missingRoutes.length > 0) {
+          assert.ok(f.remediation, `${where}: missing routes need a remediation`);
           for (const cidr of f.missingRoutes) {
             assert.ok(f.remediation.azureCli.includes(cidr), `${where}: az adds ${cidr}`);
             assert.ok(f.remediation.powershell.includes(cidr), `${where}: pwsh adds ${cidr}`);
             assert.ok(f.remediation.bicep.includes(cidr), `${where}: bicep adds ${cidr}`);
           }
         }
+        if (f.status === "NonCompliant") {
+          assert.ok(f.remediation, `${where}: NonCompliant needs remediation`);
+          assert.ok(f.remediation.fixes.length > 0, where);
+          assert.ok(
+            f.endpoints.some((e) => e.reachable === false),
+            where,
+          );
+        }
+        if (f.status === "Unverified") {
+          assert.ok(
+            f.endpoints.every((e) => e.reachable !== false),
+            where,
+          );
+          assert.ok(
+            f.endpoints.some((e) => e.reachable === null),
+            where,
+          );
+        }
         if (f.status === "Compliant") {
           assert.deepEqual(f.missingRoutes, [], where);
+          assert.equal(f.remediation, null, where);
           assert.ok(
-            f.endpoints.every((e) => e.bypassed === true),
+            f.endpoints.every((e) => e.reachable === true),
             where,
           );
         }
@@ -459,33 +545,57 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       // Specific verdicts of the demo estate.
       const byName = new Map(result.findings.map((f) => [f.subnetName, f]));
       const app = byName.get("snet-app")!;
-      assert.equal(app.status, "NonCompliant");
-      assert.deepEqual(app.reasons, ["KMS_ROUTES_INCOMPLETE", "LEGACY_KMS_IP_ONLY"]);
+      // Rule 2: 0.0.0.0/0 goes to 10.0.1.4, which nothing in the demo holds; the legacy IP has a
+      // /32 to the Internet. The route fix adds the two /32s that decide the others.
+      assert.equal(app.status, "Unverified");
+      assert.equal(app.severity, "low");
+      assert.deepEqual(app.reasons, ["NEXT_HOP_NOT_IN_INVENTORY"]);
       assert.deepEqual(app.missingRoutes, ["20.118.99.224/32", "40.83.235.53/32"]);
       assert.deepEqual(app.endpoints[0], {
         set: "kms",
         host: "azkms.core.windows.net",
         ip: "20.118.99.224",
         port: 1688,
-        bypassed: false,
+        protocol: "TCP",
+        reachable: null,
+        reason: "NEXT_HOP_NOT_IN_INVENTORY",
+        path: [
+          {
+            kind: "Route",
+            resourceId: app.routeTableId,
+            detail: "0.0.0.0/0 -> VirtualAppliance 10.0.1.4 (route 'default-to-firewall')",
+          },
+          {
+            kind: "Unknown",
+            resourceId: null,
+            detail: "no firewall, appliance NIC or load balancer in the inventory holds 10.0.1.4",
+          },
+        ],
         nextHopType: "VirtualAppliance",
         addressPrefix: "0.0.0.0/0",
         routeName: "default-to-firewall",
         decidedBy: "UserDefinedRoute",
       });
+      assert.equal(app.endpoints[2]!.reachable, true, "the legacy IP's /32 to the Internet");
       assert.deepEqual(app.impact, {
         networkInterfaces: 3,
         windowsVirtualMachines: 3,
         windowsScaleSetInstances: 0,
+        linuxVirtualMachines: 0,
+        rhelPayAsYouGoVirtualMachines: 0,
+        slesPayAsYouGoVirtualMachines: 0,
       });
-      assert.equal(byName.get("snet-sap-app")!.status, "NonCompliant");
-      assert.deepEqual(byName.get("snet-sap-app")!.reasons, ["KMS_ROUTES_MISSING"]);
+      const sap = byName.get("snet-sap-app")!;
+      assert.equal(sap.status, "NonCompliant");
+      assert.deepEqual(sap.reasons, ["KMS_ROUTES_MISSING", "TUNNELED_ON_PREMISES"]);
+      assert.ok(sap.endpoints.every((e) => e.reachable === false));
       assert.equal(byName.get("snet-data")!.status, "Unverified");
-      assert.equal(byName.get("snet-data")!.endpoints[0]!.bypassed, null);
+      assert.equal(byName.get("snet-data")!.endpoints[0]!.reachable, null);
       assert.equal(byName.get("snet-web")!.status, "Compliant");
       assert.equal(byName.get("snet-web")!.remediation, null);
       assert.equal(byName.get("snet-dev-lab")!.status, "Exempt");
       assert.equal(byName.get("GatewaySubnet")!.status, "NotApplicable");
+      assert.deepEqual(byName.get("GatewaySubnet")!.endpoints, []);
     });
 
     void it("json: counts by status equal the number of findings per status", async () => {
@@ -534,7 +644,19 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       assert.ok(r.stdout.includes('"Corp ""Production"", EU"'), "quoted subscription name");
       const header = parseCsv(r.stdout, { to_line: 1 })[0]!;
       assert.equal(header[0], "runId");
-      for (const column of ["subnetId", "status", "severity", "reasons", "missingRoutes"])
+      for (const column of [
+        "subnetId",
+        "status",
+        "severity",
+        "reasons",
+        "missingRoutes",
+        "endpoints",
+        "decidingPath",
+        "endpointSets",
+        "linuxVirtualMachines",
+        "rhelPayAsYouGoVirtualMachines",
+        "slesPayAsYouGoVirtualMachines",
+      ])
         assert.ok(header.includes(column), column);
       const rows = parseCsv<Record<string, string>>(r.stdout, { columns: true });
       assert.equal(rows.length, json.findings.length);
@@ -552,7 +674,23 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         assert.equal(row.missingRoutes, f.missingRoutes.join(";"));
         assert.equal(row.summary, f.summary);
         assert.equal(row.subscriptionName, f.subscriptionName ?? "");
+        // Schema 2: ip=true|false|unknown:REASON per endpoint (schema 1: ip=bypassed).
+        assert.equal(
+          row.endpoints,
+          f.endpoints
+            .map((e) => `${e.ip}=${e.reachable === null ? "unknown" : e.reachable}:${e.reason}`)
+            .join(";"),
+        );
+        assert.equal(row.endpointSets, f.endpointSets.join(";"));
+        assert.equal(row.linuxVirtualMachines, String(f.impact.linuxVirtualMachines ?? ""));
       }
+      // The deciding path in words: the first endpoint not reachable, else the first unknown one.
+      const app = rows.find((row) => row.subnetName === "snet-app")!;
+      assert.equal(
+        app.decidingPath,
+        "0.0.0.0/0 -> VirtualAppliance 10.0.1.4 (route 'default-to-firewall') -> no firewall, appliance NIC or load balancer in the inventory holds 10.0.1.4",
+      );
+      assert.equal(rows.find((row) => row.subnetName === "GatewaySubnet")!.decidingPath, "");
       const prod = rows.filter((row) => row.subscriptionId === PROD_SUBSCRIPTION);
       assert.ok(prod.length > 0);
       for (const row of prod) assert.equal(row.subscriptionName, TRICKY_NAME);
@@ -577,7 +715,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         (f) => f.status === "NonCompliant" || f.status === "Unverified",
       );
       assert.equal(run.results.length, attention.length);
-      assert.equal(run.results.length, 8);
+      assert.equal(run.results.length, DEMO_COUNTS.NonCompliant + DEMO_COUNTS.Unverified);
       const rules = run.tool.driver.rules;
       const LEVEL: Record<string, string> = {
         high: "error",
@@ -621,9 +759,20 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       STATUSES.forEach((status, i) => {
         assert.match(lines[3 + i]!, new RegExp(`^  ${status}\\s+${DEMO_COUNTS[status]}$`));
       });
-      assert.ok(r.stdout.includes("NonCompliant (5)"));
-      assert.ok(r.stdout.includes("Unverified (3)"));
+      assert.ok(r.stdout.includes(`NonCompliant (${DEMO_COUNTS.NonCompliant})`));
+      assert.ok(r.stdout.includes(`Unverified (${DEMO_COUNTS.Unverified})`));
       assert.ok(r.stdout.includes("vnet-prod-sap/snet-sap-app"));
+      // The deciding path in words under each summary; the malformed route in its own section.
+      assert.ok(
+        r.stdout.includes(
+          "    path: 0.0.0.0/0 → VirtualNetworkGateway (route 'default-to-onprem') → on-premises through the virtual network gateway",
+        ),
+        r.stdout,
+      );
+      assert.match(
+        r.stdout,
+        /\nMalformed in the data \(1; [^\n]*\n {2}[^\n]*rt-online-api: properties\.routes\[2\]\.addressPrefix/,
+      );
     });
 
     void it("--output FILE writes what stdout would show, and prints nothing", async () => {
@@ -658,7 +807,11 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
     void it("--fail-on NonCompliant: 1 on the demo", async () => {
       const r = await cli(["scan", "--demo", "--fail-on", "NonCompliant", "--format", "json"]);
       assert.equal(r.code, 1, describeRun(r));
-      assert.equal((JSON.parse(r.stdout) as Result).run.counts.NonCompliant, 5, "output written");
+      assert.equal(
+        (JSON.parse(r.stdout) as Result).run.counts.NonCompliant,
+        DEMO_COUNTS.NonCompliant,
+        "output written",
+      );
     });
 
     void it("--fail-on NonCompliant and Unverified: 0 on an estate with only compliant subnets", async () => {
@@ -1063,15 +1216,21 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
   );
 
   void describe("clouds", { concurrency: true }, () => {
+    // Platform subnets judge no endpoint (schema 2).
     const ipsOf = (result: Result) =>
-      new Set(result.findings.map((f) => f.endpoints.map((e) => e.ip).join(",")));
+      new Set(
+        result.findings
+          .filter((f) => f.status !== "NotApplicable")
+          .map((f) => f.endpoints.map((e) => e.ip).join(",")),
+      );
 
     void it("--cloud AzureUSGovernment: every finding's endpoints are the US Gov KMS IPs", async () => {
       const result = await scanJson(["--demo", "--cloud", "AzureUSGovernment"]);
       assert.equal(result.run.cloud, "AzureUSGovernment");
+      // Azure Government uses the same RHUI 4 servers (redhat-rhui).
       assert.deepEqual(
         result.run.endpoints.map((e) => e.ip),
-        US_GOV_KMS_IPS,
+        [...US_GOV_KMS_IPS, ...RHUI_IPS],
       );
       assert.equal(result.findings.length, 16);
       assert.deepEqual(ipsOf(result), new Set([US_GOV_KMS_IPS.join(",")]));
@@ -1084,6 +1243,11 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       const result = await scanJson(["--demo", "--cloud", "AzureChinaCloud"]);
       assert.equal(result.run.cloud, "AzureChinaCloud");
       assert.deepEqual(ipsOf(result), new Set([CHINA_KMS_IPS.join(",")]));
+      // No RHUI 4 list for Azure China on the page.
+      assert.deepEqual(
+        result.run.endpoints.map((e) => e.ip),
+        CHINA_KMS_IPS,
+      );
     });
 
     void it("cloud names are accepted case-insensitively", async () => {
@@ -1114,11 +1278,13 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
   void describe("--endpoints", { concurrency: true }, () => {
     void it("extend: the RHUI-like set (port 443) is added to the KMS IPs", async () => {
       const result = await scanJson(["--demo", "--endpoints", endpointsExtend]);
+      // A user set named like a built-in one replaces it; without appliesTo it applies to all.
       assert.deepEqual(
         result.run.endpoints.map((e) => `${e.set}:${e.ip}:${e.port}`),
         [...AZURE_KMS_IPS.map((ip) => `kms:${ip}:1688`), `rhui:${RHUI_IP}:443`],
       );
-      for (const f of result.findings) {
+      for (const f of result.findings.filter((x) => x.status !== "NotApplicable")) {
+        assert.deepEqual(f.endpointSets, ["kms", "rhui"]);
         assert.deepEqual(
           f.endpoints.map((e) => e.ip),
           [...AZURE_KMS_IPS, RHUI_IP],
@@ -1129,7 +1295,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       }
       // The SAP subnet tunnels everything: the RHUI IP is refused and needs a route too.
       const sap = result.findings.find((f) => f.subnetName === "snet-sap-app")!;
-      assert.equal(sap.endpoints[3]!.bypassed, false);
+      assert.equal(sap.endpoints[3]!.reachable, false);
       assert.deepEqual(
         sap.missingRoutes,
         [...AZURE_KMS_IPS, RHUI_IP].map((ip) => `${ip}/32`),
@@ -1137,7 +1303,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       // A subnet without forced tunneling reaches it through the system route.
       const frontend = result.findings.find((f) => f.subnetName === "snet-frontend")!;
       assert.equal(frontend.status, "Compliant");
-      assert.equal(frontend.endpoints[3]!.bypassed, true);
+      assert.equal(frontend.endpoints[3]!.reachable, true);
     });
 
     void it("replace: only the user's set is checked", async () => {
@@ -1146,7 +1312,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         result.run.endpoints.map((e) => `${e.set}:${e.ip}:${e.port}`),
         [`rhui:${RHUI_IP}:443`],
       );
-      for (const f of result.findings) {
+      for (const f of result.findings.filter((x) => x.status !== "NotApplicable")) {
         assert.deepEqual(
           f.endpoints.map((e) => `${e.ip}:${e.port}`),
           [`${RHUI_IP}:443`],

@@ -1,9 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { EstateBuilder, SUB, audit, findingFor, singleSubnet } from "./support/estate-builder.js";
+import { buildInventory } from "../src/inventory/inventory.js";
+import {
+  EstateBuilder,
+  SUB,
+  audit,
+  auditResult,
+  findingFor,
+  singleSubnet,
+} from "./support/estate-builder.js";
 
-const FW = "VirtualAppliance";
+// These tests are about reading rows, not about paths: "tunnelled" routes go to the VNet gateway,
+// which is on-premises whatever else the estate holds (DESIGN.md section 3, rule 2). A
+// VirtualAppliance next hop without an appliance in the inventory would be unknown instead.
+const FW = "VirtualNetworkGateway";
 const rid = (type: string, name: string, rg = "rg-net") =>
   `/subscriptions/${SUB}/resourceGroups/${rg}/providers/${type}/${name}`;
 
@@ -20,12 +31,32 @@ describe("inventory: IDs, duplicates and shapes", () => {
     assert.equal(f.routeTableName, "rt-Spoke");
   });
 
-  it("counts rows duplicated in another case once (the first wins)", () => {
+  it("counts identical rows duplicated in another case once", () => {
     const rows = singleSubnet([["0.0.0.0/0", FW]]);
-    const dupes = rows.map((r) => ({ ...r, id: r.id.toUpperCase(), properties: {} }));
-    const findings = audit([...rows, ...dupes, ...rows]);
+    const dupes = rows.map((r) => ({ ...r, id: r.id.toUpperCase() }));
+    const { findings, warnings } = auditResult([...rows, ...dupes, ...rows]);
     assert.equal(findings.length, 1);
     assert.equal(findings[0]!.status, "NonCompliant");
+    assert.deepEqual(warnings, []);
+  });
+
+  // Schema 2 (brief: RESOURCE_CONFLICTING): duplicates that disagree are no longer first-wins;
+  // which copy is true is unknown, so what depends on it is Unverified and the run warns.
+  it("rows duplicated in another case with different contents make the resource unknown", () => {
+    const rows = singleSubnet([["0.0.0.0/0", FW]]);
+    const table = rows.find((r) => r.type === "microsoft.network/routetables")!;
+    const dupe = { ...table, id: table.id.toUpperCase(), properties: { routes: [] } };
+    const { findings, warnings } = auditResult([...rows, dupe]);
+    const f = findingFor(findings, "snet");
+    assert.equal(f.status, "Unverified");
+    assert.deepEqual(f.reasons, ["RESOURCE_CONFLICTING"]);
+    assert.ok(
+      f.endpoints.every((e) => e.reachable === null && e.reason === "RESOURCE_CONFLICTING"),
+    );
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.target]),
+      [["RESOURCE_MALFORMED", dupe.id]],
+    );
   });
 
   it("audits subnets named only in a route table's subnets list", () => {
@@ -92,7 +123,7 @@ describe("inventory: IDs, duplicates and shapes", () => {
       const f = findingFor(audit(b.rows), "snet");
       assert.equal(f.status, "Unverified", JSON.stringify(properties));
       assert.deepEqual(f.reasons, ["ROUTE_TABLE_UNREADABLE"]);
-      assert.ok(f.endpoints.every((e) => e.bypassed === null));
+      assert.ok(f.endpoints.every((e) => e.reachable === null));
     }
   });
 
@@ -111,7 +142,7 @@ describe("inventory: IDs, duplicates and shapes", () => {
     assert.equal(findingFor(audit(b.rows), "snet").status, "Compliant");
   });
 
-  it("reads separate subnet rows, peering rows and route rows (ARM list exports)", () => {
+  it("reads separate subnet rows and route rows (ARM list exports); a VNet row without its subnets list makes the run incomplete", () => {
     const vnetId = rid("Microsoft.Network/virtualNetworks", "vnet");
     const rtId = rid("Microsoft.Network/routeTables", "rt");
     const rows: ArmRow[] = [
@@ -130,6 +161,15 @@ describe("inventory: IDs, duplicates and shapes", () => {
         properties: { routeTable: { id: rtId } },
       },
     ];
+    assert.equal(findingFor(audit(rows), "snet").status, "NonCompliant");
+    // Schema 2 (brief): without properties.subnets the VNet may have subnets the export lacks,
+    // so the run is incomplete (a run error), though the subnet row is still judged.
+    assert.deepEqual(
+      buildInventory(rows).errors.map((e) => [e.code, e.target]),
+      [["RESOURCE_MALFORMED", vnetId]],
+    );
+    rows[2] = { ...rows[2]!, properties: { subnets: [] } };
+    assert.deepEqual(buildInventory(rows).errors, []);
     assert.equal(findingFor(audit(rows), "snet").status, "NonCompliant");
   });
 
@@ -366,11 +406,17 @@ describe("impact", () => {
       networkInterfaces: 4,
       windowsVirtualMachines: 2,
       windowsScaleSetInstances: 5,
+      linuxVirtualMachines: 1,
+      rhelPayAsYouGoVirtualMachines: 0,
+      slesPayAsYouGoVirtualMachines: 0,
     });
     assert.deepEqual(findingFor(findings, "other").impact, {
       networkInterfaces: 1,
       windowsVirtualMachines: 1,
       windowsScaleSetInstances: 0,
+      linuxVirtualMachines: 0,
+      rhelPayAsYouGoVirtualMachines: 0,
+      slesPayAsYouGoVirtualMachines: 0,
     });
   });
 
@@ -381,6 +427,9 @@ describe("impact", () => {
       networkInterfaces: null,
       windowsVirtualMachines: null,
       windowsScaleSetInstances: null,
+      linuxVirtualMachines: null,
+      rhelPayAsYouGoVirtualMachines: null,
+      slesPayAsYouGoVirtualMachines: null,
     });
   });
 });

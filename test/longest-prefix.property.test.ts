@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { compileRouteTable, decideEndpoint } from "../src/audit/route-decision.js";
-import { ipv4ToNumber } from "../src/audit/prefix.js";
-import type { Route, RouteTable } from "../src/inventory/inventory.js";
+import { ipv4ToNumber, parsePrefix } from "../src/audit/prefix.js";
+import {
+  chooseRoute,
+  compileRouteTable,
+  NO_LEARNED,
+  type CandidateRoute,
+  type LearnedRoutes,
+  type RouteContext,
+} from "../src/audit/path/routes.js";
+import type { Route, RouteTable } from "../src/inventory/types.js";
 
 const HOPS = ["Internet", "VirtualAppliance", "VirtualNetworkGateway", "VnetLocal", "None"];
 
@@ -15,32 +22,49 @@ function bits(address: string): string {
     .join("");
 }
 
-function oracle(routes: { prefix: string; hop: string }[], address: string): boolean | "system" {
+type Source = "UserDefinedRoute" | "LearnedRoute" | "SystemRoute";
+interface Spec {
+  prefix: string;
+  hop: string;
+}
+
+/**
+ * The route Azure uses (virtual-networks-udr-overview): the longest prefix over all sources; on
+ * equal prefixes UDR, then BGP, then system; Azure's system default 0.0.0.0/0 -> Internet when
+ * nothing else covers the address. Two UDRs with one prefix (Azure forbids it): the one that does
+ * not reach the Internet, the conservative choice.
+ */
+function oracle(
+  udrs: Spec[],
+  learned: Spec[],
+  address: string,
+): { source: Source; length: number; internet: boolean } {
   const target = bits(address);
-  let bestLength = -1;
-  let bestBypassed = true;
-  for (const r of routes) {
-    const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(r.prefix);
-    if (!m) continue;
-    const length = Number(m[2]);
-    if (bits(m[1]!).slice(0, length) !== target.slice(0, length)) continue;
-    const bypassed = r.hop === "Internet";
-    if (length > bestLength) {
-      bestLength = length;
-      bestBypassed = bypassed;
-    } else if (length === bestLength) {
-      bestBypassed &&= bypassed; // duplicates: the conservative choice
+  let best = { source: "SystemRoute" as Source, length: 0, internet: true, rank: 2 };
+  const consider = (routes: Spec[], source: Source, rank: number) => {
+    for (const r of routes) {
+      const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(r.prefix);
+      if (!m || Number(m[2]) > 32) continue;
+      const length = Number(m[2]);
+      if (bits(m[1]!).slice(0, length) !== target.slice(0, length)) continue;
+      const internet = r.hop === "Internet";
+      if (length > best.length || (length === best.length && rank < best.rank))
+        best = { source, length, internet, rank };
+      else if (length === best.length && rank === best.rank && source === "UserDefinedRoute")
+        best.internet &&= internet;
     }
-  }
-  return bestLength < 0 ? "system" : bestBypassed;
+  };
+  consider(udrs, "UserDefinedRoute", 0);
+  consider(learned, "LearnedRoute", 1);
+  return { source: best.source, length: best.length, internet: best.internet };
 }
 
 const octet = fc.integer({ min: 0, max: 255 });
 const address = fc.tuple(octet, octet, octet, octet).map((o) => o.join("."));
 
-/** A route near the address (sharing a random number of leading bits) or anywhere, plus noise. */
-function routeNear(target: string) {
-  const near = fc
+/** A prefix near the address (sharing a random number of leading bits). */
+function prefixNear(target: string) {
+  return fc
     .tuple(
       fc.integer({ min: 0, max: 32 }),
       fc.integer({ min: 0, max: 0xffffffff }),
@@ -53,21 +77,24 @@ function routeNear(target: string) {
       const text = [24, 16, 8, 0].map((s) => (value >>> s) & 255).join(".");
       return `${text}/${length}`;
     });
-  const noisePrefix = fc.constantFrom(
-    "::/0",
-    "2001:db8::/32",
-    "AzureCloud.WestEurope",
-    "10.0.0.0/33",
-    "",
-    "1.2.3.4",
-  );
+}
+
+/**
+ * A route near the address or anywhere, plus noise that never matches: IPv6, and invalid prefixes
+ * (the compiled table skips them; the audit makes such a table unknown, ROUTE_MALFORMED).
+ */
+function routeNear(target: string) {
+  const noisePrefix = fc.constantFrom("::/0", "2001:db8::/32", "10.0.0.0/33", "", "1.2.3.4");
   return fc.record({
-    prefix: fc.oneof({ weight: 8, arbitrary: near }, { weight: 1, arbitrary: noisePrefix }),
+    prefix: fc.oneof(
+      { weight: 8, arbitrary: prefixNear(target) },
+      { weight: 1, arbitrary: noisePrefix },
+    ),
     hop: fc.constantFrom(...HOPS),
   });
 }
 
-function table(routes: { prefix: string; hop: string }[]): RouteTable {
+function table(routes: Spec[]): RouteTable {
   return {
     id: "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/routeTables/t",
     name: "t",
@@ -76,15 +103,65 @@ function table(routes: { prefix: string; hop: string }[]): RouteTable {
     location: null,
     disableBgpRoutePropagation: false,
     routesUnreadable: false,
+    malformed: [],
     exemption: null,
     routes: routes.map((r, i): Route => ({
       name: `r${i}`,
       addressPrefix: r.prefix,
       nextHopType: r.hop,
-      nextHopIpAddress: null,
+      nextHopIpAddress: r.hop === "VirtualAppliance" ? "10.0.0.4" : null,
     })),
   };
 }
+
+/** Known learned routes as the learned-routes module builds them: on-premises, from a gateway. */
+function learnedRoutes(specs: Spec[]): CandidateRoute[] {
+  const out: CandidateRoute[] = [];
+  for (const s of specs) {
+    const p = parsePrefix(s.prefix);
+    if (p.kind !== "ipv4") continue;
+    out.push({
+      network: p.network,
+      length: p.length,
+      source: "LearnedRoute",
+      nextHopType: "VirtualNetworkGateway",
+      nextHop: null,
+      prefix: s.prefix,
+      name: null,
+      resourceId: "gw",
+      protected: false,
+      learned: {
+        kind: "gateway",
+        leadsTo: { kind: "onPremises", gatewayId: "gw" },
+        detail: "learned by gateway gw",
+        reason: "BGP_DEFAULT_ROUTE_LEARNED",
+      },
+    });
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+function context(udrs: Spec[], learned: LearnedRoutes): RouteContext {
+  return {
+    table: compileRouteTable(table(udrs)),
+    tableUnknown: null,
+    learned,
+    system: [],
+    firewallSubnet: false,
+  };
+}
+
+const UNKNOWN_GATEWAY: LearnedRoutes = {
+  known: [],
+  unknown: [
+    {
+      reason: "BGP_DEFAULT_ROUTE_POSSIBLE",
+      resourceId: "gw",
+      detail: "gateway gw may learn a route covering the IP",
+      canSucceed: false,
+    },
+  ],
+};
 
 describe("longest-prefix choice (property-based)", () => {
   it("agrees with a brute-force oracle over random route tables and addresses", () => {
@@ -92,40 +169,67 @@ describe("longest-prefix choice (property-based)", () => {
       fc.property(
         address.chain((a) => fc.tuple(fc.constant(a), fc.array(routeNear(a), { maxLength: 24 }))),
         ([addr, routes]) => {
-          // Service-tag routes make an IP unknown by rule 3; the oracle covers CIDR routes only.
-          const cidrOnly = routes.filter((r) => !/^[A-Za-z]/.test(r.prefix));
-          const decision = decideEndpoint(
-            compileRouteTable(table(cidrOnly)),
-            ipv4ToNumber(addr),
-            false,
-          );
-          const expected = oracle(cidrOnly, addr);
-          if (expected === "system") {
-            assert.equal(decision.decidedBy, "SystemRoute");
-            assert.equal(decision.bypassed, true);
-          } else {
-            assert.equal(decision.decidedBy, "UserDefinedRoute");
-            assert.equal(decision.bypassed, expected);
-          }
+          const choice = chooseRoute(context(routes, NO_LEARNED), ipv4ToNumber(addr));
+          const expected = oracle(routes, [], addr);
+          assert.equal(choice.kind, "route");
+          if (choice.kind !== "route") return;
+          assert.deepEqual(choice.contenders, []);
+          assert.equal(choice.route.source, expected.source);
+          assert.equal(choice.route.length, expected.length);
+          assert.equal(choice.route.nextHopType === "Internet", expected.internet);
         },
       ),
       { numRuns: 3000, seed: 20261128 },
     );
   });
 
-  it("with gateway routes possible, an uncovered IP is unknown and a covered one is decided by its UDR", () => {
+  // DESIGN.md section 2 (virtual-networks-udr-overview): longest prefix over all sources; on equal
+  // prefixes UDR > BGP > system.
+  it("with known learned routes: longest prefix over UDRs and learned routes, UDR first on equal prefixes", () => {
+    fc.assert(
+      fc.property(
+        address.chain((a) =>
+          fc.tuple(
+            fc.constant(a),
+            fc.array(routeNear(a), { maxLength: 12 }),
+            fc.array(
+              fc.record({ prefix: prefixNear(a), hop: fc.constant("VirtualNetworkGateway") }),
+              { maxLength: 6 },
+            ),
+          ),
+        ),
+        ([addr, udrs, learned]) => {
+          const known = learnedRoutes(learned);
+          const choice = chooseRoute(context(udrs, { known, unknown: [] }), ipv4ToNumber(addr));
+          const expected = oracle(udrs, learned, addr);
+          assert.equal(choice.kind, "route");
+          if (choice.kind !== "route") return;
+          assert.equal(choice.route.source, expected.source);
+          assert.equal(choice.route.length, expected.length);
+          if (expected.source === "LearnedRoute") assert.ok(choice.route.learned !== null);
+          else assert.equal(choice.route.nextHopType === "Internet", expected.internet);
+        },
+      ),
+      { numRuns: 2000, seed: 11 },
+    );
+  });
+
+  // DESIGN.md section 3, rule 1: with unknown learned routes, only a /32 UDR leaves them no room;
+  // any other chosen route keeps the unknown source as a contender (the path walk then decides
+  // whether the outcome is the same whatever it holds).
+  it("with unknown learned routes: a /32 UDR decides alone, any other route keeps the gateway as a contender", () => {
     fc.assert(
       fc.property(
         address.chain((a) => fc.tuple(fc.constant(a), fc.array(routeNear(a), { maxLength: 12 }))),
         ([addr, routes]) => {
-          const cidrOnly = routes.filter((r) => !/^[A-Za-z]/.test(r.prefix));
-          const decision = decideEndpoint(
-            compileRouteTable(table(cidrOnly)),
-            ipv4ToNumber(addr),
-            true,
-          );
-          const expected = oracle(cidrOnly, addr);
-          assert.equal(decision.bypassed, expected === "system" ? null : expected);
+          const choice = chooseRoute(context(routes, UNKNOWN_GATEWAY), ipv4ToNumber(addr));
+          const expected = oracle(routes, [], addr);
+          assert.equal(choice.kind, "route");
+          if (choice.kind !== "route") return;
+          assert.equal(choice.route.source, expected.source);
+          assert.equal(choice.route.length, expected.length);
+          const decisive = expected.source === "UserDefinedRoute" && expected.length === 32;
+          assert.equal(choice.contenders.length === 0, decisive);
         },
       ),
       { numRuns: 1000, seed: 7 },

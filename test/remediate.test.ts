@@ -19,7 +19,11 @@ before(async () => {
 });
 after(() => emulator.close());
 
-/** Two spokes share rt-spokes: 0.0.0.0/0 to the firewall; the emulator holds the same table. */
+/**
+ * Two spokes share rt-spokes: 0.0.0.0/0 to the firewall's IP; the emulator holds the same table.
+ * No firewall at 10.0.1.4 is in the estate, so the spokes are Unverified (NEXT_HOP_NOT_IN_INVENTORY,
+ * DESIGN.md section 3, rule 2) and the route fix adds the /32s that decide them either way.
+ */
 beforeEach(() => {
   emulator.beforeRouteWrite = undefined;
   emulator.addRouteTable({
@@ -99,6 +103,9 @@ describe("remediate", () => {
     );
     assert.equal(table.routes[1]!.addressPrefix, "10.9.9.0/24");
 
+    const unfixed = findingFor(audit(stale), "snet-spoke1");
+    assert.equal(unfixed.status, "Unverified");
+    assert.deepEqual(unfixed.reasons, ["NEXT_HOP_NOT_IN_INVENTORY"]);
     const findings = audit(rows());
     for (const name of ["snet-spoke1", "snet-spoke2"]) {
       const f = findingFor(findings, name);

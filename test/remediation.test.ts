@@ -1,7 +1,19 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { buildRemediation } from "../src/audit/remediation.js";
-import { EstateBuilder, SUB, audit, findingFor, singleSubnet } from "./support/estate-builder.js";
+import { routeFix, type RouteFixTarget } from "../src/audit/fixes/routes.js";
+import {
+  EstateBuilder,
+  HUB_FIREWALL_IP,
+  SUB,
+  audit,
+  findingFor,
+  singleSubnet,
+} from "./support/estate-builder.js";
+
+/** The route fix alone, as the audit builds it for a subnet whose routing is the cause. */
+function buildRemediation(target: RouteFixTarget) {
+  return routeFix(target, ["KMS_ROUTES_MISSING"]);
+}
 
 describe("remediation", () => {
   it("adds only the missing routes to the subnet's own route table", () => {
@@ -10,7 +22,7 @@ describe("remediation", () => {
       {
         name: "snet",
         routeTable: b.routeTable("rt-spoke", [
-          ["0.0.0.0/0", "VirtualAppliance"],
+          ["0.0.0.0/0", "VirtualNetworkGateway"],
           ["23.102.135.246/32", "Internet", "kms-legacy"],
         ]),
       },
@@ -31,25 +43,45 @@ describe("remediation", () => {
     assert.match(r.bicep, /existing = \{\n {2}name: 'rt-spoke'/);
   });
 
-  it("scripts built when first read still serialize, spread and compare as plain data", () => {
+  // Schema 2: remediation is a LazyRemediation (scripts built when first read, getters on the
+  // class), so it is plain data through JSON (toJSON), no longer through a spread.
+  it("scripts built when first read serialize as plain data and read the same twice", () => {
     const b = new EstateBuilder();
     b.vnet("vnet", [{ name: "snet", routeTable: b.routeTable("rt", [["0.0.0.0/0", "None"]]) }]);
     const finding = findingFor(audit(b.rows), "snet");
     const r = finding.remediation!;
-    const plain = { azureCli: r.azureCli, powershell: r.powershell, bicep: r.bicep };
-    assert.deepEqual(Object.keys(r), ["azureCli", "powershell", "bicep"]);
-    assert.deepEqual((JSON.parse(JSON.stringify(finding)) as typeof finding).remediation, plain);
-    assert.deepEqual({ ...r }, plain);
+    const plain = {
+      azureCli: r.azureCli,
+      powershell: r.powershell,
+      bicep: r.bicep,
+      fixes: JSON.parse(JSON.stringify(r.fixes)) as unknown,
+    };
+    const json = JSON.parse(JSON.stringify(finding)) as typeof finding;
+    assert.deepEqual(json.remediation, plain);
+    assert.deepEqual(Object.keys(json.remediation ?? {}), [
+      "azureCli",
+      "powershell",
+      "bicep",
+      "fixes",
+    ]);
     assert.equal(r.bicep, plain.bicep, "a second read gives the same text");
     assert.match(plain.azureCli, /--address-prefix 20\.118\.99\.224\/32 --next-hop-type Internet/);
+    // One fix: the top-level scripts are that fix's scripts (schema 1 had only these).
+    assert.deepEqual(
+      r.fixes.map((f) => [f.kind, f.causes, f.azureCli === r.azureCli]),
+      [["routes", ["DEFAULT_ROUTE_BLACKHOLED"], true]],
+    );
   });
 
   it("updates a KMS host route that has the wrong next hop instead of adding a duplicate", () => {
-    const rows = singleSubnet([
-      ["20.118.99.224/32", "VirtualAppliance", "kms-new"],
-      ["40.83.235.53/32", "Internet"],
-      ["23.102.135.246/32", "Internet"],
-    ]);
+    const rows = singleSubnet(
+      [
+        ["20.118.99.224/32", "VirtualAppliance", "kms-new", HUB_FIREWALL_IP],
+        ["40.83.235.53/32", "Internet"],
+        ["23.102.135.246/32", "Internet"],
+      ],
+      { hubFirewall: "forcedTunnel" },
+    );
     const r = findingFor(audit(rows), "snet").remediation!;
     assert.match(
       r.azureCli,
@@ -60,10 +92,13 @@ describe("remediation", () => {
   });
 
   it("recognises an existing KMS host route written with stray white space", () => {
-    const rows = singleSubnet([
-      ["0.0.0.0/0", "VirtualAppliance"],
-      ["20.118.99.224/32 ", "VirtualAppliance", "kms-a"],
-    ]);
+    const rows = singleSubnet(
+      [
+        ["0.0.0.0/0", "VirtualAppliance", "to-fw", HUB_FIREWALL_IP],
+        ["20.118.99.224/32 ", "VirtualAppliance", "kms-a", HUB_FIREWALL_IP],
+      ],
+      { hubFirewall: "forcedTunnel" },
+    );
     const r = findingFor(audit(rows), "snet").remediation!;
     assert.match(
       r.azureCli,
@@ -73,7 +108,7 @@ describe("remediation", () => {
   });
 
   it("picks a free name when the predictable one is taken by another route", () => {
-    const rows = singleSubnet([["0.0.0.0/0", "VirtualAppliance", "kms-20-118-99-224"]]);
+    const rows = singleSubnet([["0.0.0.0/0", "VirtualNetworkGateway", "kms-20-118-99-224"]]);
     const r = findingFor(audit(rows), "snet").remediation!;
     assert.match(r.azureCli, /--name 'kms-20-118-99-224-2' --address-prefix 20\.118\.99\.224\/32/);
   });
@@ -104,7 +139,7 @@ describe("remediation", () => {
       routeTableId: `/subscriptions/${SUB}/resourceGroups/rg'; rm -rf ~; '/providers/Microsoft.Network/routeTables/t$(whoami)`,
       existingRoutes: [],
       missing: [{ set: "kms", ip: "20.118.99.224" }],
-    })!;
+    });
     assert.match(
       r.azureCli,
       /--resource-group 'rg'\\''; rm -rf ~; '\\''' --route-table-name 't\$\(whoami\)'/,
@@ -123,7 +158,7 @@ describe("remediation", () => {
       routeTableId: `/subscriptions/${SUB}/resourceGroups/rg\u2019; Remove-AzResourceGroup x; \u2019/providers/Microsoft.Network/routeTables/t`,
       existingRoutes: [],
       missing: [{ set: "kms", ip: "20.118.99.224" }],
-    })!;
+    });
     assert.match(
       r.powershell,
       /-ResourceGroupName 'rg\u2019\u2019; Remove-AzResourceGroup x; \u2019\u2019'/,
@@ -137,24 +172,88 @@ describe("remediation", () => {
       routeTableId: null,
       existingRoutes: null,
       missing: [{ set: "kms", ip: "20.118.99.224" }],
-    })!;
+    });
     assert.match(created.bicep, /subnet s resource evil/);
     for (const line of created.bicep.split("\n")) assert.doesNotMatch(line, /^resource evil/);
   });
 
   it("gives no remediation when nothing is missing", () => {
-    assert.equal(
-      buildRemediation({
-        subnetName: "s",
-        virtualNetworkName: "v",
-        subscriptionId: SUB,
-        resourceGroup: "rg",
-        location: null,
-        routeTableId: null,
-        existingRoutes: null,
-        missing: [],
-      }),
-      null,
+    const f = findingFor(audit(singleSubnet([["0.0.0.0/0", "Internet"]])), "snet");
+    assert.equal(f.status, "Compliant");
+    assert.equal(f.remediation, null);
+    assert.deepEqual(f.missingRoutes, []);
+  });
+});
+
+describe("a fix per cause (DESIGN.md section 3, rule 7)", () => {
+  function privateSubnet(routes: [string, string][] = []) {
+    const b = new EstateBuilder();
+    const rt = routes.length > 0 ? b.routeTable("rt", routes) : undefined;
+    const vnet = b.vnet("vnet", [
+      {
+        name: "snet-private",
+        routeTable: rt,
+        addressPrefix: "10.1.0.0/24",
+        defaultOutboundAccess: false,
+      },
+    ]);
+    b.vm("vm1", `${vnet}/subnets/snet-private`, "Windows");
+    return findingFor(audit(b.rows), "snet-private");
+  }
+
+  it("a private subnet without an outbound method gets a NAT gateway, never Internet routes alone", () => {
+    const f = privateSubnet();
+    assert.equal(f.status, "NonCompliant");
+    assert.deepEqual(f.reasons, ["PRIVATE_SUBNET_NO_OUTBOUND"]);
+    assert.deepEqual(f.missingRoutes, []);
+    const fixes = f.remediation!.fixes;
+    assert.deepEqual(
+      fixes.map((x) => [x.kind, x.causes]),
+      [["natGateway", ["PRIVATE_SUBNET_NO_OUTBOUND"]]],
+    );
+    assert.match(
+      f.remediation!.azureCli,
+      /az network nat gateway create --resource-group 'rg-net' --name 'ng-vnet-snet-private'/,
+    );
+    assert.match(f.remediation!.azureCli, /subnet update .* --nat-gateway 'ng-vnet-snet-private'/);
+  });
+
+  it("a tunnelled private subnet gets the /32 routes and the NAT gateway they need", () => {
+    const f = privateSubnet([["0.0.0.0/0", "VirtualNetworkGateway"]]);
+    assert.equal(f.status, "NonCompliant");
+    assert.deepEqual(f.missingRoutes, ["20.118.99.224/32", "40.83.235.53/32", "23.102.135.246/32"]);
+    assert.deepEqual(
+      f.remediation!.fixes.map((x) => x.kind),
+      ["routes", "natGateway"],
+    );
+    // Several fixes: the scripts are numbered, one after the other.
+    assert.match(f.remediation!.azureCli, /^# 1\. Add 3 routes with next hop Internet/);
+    assert.match(f.remediation!.azureCli, /\n\n# 2\. Give private subnet snet-private/);
+  });
+
+  it("a firewall without a TCP 1688 rule gets a network rule, not routes around it", () => {
+    const b = new EstateBuilder();
+    const hub = b.vnet(
+      "vnet-hub",
+      [{ name: "AzureFirewallSubnet", addressPrefix: "10.100.1.0/26" }],
+      { addressPrefixes: ["10.100.0.0/16"] },
+    );
+    b.firewall("azfw", `${hub}/subnets/AzureFirewallSubnet`, HUB_FIREWALL_IP, {
+      allow: [{ name: "web", destinationAddresses: ["*"], destinationPorts: ["443"] }],
+    });
+    const rt = b.routeTable("rt", [["0.0.0.0/0", "VirtualAppliance", "to-fw", HUB_FIREWALL_IP]]);
+    b.vnet("vnet", [{ name: "snet", routeTable: rt, addressPrefix: "10.1.0.0/24" }], {
+      peerings: [{ remote: hub, useRemoteGateways: false }],
+    });
+    const f = findingFor(audit(b.rows), "snet");
+    assert.equal(f.status, "NonCompliant");
+    assert.deepEqual(f.reasons, ["FIREWALL_DENIES_PORT"]);
+    assert.deepEqual(f.missingRoutes, []);
+    const [fix] = f.remediation!.fixes;
+    assert.equal(fix!.kind, "firewallClassicRule");
+    assert.match(
+      fix!.azureCli,
+      /az network firewall network-rule create --resource-group 'rg-net' --firewall-name 'azfw' .* --protocols TCP --source-addresses '10\.1\.0\.0\/24' --destination-addresses 20\.118\.99\.224 40\.83\.235\.53 23\.102\.135\.246 --destination-ports 1688/,
     );
   });
 });

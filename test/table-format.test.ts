@@ -3,11 +3,15 @@ import { describe, it } from "node:test";
 import { TABLE_ROWS_PER_STATUS, formatTable } from "../src/outputs/table.js";
 import { countByStatus } from "../src/scan.js";
 import type { ScanResult } from "../src/model.js";
-import { EstateBuilder, audit } from "./support/estate-builder.js";
+import type { RouteSpec } from "./support/estate-builder.js";
+import { EstateBuilder, auditResult } from "./support/estate-builder.js";
 
-function resultWith(subnets: number): ScanResult {
+function resultWith(
+  subnets: number,
+  routes: RouteSpec[] = [["0.0.0.0/0", "VirtualNetworkGateway"]],
+): ScanResult {
   const b = new EstateBuilder();
-  const rt = b.routeTable("rt", [["0.0.0.0/0", "VirtualNetworkGateway"]]);
+  const rt = b.routeTable("rt", routes);
   b.vnet(
     "vnet",
     Array.from({ length: subnets }, (_, i) => ({
@@ -15,9 +19,9 @@ function resultWith(subnets: number): ScanResult {
       routeTable: rt,
     })),
   );
-  const findings = audit(b.rows);
+  const { findings, warnings } = auditResult(b.rows);
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     run: {
       id: "r",
       startedAt: "2026-11-28T00:00:00.000Z",
@@ -27,6 +31,7 @@ function resultWith(subnets: number): ScanResult {
       scope: { subscriptions: [], managementGroups: [] },
       complete: true,
       errors: [],
+      warnings,
       counts: countByStatus(findings),
       endpoints: [],
     },
@@ -40,6 +45,29 @@ describe("table format", () => {
     assert.match(text, /NonCompliant \(250\)/);
     assert.equal((text.match(/vnet\/snet-\d+/g) ?? []).length, TABLE_ROWS_PER_STATUS);
     assert.match(text, /\.\.\. and 50 more NonCompliant subnets/);
+  });
+
+  it("prints the deciding path in words under each subnet's summary", () => {
+    const text = formatTable(resultWith(1), { color: false });
+    assert.match(
+      text,
+      /\n {4}path: 0\.0\.0\.0\/0 → VirtualNetworkGateway \(route 'route-0'\) → on-premises through the virtual network gateway\n/,
+    );
+  });
+
+  it("lists malformed resources in their own section", () => {
+    const text = formatTable(
+      resultWith(1, [
+        ["0.0.0.0/0", "VirtualNetworkGateway"],
+        [42, "Internet", "numeric"],
+      ]),
+      { color: false },
+    );
+    assert.match(text, /Unverified \(1\)/);
+    assert.match(
+      text,
+      /\nMalformed in the data \(1; what depends on it is Unverified, not Compliant\):\n {2}\/subscriptions\/.*\/routeTables\/rt: properties\.routes\[1\]\.addressPrefix /,
+    );
   });
 
   it("handles estates with hundreds of thousands of findings (no argument-spread overflow)", () => {

@@ -4,17 +4,29 @@ import type { ReasonCode } from "../src/audit/reasons.js";
 import type { Severity, Status } from "../src/model.js";
 import {
   EstateBuilder,
+  HUB_FIREWALL_IP,
   HUB_SUB,
   KMS,
   audit,
+  auditResult,
   findingFor,
   singleSubnet,
   type RouteSpec,
 } from "./support/estate-builder.js";
 
+/**
+ * Schema 1 judged one hop and took any VirtualAppliance next hop as a forced tunnel. Schema 2
+ * follows the path (DESIGN.md section 3, rule 2): an appliance IP no firewall, NIC or ILB in the
+ * inventory holds is unknown. So "tunnelled through the appliance" is now a real topology: routes
+ * to FW go to the hub's Azure Firewall, which allows TCP 1688 but is in forced-tunnel mode, its
+ * AzureFirewallSubnet sending 0.0.0.0/0 to the VPN gateway (firewall/forced-tunneling).
+ */
 const FW = "VirtualAppliance";
+const fw = (prefix: string, name?: string): RouteSpec => [prefix, FW, name, HUB_FIREWALL_IP];
 const kmsRoutes = (hop: string, ips: readonly string[] = KMS): RouteSpec[] =>
-  ips.map((ip) => [`${ip}/32`, hop]);
+  ips.map((ip) => (hop === FW ? fw(`${ip}/32`) : [`${ip}/32`, hop]));
+/** What the forced-tunnel firewall adds to a refused IP's reasons. */
+const VIA_FORCED_TUNNEL: ReasonCode[] = ["FIREWALL_FORCED_TUNNELED", "TUNNELED_ON_PREMISES"];
 
 interface Case {
   name: string;
@@ -23,114 +35,106 @@ interface Case {
   disableBgpRoutePropagation?: boolean;
   status: Status;
   severity: Severity;
-  /** bypassed for 20.118.99.224, 40.83.235.53, 23.102.135.246 */
-  bypassed: [boolean | null, boolean | null, boolean | null];
+  /** reachable for 20.118.99.224, 40.83.235.53, 23.102.135.246 */
+  reachable: [boolean | null, boolean | null, boolean | null];
   reasons: ReasonCode[];
   missing: string[];
 }
 
 const ALL_MISSING = KMS.map((ip) => `${ip}/32`);
 
-// Rule 1 (longest UDR prefix), rule 2 (system route / gateway routes), rule 3 (service tags).
+// Rule 1 (longest prefix over UDRs, learned and system routes), rule 2 (the next hop), rule 6
+// (severity: these estates have no VM rows, so the impact is unknown and NonCompliant is high).
 const cases: Case[] = [
   {
-    name: "0.0.0.0/0 to an appliance with no bypass",
-    routes: [["0.0.0.0/0", FW]],
+    name: "0.0.0.0/0 to a forced-tunnel firewall with no bypass",
+    routes: [fw("0.0.0.0/0")],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTES_MISSING"],
+    severity: "high",
+    reachable: [false, false, false],
+    reasons: ["KMS_ROUTES_MISSING", ...VIA_FORCED_TUNNEL],
     missing: ALL_MISSING,
   },
   {
     name: "only the pre-2022 IP bypassed",
-    routes: [
-      ["0.0.0.0/0", FW],
-      ["23.102.135.246/32", "Internet"],
-    ],
+    routes: [fw("0.0.0.0/0"), ["23.102.135.246/32", "Internet"]],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, false, true],
-    reasons: ["KMS_ROUTES_INCOMPLETE", "LEGACY_KMS_IP_ONLY"],
+    severity: "high",
+    reachable: [false, false, true],
+    reasons: ["KMS_ROUTES_INCOMPLETE", "LEGACY_KMS_IP_ONLY", ...VIA_FORCED_TUNNEL],
     missing: ["20.118.99.224/32", "40.83.235.53/32"],
   },
   {
     name: "one new IP bypassed, not the legacy one",
-    routes: [
-      ["0.0.0.0/0", FW],
-      ["20.118.99.224/32", "Internet"],
-    ],
+    routes: [fw("0.0.0.0/0"), ["20.118.99.224/32", "Internet"]],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [true, false, false],
-    reasons: ["KMS_ROUTES_INCOMPLETE"],
+    severity: "high",
+    reachable: [true, false, false],
+    reasons: ["KMS_ROUTES_INCOMPLETE", ...VIA_FORCED_TUNNEL],
     missing: ["40.83.235.53/32", "23.102.135.246/32"],
   },
   {
     name: "all three KMS IPs bypassed",
-    routes: [["0.0.0.0/0", FW], ...kmsRoutes("Internet")],
+    routes: [fw("0.0.0.0/0"), ...kmsRoutes("Internet")],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["KMS_ROUTES_PRESENT"],
     missing: [],
   },
   {
     name: "split default route 0.0.0.0/1 + 128.0.0.0/1 without bypass",
-    routes: [
-      ["0.0.0.0/1", FW],
-      ["128.0.0.0/1", FW],
-    ],
+    routes: [fw("0.0.0.0/1"), fw("128.0.0.0/1")],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTES_MISSING"],
+    severity: "high",
+    reachable: [false, false, false],
+    reasons: ["KMS_ROUTES_MISSING", ...VIA_FORCED_TUNNEL],
     missing: ALL_MISSING,
   },
   {
     name: "split default route with all bypass routes",
-    routes: [["0.0.0.0/1", FW], ["128.0.0.0/1", FW], ...kmsRoutes("Internet")],
+    routes: [fw("0.0.0.0/1"), fw("128.0.0.0/1"), ...kmsRoutes("Internet")],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["KMS_ROUTES_PRESENT"],
     missing: [],
   },
   {
     name: "bypass by broader prefixes (20.0.0.0/8, 40.64.0.0/10, 23.96.0.0/13)",
     routes: [
-      ["0.0.0.0/0", FW],
+      fw("0.0.0.0/0"),
       ["20.0.0.0/8", "Internet"],
       ["40.64.0.0/10", "Internet"],
       ["23.96.0.0/13", "Internet"],
     ],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["KMS_ROUTES_PRESENT"],
     missing: [],
   },
   {
     name: "a broad bypass undone by a more specific tunnel route",
     routes: [
-      ["0.0.0.0/0", FW],
+      fw("0.0.0.0/0"),
       ["20.0.0.0/8", "Internet"],
-      ["20.118.0.0/16", FW],
+      fw("20.118.0.0/16"),
       ...kmsRoutes("Internet", KMS.slice(1)),
     ],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, true, true],
-    reasons: ["KMS_ROUTES_INCOMPLETE"],
+    severity: "high",
+    reachable: [false, true, true],
+    reasons: ["KMS_ROUTES_INCOMPLETE", ...VIA_FORCED_TUNNEL],
     missing: ["20.118.99.224/32"],
   },
   {
     name: "KMS routes that point at the appliance",
-    routes: [["0.0.0.0/0", FW], ...kmsRoutes(FW)],
+    routes: [fw("0.0.0.0/0"), ...kmsRoutes(FW)],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTE_WRONG_NEXT_HOP"],
+    severity: "high",
+    reachable: [false, false, false],
+    reasons: ["KMS_ROUTE_WRONG_NEXT_HOP", "KMS_ROUTES_MISSING", ...VIA_FORCED_TUNNEL],
     missing: ALL_MISSING,
   },
   {
@@ -138,7 +142,7 @@ const cases: Case[] = [
     routes: [["0.0.0.0/0", "None"]],
     status: "NonCompliant",
     severity: "high",
-    bypassed: [false, false, false],
+    reachable: [false, false, false],
     reasons: ["KMS_ROUTES_MISSING", "DEFAULT_ROUTE_BLACKHOLED"],
     missing: ALL_MISSING,
   },
@@ -147,8 +151,8 @@ const cases: Case[] = [
     routes: [["0.0.0.0/0", "VirtualNetworkGateway"]],
     status: "NonCompliant",
     severity: "high",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTES_MISSING"],
+    reachable: [false, false, false],
+    reasons: ["KMS_ROUTES_MISSING", "TUNNELED_ON_PREMISES"],
     missing: ALL_MISSING,
   },
   {
@@ -156,29 +160,27 @@ const cases: Case[] = [
     routes: [["0.0.0.0/0", "VnetLocal"]],
     status: "NonCompliant",
     severity: "high",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTES_MISSING"],
+    reachable: [false, false, false],
+    reasons: ["KMS_ROUTES_MISSING", "TRAFFIC_STAYS_IN_VNET"],
     missing: ALL_MISSING,
   },
   {
-    name: "a covering route without a next hop type counts as not bypassed",
+    // Schema 2: a route without a next hop type is malformed data, so the IPs it covers are
+    // unknown (DESIGN.md section 3: missing or odd data never decides), not "not bypassed".
+    name: "a covering route without a next hop type leaves its IPs unknown",
     routes: [["0.0.0.0/0", null]],
-    status: "NonCompliant",
-    severity: "high",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTES_MISSING"],
+    status: "Unverified",
+    severity: "low",
+    reachable: [null, null, null],
+    reasons: ["ROUTE_MALFORMED"],
     missing: ALL_MISSING,
   },
   {
     name: "private-only routes",
-    routes: [
-      ["10.0.0.0/8", FW],
-      ["172.16.0.0/12", FW],
-      ["192.168.0.0/16", "VirtualNetworkGateway"],
-    ],
+    routes: [fw("10.0.0.0/8"), fw("172.16.0.0/12"), ["192.168.0.0/16", "VirtualNetworkGateway"]],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["NO_FORCED_TUNNEL"],
     missing: [],
   },
@@ -187,85 +189,82 @@ const cases: Case[] = [
     routes: [["0.0.0.0/0", "Internet"]],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["NO_FORCED_TUNNEL"],
     missing: [],
   },
   {
     name: "next hop type in another case",
-    routes: [["0.0.0.0/0", "virtualappliance"], ...kmsRoutes("INTERNET")],
+    routes: [
+      ["0.0.0.0/0", "virtualappliance", undefined, HUB_FIREWALL_IP],
+      ...kmsRoutes("INTERNET"),
+    ],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["KMS_ROUTES_PRESENT"],
     missing: [],
   },
   {
     name: "IPv6 routes are never mistaken for a match",
-    routes: [
-      ["::/0", FW],
-      ["2001:db8::/32", "None"],
-      ["::ffff:0:0/96", FW],
-    ],
+    routes: [fw("::/0"), ["2001:db8::/32", "None"], fw("::ffff:0:0/96")],
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["NO_FORCED_TUNNEL"],
     missing: [],
   },
   {
-    name: "invalid prefixes are ignored and reported",
+    // Schema 2 (brief, ROUTE_MALFORMED): a route whose prefix is neither a CIDR nor a service tag
+    // is no longer skipped, which could hide a tunnel; the table's IPs become unknown and the run
+    // reports the route as a warning. INVALID_ROUTE_PREFIX is deprecated.
+    name: "invalid prefixes make the table's IPs unknown (ROUTE_MALFORMED)",
     routes: [
-      ["0.0.0.0/0", FW],
+      fw("0.0.0.0/0"),
       ["20.118.99.224/33", "Internet"],
       ["40.83.235.53", "Internet"],
       ["023.102.135.246/32", "Internet"],
       [42, "Internet"],
       ["", "Internet"],
     ],
-    status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, false, false],
-    reasons: ["KMS_ROUTES_MISSING", "INVALID_ROUTE_PREFIX"],
+    status: "Unverified",
+    severity: "low",
+    reachable: [null, null, null],
+    reasons: ["ROUTE_MALFORMED"],
     missing: ALL_MISSING,
   },
   {
     name: "stray white space around a prefix does not hide a tunnel",
-    routes: [
-      [" 0.0.0.0/0 ", FW],
-      ["23.102.135.246/32\n", "Internet"],
-    ],
+    routes: [fw(" 0.0.0.0/0 "), ["23.102.135.246/32\n", "Internet"]],
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, false, true],
-    reasons: ["KMS_ROUTES_INCOMPLETE", "LEGACY_KMS_IP_ONLY"],
+    severity: "high",
+    reachable: [false, false, true],
+    reasons: ["KMS_ROUTES_INCOMPLETE", "LEGACY_KMS_IP_ONLY", ...VIA_FORCED_TUNNEL],
     missing: ["20.118.99.224/32", "40.83.235.53/32"],
   },
   {
     name: "a service-tag route leaves IPs without a /32 unknown",
-    routes: [
-      ["0.0.0.0/0", FW],
-      ["AzureCloud", "Internet"],
-      ["23.102.135.246/32", "Internet"],
-    ],
+    routes: [fw("0.0.0.0/0"), ["AzureCloud", "Internet"], ["23.102.135.246/32", "Internet"]],
     disableBgpRoutePropagation: true,
     status: "Unverified",
     severity: "low",
-    bypassed: [null, null, true],
+    reachable: [null, null, true],
     reasons: ["SERVICE_TAG_ROUTE_UNRESOLVED"],
     missing: ["20.118.99.224/32", "40.83.235.53/32"],
   },
   {
     name: "a service-tag route does not hide a refused /32",
-    routes: [
-      ["AzureCloud", "Internet"],
-      ["20.118.99.224/32", FW],
-    ],
+    routes: [["AzureCloud", "Internet"], fw("20.118.99.224/32")],
     disableBgpRoutePropagation: true,
     status: "NonCompliant",
-    severity: "medium",
-    bypassed: [false, null, null],
-    reasons: ["KMS_ROUTE_WRONG_NEXT_HOP", "SERVICE_TAG_ROUTE_UNRESOLVED"],
+    severity: "high",
+    reachable: [false, null, null],
+    reasons: [
+      "KMS_ROUTE_WRONG_NEXT_HOP",
+      "KMS_ROUTES_MISSING",
+      "SERVICE_TAG_ROUTE_UNRESOLVED",
+      ...VIA_FORCED_TUNNEL,
+    ],
     missing: ALL_MISSING,
   },
   {
@@ -273,7 +272,7 @@ const cases: Case[] = [
     routes: null,
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["NO_FORCED_TUNNEL"],
     missing: [],
   },
@@ -283,38 +282,38 @@ const cases: Case[] = [
     gatewayInVnet: true,
     status: "Unverified",
     severity: "low",
-    bypassed: [null, null, null],
+    reachable: [null, null, null],
     reasons: ["BGP_DEFAULT_ROUTE_POSSIBLE"],
     missing: ALL_MISSING,
   },
   {
     name: "gateway in the VNet, route table propagates gateway routes, private routes only",
-    routes: [["10.0.0.0/8", FW]],
+    routes: [fw("10.0.0.0/8")],
     gatewayInVnet: true,
     status: "Unverified",
     severity: "low",
-    bypassed: [null, null, null],
+    reachable: [null, null, null],
     reasons: ["BGP_DEFAULT_ROUTE_POSSIBLE"],
     missing: ALL_MISSING,
   },
   {
     name: "gateway in the VNet, propagation disabled",
-    routes: [["10.0.0.0/8", FW]],
+    routes: [fw("10.0.0.0/8")],
     gatewayInVnet: true,
     disableBgpRoutePropagation: true,
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["NO_FORCED_TUNNEL"],
     missing: [],
   },
   {
-    name: "gateway in the VNet, UDRs decide every IP (a UDR beats any BGP route it covers)",
-    routes: [["0.0.0.0/0", FW], ...kmsRoutes("Internet")],
+    name: "gateway in the VNet, UDRs decide every IP (a /32 UDR beats any BGP route)",
+    routes: [fw("0.0.0.0/0"), ...kmsRoutes("Internet")],
     gatewayInVnet: true,
     status: "Compliant",
     severity: "none",
-    bypassed: [true, true, true],
+    reachable: [true, true, true],
     reasons: ["KMS_ROUTES_PRESENT"],
     missing: [],
   },
@@ -324,19 +323,34 @@ const cases: Case[] = [
     gatewayInVnet: true,
     status: "Unverified",
     severity: "low",
-    bypassed: [null, null, true],
+    reachable: [null, null, true],
     reasons: ["BGP_DEFAULT_ROUTE_POSSIBLE"],
     missing: ["20.118.99.224/32", "40.83.235.53/32"],
+  },
+  {
+    // Rule 1: with unknown learned routes a route whose path fails is decided when every learned
+    // route the gateway may hold fails too (a VNet gateway's learned routes lead on-premises).
+    name: "gateway in the VNet, 0.0.0.0/0 to the forced-tunnel firewall: refused whatever BGP holds",
+    routes: [fw("0.0.0.0/0")],
+    gatewayInVnet: true,
+    status: "NonCompliant",
+    severity: "high",
+    reachable: [false, false, false],
+    reasons: ["KMS_ROUTES_MISSING", ...VIA_FORCED_TUNNEL],
+    missing: ALL_MISSING,
   },
 ];
 
 describe("verdict rules (DESIGN.md section 3)", () => {
   for (const c of cases) {
     it(c.name, () => {
-      const finding = findingFor(audit(singleSubnet(c.routes, c)), "snet");
+      const finding = findingFor(
+        audit(singleSubnet(c.routes, { ...c, hubFirewall: "forcedTunnel" })),
+        "snet",
+      );
       assert.deepEqual(
-        finding.endpoints.map((e) => [e.ip, e.bypassed]),
-        KMS.map((ip, i) => [ip, c.bypassed[i]]),
+        finding.endpoints.map((e) => [e.ip, e.reachable]),
+        KMS.map((ip, i) => [ip, c.reachable[i]]),
       );
       assert.equal(finding.status, c.status);
       assert.equal(finding.severity, c.severity);
@@ -348,40 +362,64 @@ describe("verdict rules (DESIGN.md section 3)", () => {
 });
 
 describe("deciding route evidence", () => {
-  it("names the route, prefix and next hop that decided each IP", () => {
+  it("names the route, prefix and next hop that decided each IP, and the path hop by hop", () => {
     const f = findingFor(
       audit(
-        singleSubnet([
-          ["0.0.0.0/0", FW, "to-fw"],
-          ["20.0.0.0/8", "Internet", "azure-20"],
-        ]),
+        singleSubnet([fw("0.0.0.0/0", "to-fw"), ["20.0.0.0/8", "Internet", "azure-20"]], {
+          hubFirewall: "forcedTunnel",
+        }),
       ),
       "snet",
     );
+    const rt = f.routeTableId!;
     assert.deepEqual(f.endpoints[0], {
       set: "kms",
       host: "azkms.core.windows.net",
       ip: "20.118.99.224",
       port: 1688,
-      bypassed: true,
+      protocol: "TCP",
+      reachable: true,
+      reason: "REACHABLE_DIRECT",
+      path: [
+        { kind: "Route", resourceId: rt, detail: "20.0.0.0/8 -> Internet (route 'azure-20')" },
+        { kind: "Internet", resourceId: null, detail: "Internet via default outbound access" },
+      ],
       nextHopType: "Internet",
       addressPrefix: "20.0.0.0/8",
       routeName: "azure-20",
       decidedBy: "UserDefinedRoute",
     });
+    const second = f.endpoints[1]!;
     assert.deepEqual(
-      { ...f.endpoints[1], set: undefined, host: undefined },
+      { ...second, set: undefined, host: undefined, path: undefined },
       {
         set: undefined,
         host: undefined,
+        path: undefined,
         ip: "40.83.235.53",
         port: 1688,
-        bypassed: false,
+        protocol: "TCP",
+        reachable: false,
+        reason: "FIREWALL_FORCED_TUNNELED",
         nextHopType: FW,
         addressPrefix: "0.0.0.0/0",
         routeName: "to-fw",
         decidedBy: "UserDefinedRoute",
       },
+    );
+    // DESIGN.md section 3, rule 2: the firewall allows TCP 1688, then AzureFirewallSubnet's own
+    // route takes it on-premises.
+    assert.deepEqual(
+      second.path.map((h) => [h.kind, h.detail]),
+      [
+        ["Route", `0.0.0.0/0 -> VirtualAppliance ${HUB_FIREWALL_IP} (route 'to-fw')`],
+        [
+          "AzureFirewall",
+          `azfw-hub (${HUB_FIREWALL_IP}): network rule 'allow-kms' (collection 'allow-activation', priority 200, classic rules) allows TCP 1688`,
+        ],
+        ["Route", "0.0.0.0/0 -> VirtualNetworkGateway (route 'default-to-onprem')"],
+        ["VirtualNetworkGateway", "on-premises through the virtual network gateway"],
+      ],
     );
   });
 
@@ -395,31 +433,44 @@ describe("deciding route evidence", () => {
     );
   });
 
-  it("equal prefixes with different next hops (not possible in Azure) are judged as not bypassed", () => {
+  it("equal prefixes with different next hops (not possible in Azure) are judged as not reachable", () => {
     const f = findingFor(
       audit(
-        singleSubnet([
-          ["20.118.99.224/32", "Internet", "a"],
-          ["20.118.99.224/32", FW, "b"],
-        ]),
+        singleSubnet([["20.118.99.224/32", "Internet", "a"], fw("20.118.99.224/32", "b")], {
+          hubFirewall: "forcedTunnel",
+        }),
       ),
       "snet",
     );
-    assert.equal(f.endpoints[0]!.bypassed, false);
+    assert.equal(f.endpoints[0]!.reachable, false);
     assert.equal(f.endpoints[0]!.routeName, "b");
   });
 
   it("masks host bits of a prefix like Azure's longest-prefix match does", () => {
     const f = findingFor(
       audit(
-        singleSubnet([
-          ["0.0.0.0/0", FW],
-          ["20.118.99.1/24", "Internet"],
-        ]),
+        singleSubnet([fw("0.0.0.0/0"), ["20.118.99.1/24", "Internet"]], {
+          hubFirewall: "forcedTunnel",
+        }),
       ),
       "snet",
     );
-    assert.equal(f.endpoints[0]!.bypassed, true);
+    assert.equal(f.endpoints[0]!.reachable, true);
+    assert.equal(f.endpoints[0]!.addressPrefix, "20.118.99.1/24");
+  });
+
+  it("a malformed route is a run warning naming the route table and the route", () => {
+    const { findings, warnings } = auditResult(
+      singleSubnet([
+        ["0.0.0.0/0", "VirtualNetworkGateway"],
+        [42, "Internet", "numeric"],
+      ]),
+    );
+    assert.equal(findingFor(findings, "snet").status, "Unverified");
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]!.code, "RESOURCE_MALFORMED");
+    assert.equal(warnings[0]!.target, findingFor(findings, "snet").routeTableId);
+    assert.match(warnings[0]!.message, /properties\.routes\[1\]\.addressPrefix/);
   });
 });
 
@@ -430,17 +481,13 @@ describe("service tags with Azure's published file", () => {
   ]);
 
   it("turns a tag into prefixes for the same longest-prefix choice", () => {
-    const rows = singleSubnet(
-      [
-        ["0.0.0.0/0", FW],
-        ["AzureCloud", "Internet"],
-        ["Storage", FW],
-      ],
-      { disableBgpRoutePropagation: true },
-    );
+    const rows = singleSubnet([fw("0.0.0.0/0"), ["AzureCloud", "Internet"], fw("Storage")], {
+      disableBgpRoutePropagation: true,
+      hubFirewall: "forcedTunnel",
+    });
     const f = findingFor(audit(rows, { serviceTags: tags }), "snet");
     assert.deepEqual(
-      f.endpoints.map((e) => e.bypassed),
+      f.endpoints.map((e) => e.reachable),
       [true, false, false],
     );
     assert.equal(f.endpoints[0]!.decidedBy, "ServiceTagRoute");
@@ -449,26 +496,20 @@ describe("service tags with Azure's published file", () => {
   });
 
   it("prefers an explicit CIDR over a tag prefix of equal length", () => {
-    const rows = singleSubnet(
-      [
-        ["AzureCloud", "Internet"],
-        ["20.0.0.0/8", FW],
-      ],
-      { disableBgpRoutePropagation: true },
-    );
+    const rows = singleSubnet([["AzureCloud", "Internet"], fw("20.0.0.0/8")], {
+      disableBgpRoutePropagation: true,
+      hubFirewall: "forcedTunnel",
+    });
     const f = findingFor(audit(rows, { serviceTags: tags }), "snet");
-    assert.equal(f.endpoints[0]!.bypassed, false);
+    assert.equal(f.endpoints[0]!.reachable, false);
     assert.equal(f.endpoints[0]!.decidedBy, "UserDefinedRoute");
   });
 
   it("keeps a tag missing from the file unknown", () => {
-    const rows = singleSubnet(
-      [
-        ["0.0.0.0/0", FW],
-        ["AzureFrontDoor.Backend", "Internet"],
-      ],
-      { disableBgpRoutePropagation: true },
-    );
+    const rows = singleSubnet([fw("0.0.0.0/0"), ["AzureFrontDoor.Backend", "Internet"]], {
+      disableBgpRoutePropagation: true,
+      hubFirewall: "forcedTunnel",
+    });
     const f = findingFor(audit(rows, { serviceTags: tags }), "snet");
     assert.equal(f.status, "Unverified");
     assert.deepEqual(f.reasons, ["SERVICE_TAG_ROUTE_UNRESOLVED"]);
@@ -598,7 +639,10 @@ describe("not-applicable subnets", () => {
   it("a subnet merely named like one (snet-GatewaySubnet) is audited", () => {
     const b = new EstateBuilder();
     b.vnet("vnet", [
-      { name: "snet-GatewaySubnet", routeTable: b.routeTable("rt", [["0.0.0.0/0", FW]]) },
+      {
+        name: "snet-GatewaySubnet",
+        routeTable: b.routeTable("rt", [["0.0.0.0/0", "VirtualNetworkGateway"]]),
+      },
     ]);
     assert.equal(findingFor(audit(b.rows), "snet-GatewaySubnet").status, "NonCompliant");
   });
@@ -608,15 +652,16 @@ describe("exemptions", () => {
   it("an exemption tag on the route table turns NonCompliant into Exempt and keeps the reasons", () => {
     const f = findingFor(
       audit(
-        singleSubnet([["0.0.0.0/0", FW]], {
+        singleSubnet([fw("0.0.0.0/0")], {
           tags: { "KMS-Route-Audit-Exempt": "on-prem KMS host" },
+          hubFirewall: "forcedTunnel",
         }),
       ),
       "snet",
     );
     assert.equal(f.status, "Exempt");
     assert.equal(f.severity, "none");
-    assert.deepEqual(f.reasons, ["KMS_ROUTES_MISSING", "EXEMPTED"]);
+    assert.deepEqual(f.reasons, ["KMS_ROUTES_MISSING", ...VIA_FORCED_TUNNEL, "EXEMPTED"]);
     assert.match(f.summary, /on-prem KMS host/);
   });
   it("an exemption tag does not change a Compliant subnet", () => {
@@ -636,12 +681,11 @@ describe("per cloud", () => {
   } as const;
   for (const [cloud, ips] of Object.entries(expected)) {
     it(`${cloud}: judges exactly that cloud's KMS IPs`, () => {
-      const routes: RouteSpec[] = [
-        ["0.0.0.0/0", FW],
-        [`${ips[0]}/32`, "Internet"],
-      ];
+      const routes: RouteSpec[] = [fw("0.0.0.0/0"), [`${ips[0]}/32`, "Internet"]];
       const f = findingFor(
-        audit(singleSubnet(routes), { cloud: cloud as keyof typeof expected }),
+        audit(singleSubnet(routes, { hubFirewall: "forcedTunnel" }), {
+          cloud: cloud as keyof typeof expected,
+        }),
         "snet",
       );
       assert.deepEqual(
@@ -649,7 +693,7 @@ describe("per cloud", () => {
         ips,
       );
       assert.deepEqual(
-        f.endpoints.map((e) => e.bypassed),
+        f.endpoints.map((e) => e.reachable),
         ips.map((_, i) => i === 0),
       );
       assert.equal(f.status, "NonCompliant");
@@ -661,12 +705,109 @@ describe("per cloud", () => {
   }
   it("the AzureCloud KMS bypass routes do not satisfy the US Government cloud", () => {
     const f = findingFor(
-      audit(singleSubnet([["0.0.0.0/0", FW], ...kmsRoutes("Internet")]), {
-        cloud: "AzureUSGovernment",
-      }),
+      audit(
+        singleSubnet([fw("0.0.0.0/0"), ...kmsRoutes("Internet")], { hubFirewall: "forcedTunnel" }),
+        {
+          cloud: "AzureUSGovernment",
+        },
+      ),
       "snet",
     );
     assert.equal(f.status, "NonCompliant");
-    assert.deepEqual(f.reasons, ["KMS_ROUTES_MISSING"]);
+    assert.deepEqual(f.reasons, ["KMS_ROUTES_MISSING", ...VIA_FORCED_TUNNEL]);
+  });
+});
+
+describe("severity is certainty × impact (DESIGN.md section 3, rule 6)", () => {
+  function tunnelledWith(os: ("Windows" | "Linux")[]) {
+    const b = new EstateBuilder();
+    const rt = b.routeTable("rt", [["0.0.0.0/0", "VirtualNetworkGateway"]]);
+    const vnet = b.vnet("vnet", [{ name: "snet", routeTable: rt }]);
+    os.forEach((o, i) => b.vm(`vm${i}`, `${vnet}/subnets/snet`, o));
+    return findingFor(audit(b.rows), "snet");
+  }
+
+  it("NonCompliant with a Windows VM affected: high", () => {
+    const f = tunnelledWith(["Windows", "Linux"]);
+    assert.equal(f.status, "NonCompliant");
+    assert.equal(f.severity, "high");
+    assert.equal(f.impact.windowsVirtualMachines, 1);
+  });
+
+  it("NonCompliant with VM rows but no Windows VM today: medium", () => {
+    const f = tunnelledWith(["Linux"]);
+    assert.equal(f.status, "NonCompliant");
+    assert.equal(f.severity, "medium");
+    assert.equal(f.impact.windowsVirtualMachines, 0);
+    assert.equal(f.impact.linuxVirtualMachines, 1);
+  });
+
+  it("NonCompliant without VM rows (impact unknown): high", () => {
+    const f = tunnelledWith([]);
+    assert.equal(f.impact.windowsVirtualMachines, null);
+    assert.equal(f.severity, "high");
+  });
+
+  it("Unverified: low, whatever the impact", () => {
+    const b = new EstateBuilder();
+    const vnet = b.vnet("vnet", [{ name: "snet" }], { gateway: true });
+    b.vm("vm0", `${vnet}/subnets/snet`, "Windows");
+    const f = findingFor(audit(b.rows), "snet");
+    assert.equal(f.status, "Unverified");
+    assert.equal(f.severity, "low");
+  });
+});
+
+describe("endpoint sets per OS (DESIGN.md section 3: KMS everywhere, RHUI where RHEL PAYG runs)", () => {
+  const RHUI = [
+    "52.136.197.163",
+    "20.225.226.182",
+    "52.142.4.99",
+    "20.248.180.252",
+    "20.24.186.80",
+  ];
+
+  function subnetWith(os: "Windows" | "RHEL" | "RHEL-BYOS", forcedSets?: string[]) {
+    const b = new EstateBuilder();
+    const rt = b.routeTable("rt", [
+      ["0.0.0.0/0", "VirtualNetworkGateway"],
+      ...kmsRoutes("Internet"),
+    ]);
+    const vnet = b.vnet("vnet", [{ name: "snet", routeTable: rt }]);
+    b.vm("vm0", `${vnet}/subnets/snet`, os);
+    return findingFor(audit(b.rows, { forcedSets }), "snet");
+  }
+
+  it("a RHEL pay-as-you-go VM adds RHUI 4 (HTTPS 443); tunnelled, it fails for that VM", () => {
+    const f = subnetWith("RHEL");
+    assert.deepEqual(f.endpointSets, ["kms", "rhui"]);
+    assert.deepEqual(
+      f.endpoints.map((e) => `${e.set}:${e.ip}:${e.port}:${e.reachable}`),
+      [...KMS.map((ip) => `kms:${ip}:1688:true`), ...RHUI.map((ip) => `rhui:${ip}:443:false`)],
+    );
+    assert.equal(f.status, "NonCompliant");
+    assert.equal(f.impact.rhelPayAsYouGoVirtualMachines, 1);
+    assert.equal(f.severity, "high", "a RHEL PAYG VM is affected");
+    assert.deepEqual(
+      f.missingRoutes,
+      RHUI.map((ip) => `${ip}/32`),
+    );
+  });
+
+  it("RHEL BYOS and Windows VMs need KMS only", () => {
+    for (const os of ["RHEL-BYOS", "Windows"] as const) {
+      const f = subnetWith(os);
+      assert.deepEqual(f.endpointSets, ["kms"], os);
+      assert.equal(f.status, "Compliant", os);
+    }
+    assert.equal(subnetWith("RHEL-BYOS").impact.linuxVirtualMachines, 1);
+  });
+
+  it("--endpoint-set rhui judges RHUI for every subnet, whatever its VMs", () => {
+    const f = subnetWith("Windows", ["rhui"]);
+    assert.deepEqual(f.endpointSets, ["kms", "rhui"]);
+    assert.equal(f.status, "NonCompliant");
+    // No RHEL PAYG VM is affected today (rule 6).
+    assert.equal(f.severity, "medium");
   });
 });

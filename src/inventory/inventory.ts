@@ -349,7 +349,6 @@ export class InventoryBuilder {
   }
 
   private addNic(record: InventoryRecord & { t: "networkInterface" }): void {
-    const inventory = this.inventory;
     this.subnetsOfNic.set(record.key, record.subnetKeys);
     const forwardingOff = record.ipForwarding === false ? "f" : "";
     if (record.ip)
