@@ -1,4 +1,5 @@
 import type { ArmRow } from "../src/inventory/arm-row.js";
+import { createRandom } from "../kit/random.js";
 
 /**
  * A seeded, deterministic synthetic estate of ARM rows shaped like `samples/demo-estate.json`:
@@ -15,18 +16,6 @@ export interface EstateGeneratorOptions {
   spokesPerHub?: number;
   /** VNets per subscription; default 40. */
   vnetsPerSubscription?: number;
-}
-
-/** mulberry32: tiny, fast, good enough for test data, identical on every platform. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const LOCATIONS = ["westeurope", "northeurope", "eastus2", "swedencentral", "japaneast"];

@@ -48,13 +48,19 @@ export function effectiveScope(settings: Settings, scope?: LiveScope): LiveScope
     : { subscriptions: settings.subscriptions, managementGroups: settings.managementGroups };
 }
 
+/**
+ * The Resource Graph source of the settings. `impact` overrides KMS_AUDIT_IMPACT_READ: the export
+ * reads every row (an estate file is the estate, not a summary of it).
+ */
 export function liveSourceFromSettings(
   settings: Settings,
   scope?: LiveScope,
   overrides: LiveScanOverrides = {},
+  impact: Settings["impactRead"] = settings.impactRead,
 ): EstateSource {
   const { subscriptions, managementGroups } = effectiveScope(settings, scope);
   return createResourceGraphSource({
+    impact,
     ...overrides.resourceGraph,
     ...(overrides.credential ? { credential: overrides.credential } : {}),
     cloud: settings.cloud,

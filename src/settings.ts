@@ -40,6 +40,11 @@ export interface Settings {
   confirmGatewayRoutes: boolean;
   /** KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES: read a VM NIC's effective routes per subnet in doubt. */
   verifyEffectiveRoutes: boolean;
+  /**
+   * KMS_AUDIT_IMPACT_READ: how a live scan reads NICs and VMs: "aggregate" (default; Resource Graph
+   * counts them per subnet, only the ones a path needs come as rows) or "rows" (every one).
+   */
+  impactRead: "aggregate" | "rows";
   /** KMS_AUDIT_ENDPOINTS_FILE: an endpoint file that extends or replaces the built-in sets. */
   endpointsFile: string | null;
   /** KMS_AUDIT_SERVICE_TAGS_FILE: Azure's service-tag file (ServiceTags_Public_*.json). */
@@ -158,6 +163,13 @@ function remediationSetting(raw: string | undefined): Settings["remediation"] {
   if (value === "") return "off";
   if (value === "off" || value === "plan" || value === "apply") return value;
   throw new SettingsError("KMS_AUDIT_REMEDIATION", `"${raw}" is not one of off, plan, apply`);
+}
+
+function impactReadSetting(raw: string | undefined): Settings["impactRead"] {
+  const value = (raw ?? "").trim().toLowerCase();
+  if (value === "") return "aggregate";
+  if (value === "aggregate" || value === "rows") return value;
+  throw new SettingsError("KMS_AUDIT_IMPACT_READ", `"${raw}" is not one of aggregate, rows`);
 }
 
 function filePath(name: string, raw: string | undefined): string | null {
@@ -296,6 +308,7 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       "KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES",
       env.KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES,
     ),
+    impactRead: impactReadSetting(env.KMS_AUDIT_IMPACT_READ),
     endpointsFile: filePath("KMS_AUDIT_ENDPOINTS_FILE", env.KMS_AUDIT_ENDPOINTS_FILE),
     serviceTagsFile: filePath("KMS_AUDIT_SERVICE_TAGS_FILE", env.KMS_AUDIT_SERVICE_TAGS_FILE),
     declarationsFile: filePath("KMS_AUDIT_DECLARATIONS_FILE", env.KMS_AUDIT_DECLARATIONS_FILE),

@@ -20,7 +20,7 @@ import {
 } from "./emulators/resource-graph.js";
 import { describeRun, runCli } from "./support/cli-process.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
-import { syntheticEstate } from "./support/synthetic-estate.js";
+import { syntheticEstate } from "../kit/estates/synthetic.js";
 import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
 
 const SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions";

@@ -22,9 +22,17 @@ import {
   type ResourceGraphEmulatorOptions,
 } from "./emulators/resource-graph.js";
 import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
+import { nicRowNeeded, vmTagged } from "./emulators/resource-graph-queries.js";
+import {
+  IMPACT_TOTALS_QUERY,
+  NEXT_HOP_NICS_QUERY,
+  RESOURCES_WITHOUT_IMPACT_QUERY,
+  RULE_COLLECTION_GROUPS_QUERY,
+  SUBSCRIPTIONS_QUERY,
+} from "../src/sources/resource-graph/queries.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
 import { EstateBuilder, HUB_FIREWALL_IP, SUB, findingFor } from "./support/estate-builder.js";
-import { syntheticEstate } from "./support/synthetic-estate.js";
+import { syntheticEstate } from "../kit/estates/synthetic.js";
 import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
 
 const DEMO = fileURLToPath(new URL("../../samples/demo-estate.json", import.meta.url));
@@ -36,6 +44,9 @@ const DEV = "3d9a5c74-7f4e-4b2a-9c83-2e3f4a5b6c03";
 const ONLINE = "4e0b6d85-8a5f-4c3b-8d94-3f4a5b6c7d04";
 const GUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions";
+const NIC_TYPE = "microsoft.network/networkinterfaces";
+const VM_TYPE = "microsoft.compute/virtualmachines";
+const RULE_COLLECTION_GROUP_TYPE = "microsoft.network/firewallpolicies/rulecollectiongroups";
 
 let tls: LoopbackCertificate;
 let identity: IdentityEndpoint;
@@ -136,13 +147,59 @@ function resourceRowCount(rows: ArmRow[], subscriptions?: string[]) {
   return { resources: resources.length, containers: containers.length };
 }
 
+/** Rows the default resources query returns: NICs and VMs only where a path needs them. */
+function readByResourcesQuery(r: ArmRow): boolean {
+  const type = r.type.toLowerCase();
+  if (type === SUBSCRIPTION_TYPE || type === RULE_COLLECTION_GROUP_TYPE) return false;
+  if (type === NIC_TYPE) return nicRowNeeded(r);
+  if (type === VM_TYPE) return vmTagged(r, "kms-route-audit-egress");
+  return true;
+}
+
+/**
+ * The fewest pages the default read can take: subscriptions; the resources query (every audited
+ * row but the NICs and VMs no path needs); rule collection groups; the next-hop NICs; the impact
+ * totals; one page per impact partition (800 subnets each) when there are NICs.
+ */
 function assertMinimumPages(rg: ResourceGraphEmulator, rows: ArmRow[]) {
   const n = resourceRowCount(rows);
-  const resources = rg.requests.filter((r) => r.table === "resources");
-  const containers = rg.requests.filter((r) => r.table === "resourcecontainers");
-  assert.equal(resources.length, Math.ceil(n.resources / 1000), "resources pages");
-  assert.equal(containers.length, Math.ceil(n.containers / 1000), "resourcecontainers pages");
-  assert.equal(rg.requests.length, resources.length + containers.length, "no other request");
+  const pages = (q: string) => rg.requests.filter((r) => r.query === q).length;
+  const nics = rows.filter((r) => r.type.toLowerCase() === NIC_TYPE);
+  const needed = rows.filter(readByResourcesQuery).length;
+  const groups = rows.filter((r) => r.type.toLowerCase() === RULE_COLLECTION_GROUP_TYPE).length;
+  const subnets = new Set(
+    nics.map((r) =>
+      String(
+        (r.properties as { ipConfigurations?: { properties?: { subnet?: { id?: string } } }[] })
+          ?.ipConfigurations?.[0]?.properties?.subnet?.id,
+      ).toLowerCase(),
+    ),
+  ).size;
+  const partitions = nics.length > 0 ? Math.ceil(subnets / 800) : 0;
+  assert.equal(
+    pages(RESOURCES_WITHOUT_IMPACT_QUERY),
+    Math.max(1, Math.ceil(needed / 1000)),
+    "resources pages",
+  );
+  assert.equal(
+    pages(SUBSCRIPTIONS_QUERY),
+    Math.ceil(n.containers / 1000),
+    "resourcecontainers pages",
+  );
+  assert.equal(pages(RULE_COLLECTION_GROUPS_QUERY), Math.max(1, Math.ceil(groups / 1000)));
+  assert.equal(pages(NEXT_HOP_NICS_QUERY), 1);
+  assert.equal(pages(IMPACT_TOTALS_QUERY), 1);
+  const partitionPages = rg.requests.filter((r) => r.query.includes("hash(subnetId")).length;
+  assert.equal(partitionPages, partitions, "one page per impact partition");
+  assert.equal(
+    rg.requests.length,
+    pages(RESOURCES_WITHOUT_IMPACT_QUERY) +
+      pages(SUBSCRIPTIONS_QUERY) +
+      pages(RULE_COLLECTION_GROUPS_QUERY) +
+      2 +
+      partitionPages,
+    "no other request",
+  );
   for (const r of rg.requests) {
     assert.equal(r.status, 200, `${r.table} page ${r.page}: ${r.outcome}`);
     assert.equal(r.top, 1000, "full pages");
@@ -171,8 +228,8 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
   });
 
   void it("a few thousand subnets at 5 queries per 2 s: identical verdicts, minimum pages, no 429, paced near the quota bound", async () => {
-    // 3,400 subnets: 9,676 resource rows = 10 pages, + 1 subscription page = 11 queries, so the
-    // last quota window holds one query and the whole run is bounded by the windows alone.
+    // 3,400 subnets: about ten pages of resource rows, then the impact queries: more queries than
+    // two quota windows hold, so the run is bounded by the windows alone.
     const rows = syntheticEstate({ subnets: 3400 });
     const windowInMs = 2_000;
     const limit = 5;
@@ -191,23 +248,24 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
     assertMinimumPages(rg, rows);
     assert.equal(rg.throttled, 0, "never ran into the quota");
     const queries = rg.requests.length;
-    assert.equal(queries, 2 * limit + 1, "11 queries: the quota allows them in 3 windows");
-    // The quota alone forces the last query to wait two full windows after the first one (a
-    // lower bound: a slower machine only takes longer).
-    const bound = 2 * windowInMs;
+    const windows = Math.ceil(queries / limit);
+    assert.ok(windows >= 3, `${queries} queries take ${windows} quota windows`);
+    // The quota alone forces the last query to wait that many full windows but one after the
+    // first (a lower bound: a slower machine only takes longer).
+    const bound = (windows - 1) * windowInMs;
     const at = (i: number) => (rg.requests[i] as RecordedRequest).at - rg.requests[0]!.at;
     assert.ok(at(limit) >= windowInMs - 20, `second window began at ${at(limit)} ms`);
     assert.ok(
       at(queries - 1) >= bound - 20,
       `the last query came ${at(queries - 1)} ms after the first`,
     );
-    // Near the bound: the client waits only when the window is spent (at most twice here), each
-    // time for the reported reset plus the margin (50 ms + 2%), never longer.
+    // Near the bound: the client waits only when the window is spent (once per window at most),
+    // each time for the reported reset plus the margin (50 ms + 2%), never longer.
     const waits = r.stderr
       .split("\n")
       .filter((line) => line.includes("waiting for the query quota to reset"))
       .map((line) => (JSON.parse(line) as { waitInMs: number }).waitInMs);
-    assert.ok(waits.length <= 2, `${waits.length} waits`);
+    assert.ok(waits.length <= windows - 1, `${waits.length} waits`);
     for (const w of waits) assert.ok(w > 0 && w <= windowInMs * 1.02 + 51, `a wait of ${w} ms`);
   });
 
@@ -401,7 +459,10 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
       });
       const result = JSON.parse(await readFile(out, "utf8")) as ScanResult;
       assert.equal(result.run.complete, true);
-      const n = resourceRowCount(demoRows);
+      const n = {
+        resources: demoRows.filter(readByResourcesQuery).length,
+        containers: resourceRowCount(demoRows).containers,
+      };
       assert.ok(
         stdout.includes(
           "\r\x1b[2KResource Graph: 1 pages, 4 rows, 4 subscriptions (subscriptions query, tenant, page 1)",
@@ -414,10 +475,11 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
         ),
         JSON.stringify(stdout),
       );
+      // Then the rule collection groups, the next-hop NICs and the impact counts, each a page.
       assert.match(
         stdout,
         new RegExp(
-          `\\r\\x1b\\[2KResource Graph: read 2 pages, ${n.resources + n.containers} rows, 4 subscriptions\\r?\\n`,
+          `\\r\\x1b\\[2KResource Graph: read ${rg.requests.length} pages, \\d+ rows, 4 subscriptions\\r?\\n`,
         ),
       );
     },

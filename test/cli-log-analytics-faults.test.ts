@@ -18,7 +18,7 @@ import {
 } from "./emulators/logs-ingestion.js";
 import { describeRun, runCli, type CliRun } from "./support/cli-process.js";
 import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
-import { syntheticEstate } from "./support/synthetic-estate.js";
+import { syntheticEstate } from "../kit/estates/synthetic.js";
 import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
 
 const DCR = "dcr-00112233445566778899aabbccddeeff";

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { ScanResult } from "../src/model.js";
 import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
-import { syntheticEstate } from "./support/synthetic-estate.js";
+import { syntheticEstate } from "../kit/estates/synthetic.js";
 
 const DEMO = fileURLToPath(new URL("../../samples/demo-estate.json", import.meta.url));
 const run = promisify(execFile);

@@ -82,7 +82,11 @@ describe("inventory: IDs, duplicates and shapes", () => {
     assert.equal(a.virtualNetworkName, "vnet-elsewhere");
     assert.equal(a.subscriptionId, SUB);
     assert.equal(a.resourceGroup, "rg-net");
-    assert.equal(findingFor(findings, "snet-b").status, "Compliant");
+    // Bypassed to the Internet, but whether the subnet is private (or has a NAT gateway or an NSG) is in
+    // the VNet row the inventory lacks: unknown, never Compliant (DESIGN.md section 3, rule 4).
+    const b2 = findingFor(findings, "snet-b");
+    assert.equal(b2.status, "Unverified");
+    assert.deepEqual(b2.reasons, ["NSG_RULES_UNKNOWN", "OUTBOUND_ACCESS_UNKNOWN"]);
   });
 
   it("an orphan subnet whose table covers no KMS IP stays Unverified (its VNet's gateways are unknown)", () => {

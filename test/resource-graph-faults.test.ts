@@ -63,6 +63,9 @@ function read(
     {
       cloud: "AzureCloud",
       armEndpoint: rg.url,
+      // Paging, pacing and faults, on the queries that read every row; the impact aggregates
+      // have their own tests (resource-graph-impact.test.ts).
+      impact: "rows",
       pageSize: 100,
       retry: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 5 },
       ...options,
@@ -230,6 +233,8 @@ void describe("Resource Graph pages that are not what they claim", () => {
         NODE_EXTRA_CA_CERTS: tls.caFile,
         ...identity.env(),
         KMS_AUDIT_ARM_ENDPOINT: rg.url,
+        // The resources query that reads every row, as the paging tests above.
+        KMS_AUDIT_IMPACT_READ: "rows",
       },
       { cwd: tmp },
     );

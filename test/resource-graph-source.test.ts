@@ -51,6 +51,9 @@ function run(
     {
       cloud: "AzureCloud",
       armEndpoint: rg.url,
+      // Paging, pacing and faults, on the queries that read every row; the impact aggregates
+      // have their own tests (resource-graph-impact.test.ts).
+      impact: "rows",
       retry: { maxRetries: 4, baseDelayInMs: 100, maxDelayInMs: 2_000 },
       ...options,
     },
@@ -72,10 +75,12 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.deepEqual(result.errors, []);
     assert.deepEqual(ids(result.rows), expectedIds(estate));
     assert.equal(new Set(ids(result.rows)).size, result.rows.length, "no duplicate rows");
-    // 720 rows / 100 per page = 8 resource pages, 1 subscription page, nothing else.
+    // 720 rows / 100 per page = 8 resource pages, 1 subscription page, 1 (empty) rule collection
+    // group page, nothing else.
     assert.equal(rg.servedPages("resources").length, 8);
     assert.equal(rg.servedPages("resourcecontainers").length, 1);
-    assert.equal(rg.requests.length, 9);
+    assert.equal(rg.servedPages("networkresources").length, 1);
+    assert.equal(rg.requests.length, 10);
     for (const r of rg.requests) {
       assert.equal(r.authorization, "valid");
       assert.equal(r.top, 100);
@@ -107,13 +112,14 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.ok(identity.requests.every((q) => q.apiVersion === "2019-08-01"));
     // Logs: per-page counts, never a token.
     const pageLogs = result.logs.filter((l) => l.msg === "resource graph: page read");
-    assert.equal(pageLogs.length, 9);
+    assert.equal(pageLogs.length, 10);
     const stderr = JSON.stringify(result.logs) + result.stderrText;
     for (const token of identity.issued.keys()) assert.ok(!stderr.includes(token), "token leaked");
   });
 
   void it("paces itself on the quota headers: no 429 alone on the quota, waits no longer than the quota asks", async () => {
-    const estate = buildEstate(1, 500); // 3000 audited rows: 30 resource pages + 1 subscription page
+    // 3000 audited rows: 30 resource pages, 1 subscription page, 1 rule collection group page.
+    const estate = buildEstate(1, 500);
     const windowInMs = 2_000;
     const rg = await emulator({ rows: estate, quota: { limit: 5, windowInMs } });
     const result = await run(rg, { pageSize: 100 });
@@ -121,8 +127,8 @@ void describe("Resource Graph source (real SDK against the loopback emulator)", 
     assert.deepEqual(result.errors, []);
     assert.equal(result.rows.length, expectedIds(estate).length);
     assert.equal(rg.throttled, 0, "the client never ran into the quota");
-    assert.equal(rg.requests.length, 31);
-    // 31 queries at 5 per window need 7 windows: the quota alone imposes 6 full windows, so the
+    assert.equal(rg.requests.length, 32);
+    // 32 queries at 5 per window need 7 windows: the quota alone imposes 6 full windows, so the
     // run cannot be faster (a slower machine only makes it longer: a lower bound is safe).
     const bound = 6 * windowInMs;
     const first = rg.requests[0]?.at ?? 0;

@@ -533,10 +533,43 @@ class AuditEngine {
     table: RouteTable | null,
     firewallSubnet: boolean,
   ): RouteContext {
-    if (this.inventory.effectiveRoutes.size > 0) {
-      const effective = this.inventory.effectiveRoutes.get(subnetKey);
-      if (effective?.ok) return this.effectiveContext(subnet, effective);
-    }
+    const effective =
+      this.inventory.effectiveRoutes.size > 0
+        ? this.inventory.effectiveRoutes.get(subnetKey)
+        : undefined;
+    if (effective?.ok) return this.effectiveContext(subnet, effective);
+    const ctx = this.tableContextOf(subnetKey, subnet, vnetKey, table, firewallSubnet);
+    if (!effective || ctx.learned.unknown.length === 0) return ctx;
+    // The read that would have decided the learned routes failed: that is the first thing to say.
+    const key = `unreadable|${subnetKey}`;
+    const known = this.firewallContexts.get(key);
+    if (known) return known;
+    const unreadable: RouteContext = {
+      ...ctx,
+      learned: {
+        ...ctx.learned,
+        unknown: [
+          {
+            reason: "EFFECTIVE_ROUTES_UNREADABLE",
+            resourceId: effective.networkInterfaceId,
+            detail: `the effective routes of NIC ${nameOf(effective.networkInterfaceId)} could not be read: ${effective.message}`,
+            canSucceed: ctx.learned.unknown.some((u) => u.canSucceed),
+          },
+          ...ctx.learned.unknown,
+        ],
+      },
+    };
+    this.firewallContexts.set(key, unreadable);
+    return unreadable;
+  }
+
+  private tableContextOf(
+    subnetKey: string,
+    subnet: Subnet,
+    vnetKey: string,
+    table: RouteTable | null,
+    firewallSubnet: boolean,
+  ): RouteContext {
     const missing = subnet.routeTableId !== null && table === null;
     const blocked = table?.disableBgpRoutePropagation === true;
     let byVnet: Map<string, RouteContext> | undefined;

@@ -93,7 +93,8 @@ async function runExport(
 ): Promise<number> {
   const { liveSourceFromSettings } = await import("../scan-setup.js");
   // The command line's cloud and scope win over the settings', as for scan.
-  const source = liveSourceFromSettings({ ...settings, cloud: inputs.cloud }, inputs);
+  // Every NIC and VM row: an export is the estate as data, for any tool, not the scan's summary.
+  const source = liveSourceFromSettings({ ...settings, cloud: inputs.cloud }, inputs, {}, "rows");
   const partial = partialName(output);
   const stream = createWriteStream(partial, { flags: "w" });
   try {

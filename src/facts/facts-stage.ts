@@ -87,7 +87,7 @@ export function createFactsStage(options: FactsOptions): FactsStage {
     const failures: FactFailure[] = [];
     const budgeted = <T>(
       items: T[],
-      budget: number,
+      [budget, noun]: [number, string],
       label: string,
       targetOf: (t: T) => string,
       code: string,
@@ -104,7 +104,7 @@ export function createFactsStage(options: FactsOptions): FactsStage {
             code,
             kind,
             target: targetOf(t),
-            message: `${label} of ${targetOf(t)} not read: the run's budget of ${budget} was reached`,
+            message: `${label} of ${targetOf(t)} not read: the run's budget of ${budget} ${noun} was reached`,
           });
       }
       return read;
@@ -113,7 +113,7 @@ export function createFactsStage(options: FactsOptions): FactsStage {
     if (resources) {
       const lists = budgeted(
         listsToRead(inventory),
-        budgets.lists,
+        [budgets.lists, "lists"],
         "child resources",
         (l) => l.id,
         "FACT_NOT_READABLE",
@@ -143,7 +143,7 @@ export function createFactsStage(options: FactsOptions): FactsStage {
       const sources = learnedSourcesInDoubt(inventory, context.audit(inventory));
       const gateways = budgeted(
         sources.gateways,
-        budgets.gateways,
+        [budgets.gateways, "gateways"],
         "gateway learned routes",
         (id) => id,
         "GATEWAY_ROUTES_UNREADABLE",
@@ -151,7 +151,7 @@ export function createFactsStage(options: FactsOptions): FactsStage {
       );
       const peers = budgeted(
         sources.peers,
-        budgets.peers,
+        [budgets.peers, "Route Server peers"],
         "Route Server peer routes",
         (id) => id,
         "ROUTE_SERVER_ROUTES_UNREADABLE",
@@ -159,7 +159,7 @@ export function createFactsStage(options: FactsOptions): FactsStage {
       );
       const connections = budgeted(
         sources.connections,
-        budgets.connections,
+        [budgets.connections, "hub connections"],
         "hub connection effective routes",
         (id) => id,
         "VIRTUAL_HUB_ROUTES_UNREADABLE",

@@ -230,12 +230,16 @@ export function toRecord(row: ArmRow): InventoryRecord {
 export function fingerprintOf(record: InventoryRecord): string {
   return JSON.stringify(record, (name, value: unknown) => {
     if (name === "key") return undefined;
-    // IDs may be spelled in another case in another export; what matters is what they name.
+    // IDs, and the names and resource groups read from them, may be spelled in another case in
+    // another export; ARM names are case-insensitive: what matters is what they name.
     if (value instanceof Map) return [...value.entries()];
     if (typeof value === "string" && (name === "id" || name.endsWith("Id"))) return keyOf(value);
+    if (typeof value === "string" && CASE_INSENSITIVE_FIELDS.has(name)) return value.toLowerCase();
     return value;
   });
 }
+
+const CASE_INSENSITIVE_FIELDS: ReadonlySet<string> = new Set(["name", "resourceGroup"]);
 
 export type { SubnetRecord as SubnetEntry };
 export { keyOf };

@@ -31,7 +31,7 @@ export function limitProblem(query: string): string | null {
   if (count(/\bmv-expand\b/g) > 2) return "more than 2 mv-expand operators";
   if (count(/\bunion\b/g) > 2) return "more than 3 union legs";
   if (/\bhint\.strategy\b/.test(query)) return "custom join strategies are not allowed";
-  const limit = /\bmv-expand\s+limit\s+(\d+)/.exec(query);
+  const limit = /\bmv-expand\b[^|]*\blimit\s+(\d+)/.exec(query);
   if (limit && Number(limit[1]) > 400) return "mv-expand limit above 400";
   return null;
 }

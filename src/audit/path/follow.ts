@@ -249,11 +249,11 @@ export class PathFollower {
       const leads = route.learned.leadsTo;
       switch (leads.kind) {
         case "onPremises": {
+          // The endpoint names the learned route that did it (BGP_DEFAULT_ROUTE_LEARNED,
+          // VIRTUAL_HUB_ROUTE_LEARNED, VPN_DEFAULT_SITE, ...); the finding also says where it went.
           const tunnel = this.walk(
             false,
-            route.learned.reason === "VPN_DEFAULT_SITE"
-              ? "VPN_DEFAULT_SITE"
-              : "TUNNELED_ON_PREMISES",
+            route.learned.reason,
             {
               kind: "VirtualNetworkGateway",
               resourceId: leads.gatewayId,
@@ -261,7 +261,6 @@ export class PathFollower {
             },
             [{ kind: "route" }],
           );
-          // Which learned route did it (BGP_DEFAULT_ROUTE_LEARNED, VIRTUAL_HUB_ROUTE_LEARNED, ...).
           return {
             ...tunnel,
             causes: unique([...tunnel.causes, "TUNNELED_ON_PREMISES", route.learned.reason]),

@@ -97,7 +97,7 @@ export const IMPACT_ROWS_QUERY = [
 export const NEXT_HOP_NICS_QUERY = [
   "resources",
   `| where type =~ '${AUDITED_TYPES.routeTable}'`,
-  "| mv-expand limit 400 route = properties.routes",
+  "| mv-expand route = properties.routes limit 400",
   "| project ip = tostring(route.properties.nextHopIpAddress)",
   `| union (resources | where type =~ '${AUDITED_TYPES.bgpConnection}' | project ip = tostring(properties.peerIp))`,
   "| where isnotempty(ip)",
@@ -105,7 +105,7 @@ export const NEXT_HOP_NICS_QUERY = [
   "| join kind=inner (",
   "    resources",
   `    | where type =~ '${NIC}'`,
-  "    | mv-expand limit 400 ipConfiguration = properties.ipConfigurations",
+  "    | mv-expand ipConfiguration = properties.ipConfigurations limit 400",
   "    | project ip = tostring(ipConfiguration.properties.privateIPAddress), nicKey = tolower(id)",
   "  ) on ip",
   "| distinct nicKey",
@@ -158,7 +158,7 @@ export function impactPartitionQuery(partition: number, partitions: number): str
   return [
     "resources",
     `| where type =~ '${NIC}'`,
-    "| mv-expand limit 400 ipConfiguration = properties.ipConfigurations",
+    "| mv-expand ipConfiguration = properties.ipConfigurations limit 400",
     "| extend subnetId = tolower(tostring(ipConfiguration.properties.subnet.id))",
     `| where isnotempty(subnetId) and hash(subnetId, ${partitions}) == ${partition}`,
     "| project nicKey = tolower(id), subnetId, vmKey = tolower(tostring(properties.virtualMachine.id))",

@@ -1,4 +1,4 @@
-import { createRandom } from "../../bench/estate-generator.js";
+import { createRandom } from "../random.js";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
 
 /**
@@ -213,6 +213,8 @@ export function syntheticEstate(options: SyntheticEstateOptions): ArmRow[] {
             type: "microsoft.network/networkinterfaces",
             properties: {
               ipConfigurations: [{ name: "ipconfig1", properties: { subnet: { id: subnetId } } }],
+              // As Resource Graph reports every NIC: IP forwarding stated, off.
+              enableIPForwarding: false,
               virtualMachine: { id: vmId },
             },
           },
