@@ -1,5 +1,6 @@
 /**
- * npm run bench [-- --sizes 10000,100000,1000000] [--repeats 3] [--no-live] [--dir DIR]
+ * npm run bench [-- --sizes 10000,100000,1000000] [--repeats 3] [--no-live] [--no-offline]
+ *   [--no-nic-heavy] [--nic-heavy-sizes 10000,50000,100000] [--dir DIR]
  *
  * Every figure is a ratio measured within this run, scan and floor interleaved, because the
  * machine is shared and absolute times are noisy. See BENCHMARKS.md.
@@ -14,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { writeEstate } from "./gen-estate.js";
 import { benchLogAnalytics, benchResourceGraph } from "./live.js";
+import { benchNicHeavy } from "./live-impact.js";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const CLI = here("../src/cli/bin.js");
@@ -150,6 +152,8 @@ async function main() {
       repeats: { type: "string", default: "3" },
       "no-live": { type: "boolean", default: false },
       "no-offline": { type: "boolean", default: false },
+      "no-nic-heavy": { type: "boolean", default: false },
+      "nic-heavy-sizes": { type: "string", default: "10000,50000,100000" },
       dir: { type: "string", default: join(tmpdir(), "kms-route-audit-bench") },
     },
   });
@@ -233,6 +237,27 @@ async function main() {
           `${g.pages} requests vs minimum ${g.minimumPages} pages, ${g.throttled} x 429, ` +
           `${s(g.elapsedMs)} vs quota bound ${s(g.boundMs)} = ${x(g.elapsedMs / g.boundMs)}; ${g.rowsRead} rows read, ${g.errors} errors`,
       );
+    }
+    if (!values["no-nic-heavy"]) {
+      const quota = { limit: 15, windowInMs: 5_000 };
+      const latencyInMs = 50;
+      print(
+        `\nlive: NIC-heavy tenant (10 NICs and 6 VMs on 60% of subnets), Resource Graph emulator at 15 queries / 5 s, ${latencyInMs} ms per page; a whole scan per read, in its own process`,
+      );
+      for (const n of values["nic-heavy-sizes"].split(",").map(Number)) {
+        const f = await benchNicHeavy({ subnets: n, quota, latencyInMs });
+        const [rows, aggregate] = f.reads as [(typeof f.reads)[0], (typeof f.reads)[0]];
+        print(
+          `  ${n} subnets, ${f.rows} rows (${f.nicAndVmRows} NIC and VM rows); same findings: ${rows.digest === aggregate.digest ? "yes" : "NO"} (${aggregate.findings})`,
+        );
+        for (const r of f.reads)
+          print(
+            `    ${r.impact.padEnd(9)} ${String(r.pages).padStart(5)} pages, ${mb(r.bytes).padStart(9)}, ${s(r.elapsedMs)} vs quota bound ${s(r.boundMs)} = ${x(r.elapsedMs / r.boundMs)}, peak RSS ${mb(r.maxRssBytes)}, ${r.throttled} x 429${r.complete ? "" : ", INCOMPLETE"}`,
+          );
+        print(
+          `    aggregate/rows: pages ${x(aggregate.pages / rows.pages)}, bytes ${x(aggregate.bytes / rows.bytes)}, time ${x(aggregate.elapsedMs / rows.elapsedMs)}, peak RSS ${x(aggregate.maxRssBytes / rows.maxRssBytes)}`,
+        );
+      }
     }
     print("\nlive: Log Analytics emulator (1 MB per request)");
     const l = await benchLogAnalytics({ subnets: 10_000 });

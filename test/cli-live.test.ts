@@ -23,9 +23,11 @@ import {
 } from "./emulators/resource-graph.js";
 import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
 import { nicRowNeeded, vmTagged } from "./emulators/resource-graph-queries.js";
+import { armEmulatorFor, startArmFrontDoor } from "./support/arm-front-door.js";
 import {
   IMPACT_TOTALS_QUERY,
   NEXT_HOP_NICS_QUERY,
+  RESOURCE_TABLE_TYPES,
   RESOURCES_WITHOUT_IMPACT_QUERY,
   RULE_COLLECTION_GROUPS_QUERY,
   SUBSCRIPTIONS_QUERY,
@@ -52,7 +54,10 @@ let tls: LoopbackCertificate;
 let identity: IdentityEndpoint;
 let tmp: string;
 let demoRows: ArmRow[];
-const emulators: ResourceGraphEmulator[] = [];
+const emulators: { close(): Promise<void> }[] = [];
+/** The Resource Manager endpoint of each Resource Graph emulator: a front door that also serves
+ * the ARM lists Resource Graph lacks (Virtual WAN hub connections, routing intent). */
+const endpoints = new Map<ResourceGraphEmulator, string>();
 
 before(async () => {
   [tls, identity, tmp] = await Promise.all([
@@ -83,7 +88,10 @@ async function emulator(
         : `token for ${identity.issued.get(t)}, expected ${audience}`,
     ...options,
   });
-  emulators.push(e);
+  const arm = await armEmulatorFor(options.rows);
+  const door = await startArmFrontDoor({ resourceGraph: e, network: arm });
+  emulators.push(door, arm, e);
+  endpoints.set(e, door.url);
   return e;
 }
 
@@ -97,7 +105,7 @@ function live(
     {
       NODE_EXTRA_CA_CERTS: tls.caFile,
       ...identity.env(),
-      KMS_AUDIT_ARM_ENDPOINT: rg.url,
+      KMS_AUDIT_ARM_ENDPOINT: endpoints.get(rg)!,
       ...env,
     },
     { cwd: tmp },
@@ -150,16 +158,15 @@ function resourceRowCount(rows: ArmRow[], subscriptions?: string[]) {
 /** Rows the default resources query returns: NICs and VMs only where a path needs them. */
 function readByResourcesQuery(r: ArmRow): boolean {
   const type = r.type.toLowerCase();
-  if (type === SUBSCRIPTION_TYPE || type === RULE_COLLECTION_GROUP_TYPE) return false;
   if (type === NIC_TYPE) return nicRowNeeded(r);
   if (type === VM_TYPE) return vmTagged(r, "kms-route-audit-egress");
-  return true;
+  return RESOURCE_TABLE_TYPES.includes(type);
 }
 
 /**
  * The fewest pages the default read can take: subscriptions; the resources query (every audited
  * row but the NICs and VMs no path needs); rule collection groups; the next-hop NICs; the impact
- * totals; one page per impact partition (800 subnets each) when there are NICs.
+ * totals; one page per impact partition (800 VNets each) when there are NICs.
  */
 function assertMinimumPages(rg: ResourceGraphEmulator, rows: ArmRow[]) {
   const n = resourceRowCount(rows);
@@ -167,15 +174,16 @@ function assertMinimumPages(rg: ResourceGraphEmulator, rows: ArmRow[]) {
   const nics = rows.filter((r) => r.type.toLowerCase() === NIC_TYPE);
   const needed = rows.filter(readByResourcesQuery).length;
   const groups = rows.filter((r) => r.type.toLowerCase() === RULE_COLLECTION_GROUP_TYPE).length;
-  const subnets = new Set(
-    nics.map((r) =>
-      String(
+  const vnets = new Set(
+    nics.map((r) => {
+      const subnet = String(
         (r.properties as { ipConfigurations?: { properties?: { subnet?: { id?: string } } }[] })
           ?.ipConfigurations?.[0]?.properties?.subnet?.id,
-      ).toLowerCase(),
-    ),
+      ).toLowerCase();
+      return subnet.slice(0, subnet.indexOf("/subnets/"));
+    }),
   ).size;
-  const partitions = nics.length > 0 ? Math.ceil(subnets / 800) : 0;
+  const partitions = nics.length > 0 ? Math.ceil(vnets / 800) : 0;
   assert.equal(
     pages(RESOURCES_WITHOUT_IMPACT_QUERY),
     Math.max(1, Math.ceil(needed / 1000)),
@@ -189,7 +197,9 @@ function assertMinimumPages(rg: ResourceGraphEmulator, rows: ArmRow[]) {
   assert.equal(pages(RULE_COLLECTION_GROUPS_QUERY), Math.max(1, Math.ceil(groups / 1000)));
   assert.equal(pages(NEXT_HOP_NICS_QUERY), 1);
   assert.equal(pages(IMPACT_TOTALS_QUERY), 1);
-  const partitionPages = rg.requests.filter((r) => r.query.includes("hash(subnetId")).length;
+  const partitionPages = rg.requests.filter((r) =>
+    r.query.includes("hash(virtualNetworkId"),
+  ).length;
   assert.equal(partitionPages, partitions, "one page per impact partition");
   assert.equal(
     rg.requests.length,
@@ -217,22 +227,22 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
     assert.deepEqual(result.run.errors, []);
     assert.equal(result.run.source.kind, "resource-graph");
     assert.deepEqual(result.run.source.inputs, [
-      `${rg.url}/providers/Microsoft.ResourceGraph/resources`,
+      `${endpoints.get(rg)}/providers/Microsoft.ResourceGraph/resources`,
     ]);
     assert.deepEqual(result.run.scope, { subscriptions: [], managementGroups: [] });
-    assert.equal(result.run.counts.total, 16);
+    assert.equal(result.run.counts.total, 34);
     assertSameVerdicts(result, fromFile);
     assertMinimumPages(rg, demoRows);
     for (const q of rg.requests) assert.equal(q.subscriptions, null, "tenant scope");
     assert.ok(identity.requests.some((q) => q.resource === PUBLIC_ARM));
   });
 
-  void it("a few thousand subnets at 5 queries per 2 s: identical verdicts, minimum pages, no 429, paced near the quota bound", async () => {
-    // 3,400 subnets: about ten pages of resource rows, then the impact queries: more queries than
-    // two quota windows hold, so the run is bounded by the windows alone.
+  void it("a few thousand subnets at 3 queries per 2 s: identical verdicts, minimum pages, no 429, paced near the quota bound", async () => {
+    // 3,400 subnets: a few pages of resource rows, then the impact queries: more queries than two
+    // quota windows hold, so the run is bounded by the windows alone.
     const rows = syntheticEstate({ subnets: 3400 });
     const windowInMs = 2_000;
-    const limit = 5;
+    const limit = 3;
     const rg = await emulator({ rows, quota: { limit, windowInMs } });
     // Info logs on stderr: the client's pacing decisions are checked, not the clock.
     const r = await live(rg, [], { KMS_AUDIT_LOG_LEVEL: "info" });
@@ -399,9 +409,10 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
         ].map((ip) => `rhui:${ip}`),
       ],
     );
+    // Every audited subnet is judged against the US Gov KMS IPs (and RHUI where RHEL PAYG runs).
     for (const f of result.findings.filter((x) => x.status !== "NotApplicable"))
       assert.deepEqual(
-        f.endpoints.map((e) => e.ip),
+        f.endpoints.filter((e) => e.set === "kms").map((e) => e.ip),
         ["52.126.105.2", "23.97.0.13"],
       );
     const asked = identity.requests.slice(seenBefore).map((q) => q.resource);
@@ -454,7 +465,7 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
           NO_PROXY: "127.0.0.1,localhost",
           NODE_EXTRA_CA_CERTS: tls.caFile,
           ...identity.env(),
-          KMS_AUDIT_ARM_ENDPOINT: rg.url,
+          KMS_AUDIT_ARM_ENDPOINT: endpoints.get(rg)!,
         },
       });
       const result = JSON.parse(await readFile(out, "utf8")) as ScanResult;

@@ -118,7 +118,7 @@ function nicHeavy(subnets: number, seed: number): ArmRow[] {
 }
 
 const partitionRequests = (e: ResourceGraphEmulator) =>
-  e.requests.filter((r) => r.query.includes("hash(subnetId"));
+  e.requests.filter((r) => r.query.includes("hash(virtualNetworkId"));
 /** Reads of every NIC and VM row (first pages: one per scope). */
 const rowFallbacks = (e: ResourceGraphEmulator) =>
   e.requests.filter((r) => r.query === IMPACT_ROWS_QUERY && r.page === 1);
@@ -141,8 +141,8 @@ void describe("Resource Graph impact aggregates (real SDK against the emulator)"
     const reasons = new Set([...expected.values()].flatMap((f) => (f as Finding).reasons));
     for (const code of ["PRIVATE_SUBNET_NO_OUTBOUND", "NVA_IP_FORWARDING_DISABLED"])
       assert.ok(reasons.has(code as never), `the estate exercises ${code}`);
-    // 2,400 subnets, 60% with NICs: two partitions of one page each; no row fallback.
-    assert.equal(partitionRequests(aggregated).length, 2);
+    // 2,400 subnets in 480 VNets: one partition of one page; no row fallback.
+    assert.equal(partitionRequests(aggregated).length, 1);
     assert.equal(rowFallbacks(aggregated).length, 0);
     const pages = (e: ResourceGraphEmulator) => e.servedPages().length;
     assert.ok(
@@ -170,26 +170,33 @@ void describe("Resource Graph impact aggregates (real SDK against the emulator)"
 
   void it("a partition answer at the page limit (a bad estimate): rows instead, never short counts", async () => {
     const rows = [
-      ...withNicHeavyImpact(syntheticEstate({ subnets: 1_100, vmShare: 0, seed: 9 }), {
-        share: 1,
-        nics: 1,
-        vms: 1,
-        privateShare: 0.5,
-        seed: 9,
-      }),
+      ...withNicHeavyImpact(
+        syntheticEstate({ subnets: 1_100, subnetsPerVnet: 1, vmShare: 0, seed: 9 }),
+        {
+          share: 1,
+          nics: 1,
+          vms: 1,
+          privateShare: 0.5,
+          seed: 9,
+        },
+      ),
     ];
-    const e = await emulator(rows, { impactSubnetsScale: 0.5 });
+    const e = await emulator(rows, { impactVirtualNetworksScale: 0.5 });
     const a = await live(e);
     assert.equal(a.run.complete, true);
     assert.deepEqual(verdicts(a), verdicts(await offline(rows)));
-    assert.equal(partitionRequests(e).length, 1, "one partition sized for 550 subnets");
+    assert.equal(partitionRequests(e).length, 1, "one partition sized for 550 VNets");
     assert.equal(rowFallbacks(e).length, 1);
   });
 
   void it("a partition Resource Graph keeps failing: rows instead, and the run is complete", async () => {
     const rows = nicHeavy(300, 7);
     const e = await emulator(rows);
-    e.injectFault({ status: 503, times: Infinity, when: (r) => r.query.includes("hash(subnetId") });
+    e.injectFault({
+      status: 503,
+      times: Infinity,
+      when: (r) => r.query.includes("hash(virtualNetworkId"),
+    });
     const a = await live(e);
     assert.equal(a.run.complete, true, JSON.stringify(a.run.errors));
     assert.deepEqual(verdicts(a), verdicts(await offline(rows)));
@@ -202,7 +209,7 @@ void describe("Resource Graph impact aggregates (real SDK against the emulator)"
     e.injectFault({
       status: 503,
       times: Infinity,
-      when: (r) => r.query.includes("hash(subnetId") || r.query === IMPACT_ROWS_QUERY,
+      when: (r) => r.query.includes("hash(virtualNetworkId") || r.query === IMPACT_ROWS_QUERY,
     });
     const a = await live(e);
     assert.equal(a.run.complete, false);
@@ -223,16 +230,20 @@ void describe("impact rows in the inventory", () => {
     },
   };
   const impact = (extra: Record<string, unknown>): ArmRow => ({
-    id: `${subnetId}/kmsRouteAuditImpact`,
-    type: "kms-route-audit/subnetimpact",
-    subnetId,
-    networkInterfaces: 10,
-    windowsVirtualMachines: 3,
-    linuxVirtualMachines: 3,
-    rhelPayAsYouGoVirtualMachines: 1,
-    slesPayAsYouGoVirtualMachines: 1,
-    vmNic: `${subnetId}/nic`,
-    ...extra,
+    id: `${vnet.id}/kmsRouteAuditImpact`,
+    type: "kms-route-audit/virtualnetworkimpact",
+    subnets: [
+      {
+        subnetId,
+        networkInterfaces: 10,
+        windowsVirtualMachines: 3,
+        linuxVirtualMachines: 3,
+        rhelPayAsYouGoVirtualMachines: 1,
+        slesPayAsYouGoVirtualMachines: 1,
+        vmNic: `${subnetId}/nic`,
+        ...extra,
+      },
+    ],
   });
   const totals: ArmRow = {
     id: "kms-route-audit/impacttotals/tenant",
@@ -273,12 +284,14 @@ void describe("impact rows in the inventory", () => {
   it("a count that is not a count makes that subnet's impact unknown, never zero", () => {
     const inventory = build([vnet, totals, impact({ networkInterfaces: "ten" })]);
     assert.equal(inventory.impactBySubnet.get(subnetId.toLowerCase())?.networkInterfaces, null);
-    assert.ok(inventory.problems.some((p) => p.field === "networkInterfaces"));
+    assert.ok(inventory.problems.some((p) => p.field === "subnets[0].networkInterfaces"));
   });
 
   it("counts that name no subnet are a run error", () => {
-    const inventory = build([vnet, totals, { ...impact({}), id: "x", subnetId: undefined }]);
+    const inventory = build([vnet, totals, impact({ subnetId: undefined })]);
     assert.equal(inventory.errors[0]?.code, "RESOURCE_MALFORMED");
+    const notAList = build([vnet, totals, { ...impact({}), subnets: "many" }]);
+    assert.equal(notAList.errors[0]?.code, "RESOURCE_MALFORMED");
   });
 });
 

@@ -46,8 +46,8 @@ export const AUDITED_TYPES = {
   bgpLearnedRoutes: "microsoft.network/virtualhubs/bgpconnections/learnedroutes",
   connectionEffectiveRoutes:
     "microsoft.network/virtualhubs/hubvirtualnetworkconnections/effectiveroutes",
-  /** One subnet's NIC and VM counts, as Resource Graph aggregates them (not an ARM type). */
-  subnetImpact: "kms-route-audit/subnetimpact",
+  /** The NIC and VM counts of one VNet's subnets, as Resource Graph aggregates them (not ARM). */
+  virtualNetworkImpact: "kms-route-audit/virtualnetworkimpact",
   /** How many NIC and VM rows the aggregated scope held (not an ARM type). */
   impactTotals: "kms-route-audit/impacttotals",
 } as const;

@@ -9,9 +9,9 @@ import {
 import { effectiveRoutesOf, learnedRoutesOf } from "./records/facts.js";
 import {
   impactTotalsOf,
-  subnetImpactOf,
+  virtualNetworkImpactOf,
   type ImpactTotalsParts,
-  type SubnetImpactParts,
+  type VirtualNetworkImpactParts,
 } from "./records/impact.js";
 import {
   azureFirewallOf,
@@ -103,7 +103,7 @@ export type InventoryRecord =
   | NicParts
   | VmParts
   | ({ t: "scaleSet"; key: string } & ScaleSetParts)
-  | SubnetImpactParts
+  | VirtualNetworkImpactParts
   | ImpactTotalsParts
   | { t: "learnedRoutes"; key: string; ownerKey: string; read: LearnedRoutesRead }
   | { t: "effectiveRoutes"; key: string; nicKey: string; nicId: string; read: EffectiveRoutesRead };
@@ -204,8 +204,8 @@ export function toRecord(row: ArmRow): InventoryRecord {
       return virtualMachineOf(row, key);
     case AUDITED_TYPES.scaleSet:
       return { t: "scaleSet", key, ...scaleSetOf(row) };
-    case AUDITED_TYPES.subnetImpact:
-      return subnetImpactOf(row, key);
+    case AUDITED_TYPES.virtualNetworkImpact:
+      return virtualNetworkImpactOf(row, key);
     case AUDITED_TYPES.impactTotals:
       return impactTotalsOf(row, key);
     case AUDITED_TYPES.nicEffectiveRoutes: {

@@ -294,18 +294,18 @@ export class InventoryBuilder {
         if (record.family === "windows")
           for (const s of record.subnetKeys) increment(this.scaleSetInstances, s, record.instances);
         return;
-      case "subnetImpact":
+      case "virtualNetworkImpact":
         this.report(record.problems);
-        if (record.subnetKey === null) {
+        if (record.unattributed > 0)
           inventory.errors.push({
             code: "RESOURCE_MALFORMED",
             target: record.key,
-            message: `impact counts ${record.key} name no subnet: the NIC and VM counts of some subnet are unknown`,
+            message: `impact counts ${record.key}: ${record.unattributed} entries name no subnet, so the NIC and VM counts of some subnets are unknown`,
           });
-          return;
+        for (const subnet of record.subnets) {
+          this.aggregatedImpact.set(subnet.subnetKey, subnet.counts);
+          if (subnet.vmNic) this.addVmNic(subnet.subnetKey, subnet.vmNic);
         }
-        this.aggregatedImpact.set(record.subnetKey, record.counts);
-        if (record.vmNic) this.addVmNic(record.subnetKey, record.vmNic);
         return;
       case "impactTotals":
         if (record.networkInterfaces === null || record.virtualMachines === null) {

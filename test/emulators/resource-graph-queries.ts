@@ -37,7 +37,7 @@ export function limitProblem(query: string): string | null {
 }
 
 export function shapeOf(query: string): QueryShape {
-  const partition = /\bhash\(\s*subnetId\s*,\s*(\d+)\s*\)\s*==\s*(\d+)/.exec(query);
+  const partition = /\bhash\(\s*virtualNetworkId\s*,\s*(\d+)\s*\)\s*==\s*(\d+)/.exec(query);
   if (partition)
     return {
       kind: "impactPartition",
@@ -114,11 +114,11 @@ export function nextHopNics(rows: readonly ArmRow[]): ArmRow[] {
   );
 }
 
-export function impactTotals(rows: readonly ArmRow[], subnetsScale = 1): Record<string, unknown> {
+export function impactTotals(rows: readonly ArmRow[], vnetsScale = 1): Record<string, unknown> {
   let networkInterfaces = 0;
   let virtualMachines = 0;
   let mostIpConfigurations: number | null = null;
-  const subnets = new Set<string>();
+  const vnets = new Set<string>();
   for (const r of rows) {
     if (r.type === VM) virtualMachines += 1;
     if (r.type !== NIC) continue;
@@ -127,22 +127,28 @@ export function impactTotals(rows: readonly ArmRow[], subnetsScale = 1): Record<
     const length = Array.isArray(configs) ? configs.length : null;
     if (length !== null) mostIpConfigurations = Math.max(mostIpConfigurations ?? 0, length);
     const first = kqlString(bagOf(bagOf(bagOf(listOf(configs)[0]).properties).subnet).id);
-    if (first) subnets.add(first.toLowerCase());
+    if (first) vnets.add(vnetOf(first.toLowerCase()));
   }
   return {
-    id: "kms-route-audit/impact-totals",
+    id: "kms-route-audit/impacttotals",
     type: "kms-route-audit/impacttotals",
     networkInterfaces,
     virtualMachines,
-    // dcountif is an estimate; `subnetsScale` lets a test make it a bad one.
-    subnets: Math.round(subnets.size * subnetsScale),
+    // dcountif is an estimate; `vnetsScale` lets a test make it a bad one.
+    virtualNetworks: Math.round(vnets.size * vnetsScale),
     mostIpConfigurations,
   };
 }
 
-/** hash(subnetId, partitions): any stable hash does, as long as every partition query agrees. */
-export function partitionOf(subnetId: string, partitions: number): number {
-  return createHash("sha256").update(subnetId).digest().readUInt32BE(0) % partitions;
+/** KQL substring(s, 0, indexof(s, '/subnets/')): indexof -1 gives substring(s, 0, -1), "" here. */
+function vnetOf(subnetId: string): string {
+  const at = subnetId.indexOf("/subnets/");
+  return at < 0 ? "" : subnetId.slice(0, at);
+}
+
+/** hash(virtualNetworkId, partitions): any stable hash does, if every partition query agrees. */
+export function partitionOf(virtualNetworkId: string, partitions: number): number {
+  return createHash("sha256").update(virtualNetworkId).digest().readUInt32BE(0) % partitions;
 }
 
 type Family = "windows" | "rhelPayGo" | "slesPayGo" | "linux" | "unknown";
@@ -179,6 +185,17 @@ export function impactPartition(
   partition: number,
   partitions: number,
 ): Record<string, unknown>[] {
+  // Every partition of a split at once: large estates are asked for a hundred of them.
+  let bySplit = aggregated.get(rows);
+  if (!bySplit) aggregated.set(rows, (bySplit = new Map()));
+  let all = bySplit.get(partitions);
+  if (!all) bySplit.set(partitions, (all = aggregate(rows, partitions)));
+  return all[partition] ?? [];
+}
+
+const aggregated = new WeakMap<readonly ArmRow[], Map<number, Record<string, unknown>[][]>>();
+
+function aggregate(rows: readonly ArmRow[], partitions: number): Record<string, unknown>[][] {
   const families = new Map<string, Family>();
   for (const r of rows) if (r.type === VM) families.set(r.id.toLowerCase(), familyOf(r));
   // distinct nicKey, subnetId, vmKey
@@ -189,7 +206,7 @@ export function impactPartition(
     const vmKey = kqlString(bagOf(props.virtualMachine).id).toLowerCase();
     for (const c of listOf(props.ipConfigurations).slice(0, EXPAND_LIMIT)) {
       const subnetId = kqlString(bagOf(bagOf(bagOf(c).properties).subnet).id).toLowerCase();
-      if (!subnetId || partitionOf(subnetId, partitions) !== partition) continue;
+      if (!subnetId) continue;
       const nicKey = r.id.toLowerCase();
       pairs.set(`${nicKey}|${subnetId}|${vmKey}`, { nicKey, subnetId, vmKey });
     }
@@ -209,12 +226,15 @@ export function impactPartition(
       g.vms.set(vmKey, families.get(vmKey) ?? null);
     }
   }
-  return [...bySubnet.entries()].map(([subnetId, g]) => {
+  // One row per VNet, listing its subnets.
+  const byVnet = new Map<string, Record<string, unknown>[]>();
+  for (const [subnetId, g] of bySubnet) {
     const families = [...g.vms.values()];
     const count = (f: (x: Family | null) => boolean) => families.filter(f).length;
-    return {
-      id: `${subnetId}/kmsRouteAuditImpact`,
-      type: "kms-route-audit/subnetimpact",
+    const vnet = vnetOf(subnetId);
+    let list = byVnet.get(vnet);
+    if (!list) byVnet.set(vnet, (list = []));
+    list.push({
       subnetId,
       networkInterfaces: g.nics,
       windowsVirtualMachines: count((f) => f === "windows"),
@@ -222,6 +242,14 @@ export function impactPartition(
       rhelPayAsYouGoVirtualMachines: count((f) => f === "rhelPayGo"),
       slesPayAsYouGoVirtualMachines: count((f) => f === "slesPayGo"),
       vmNic: g.vmNic ?? "",
-    };
-  });
+    });
+  }
+  const out: Record<string, unknown>[][] = Array.from({ length: partitions }, () => []);
+  for (const [vnet, subnets] of byVnet)
+    out[partitionOf(vnet, partitions)]!.push({
+      id: `${vnet}/kmsRouteAuditImpact`,
+      type: "kms-route-audit/virtualnetworkimpact",
+      subnets,
+    });
+  return out;
 }

@@ -95,6 +95,8 @@ export interface RecordedRequest {
   status: number | "hang";
   /** Why the status was what it was: "served", "quota", "fault", "auth", "bad-request", "scope". */
   outcome: string;
+  /** Bytes of the JSON body answered. */
+  bytes: number;
 }
 
 export interface ResourceGraphEmulatorOptions {
@@ -115,8 +117,8 @@ export interface ResourceGraphEmulatorOptions {
   identityOf?: (token: string) => string;
   /** Extra header checks, e.g. the audience of the token; return an error text to refuse. */
   checkToken?: (token: string) => string | null;
-  /** Scales the impact totals' subnet estimate (dcountif), to make it a bad one. Default 1. */
-  impactSubnetsScale?: number;
+  /** Scales the impact totals' VNet estimate (dcountif), to make it a bad one. Default 1. */
+  impactVirtualNetworksScale?: number;
 }
 
 export interface ResourceGraphEmulator {
@@ -260,6 +262,15 @@ export async function startResourceGraphEmulator(
   );
   const maxPerRequest = options.maxSubscriptionsPerRequest ?? 1000;
   const rows: ArmRow[] = options.rows.map((r) => ({ ...r, type: r.type.toLowerCase() }));
+  const tables = new Map<string, ArmRow[]>();
+  const selections = new Map<
+    string,
+    {
+      selected: Record<string, unknown>[];
+      summarized: boolean;
+      shape: ReturnType<typeof shapeOf>;
+    }
+  >();
   const estateSubscriptions = [...new Set(rows.map(subscriptionOf))].sort();
 
   const readBody = (req: IncomingMessage) =>
@@ -305,9 +316,12 @@ export async function startResourceGraphEmulator(
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "https://127.0.0.1");
     const bodyText = await readBody(req);
+    let recorded: RecordedRequest | null = null;
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      const text = JSON.stringify(body);
+      if (recorded) recorded.bytes = Buffer.byteLength(text);
       res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
-      res.end(JSON.stringify(body));
+      res.end(text);
     };
     const error = (status: number, code: string, message: string, details?: unknown[]) =>
       send(status, { error: { code, message, ...(details ? { details } : {}) } });
@@ -381,7 +395,9 @@ export async function startResourceGraphEmulator(
       authorization: !token ? "missing" : options.isValidToken(token) ? "valid" : "invalid",
       status: 200,
       outcome: "served",
+      bytes: 0,
     };
+    recorded = record;
     requests.push(record);
     const finish = (status: number | "hang", outcome: string) => {
       record.status = status;
@@ -508,51 +524,65 @@ export async function startResourceGraphEmulator(
       finish(400, "bad-request");
       return error(400, "BadRequest", `query not supported by Resource Graph: ${problem}`);
     }
-    const shape = shapeOf(query);
-    const wanted = new Set(parsed.types);
-    const byId = (a: { id: unknown }, b: { id: unknown }) => {
-      const x = String(a.id).toLowerCase();
-      const y = String(b.id).toLowerCase();
-      return x < y ? -1 : x > y ? 1 : 0;
-    };
-    const tableRows = rows
-      .filter((r) => (parsed.table === "resourcecontainers") === (r.type === SUBSCRIPTION_TYPE))
-      // networkresources holds rule collection groups; resources does not.
-      .filter(
-        (r) => (parsed.table === "networkresources") === (r.type === RULE_COLLECTION_GROUP_TYPE),
-      )
-      .filter((r) => inScope.has(subscriptionOf(r)));
-    // summarize answers are not paged: the first page only (a $skipToken never follows).
-    let summarized = false;
-    let selected: Record<string, unknown>[];
-    switch (shape.kind) {
-      case "nextHopNics":
-        selected = nextHopNics(tableRows).sort(byId);
-        break;
-      case "impactTotals":
-        summarized = true;
-        selected = [impactTotals(tableRows, options.impactSubnetsScale)];
-        break;
-      case "impactPartition":
-        summarized = true;
-        selected = impactPartition(tableRows, shape.partition, shape.partitions);
-        break;
-      case "rows":
-        selected = tableRows
-          .filter(
-            (r) =>
-              wanted.size === 0 ||
-              wanted.has(r.type) ||
-              (shape.nicRowsNeeded && r.type === NIC_TYPE && nicRowNeeded(r)) ||
-              (shape.taggedVms !== null && r.type === VM_TYPE && vmTagged(r, shape.taggedVms)),
-          )
-          .sort(byId);
-        break;
-    }
     const hash = createHash("sha256")
       .update(JSON.stringify([query, subscriptions, managementGroups]))
       .digest("hex")
       .slice(0, 16);
+    // What a query selects in a scope is computed once: later pages slice the same list.
+    const cacheKey = `${hash}|${[...inScope].join(",")}`;
+    let cached = selections.get(cacheKey);
+    if (!cached) {
+      const shape = shapeOf(query);
+      const wanted = new Set(parsed.types);
+      const byId = (a: { id: unknown }, b: { id: unknown }) => {
+        const x = String(a.id).toLowerCase();
+        const y = String(b.id).toLowerCase();
+        return x < y ? -1 : x > y ? 1 : 0;
+      };
+      const tableKey = `${parsed.table}|${[...inScope].join(",")}`;
+      let tableRows = tables.get(tableKey);
+      if (!tableRows) {
+        tableRows = rows
+          .filter((r) => (parsed.table === "resourcecontainers") === (r.type === SUBSCRIPTION_TYPE))
+          // networkresources holds rule collection groups; resources does not.
+          .filter(
+            (r) =>
+              (parsed.table === "networkresources") === (r.type === RULE_COLLECTION_GROUP_TYPE),
+          )
+          .filter((r) => inScope.has(subscriptionOf(r)));
+        tables.set(tableKey, tableRows);
+      }
+      // summarize answers are not paged: the first page only (a $skipToken never follows).
+      let summarized = false;
+      let selected: Record<string, unknown>[];
+      switch (shape.kind) {
+        case "nextHopNics":
+          selected = nextHopNics(tableRows).sort(byId);
+          break;
+        case "impactTotals":
+          summarized = true;
+          selected = [impactTotals(tableRows, options.impactVirtualNetworksScale)];
+          break;
+        case "impactPartition":
+          summarized = true;
+          selected = impactPartition(tableRows, shape.partition, shape.partitions);
+          break;
+        case "rows":
+          selected = tableRows
+            .filter(
+              (r) =>
+                wanted.size === 0 ||
+                wanted.has(r.type) ||
+                (shape.nicRowsNeeded && r.type === NIC_TYPE && nicRowNeeded(r)) ||
+                (shape.taggedVms !== null && r.type === VM_TYPE && vmTagged(r, shape.taggedVms)),
+            )
+            .sort(byId);
+          break;
+      }
+      cached = { selected, summarized, shape };
+      selections.set(cacheKey, cached);
+    }
+    const { selected, summarized, shape } = cached;
     if (skipToken && (offset < 0 || tokenHash !== hash)) {
       finish(400, "bad-request");
       return error(400, "BadRequest", "skip token does not belong to this query and scope");

@@ -1,22 +1,28 @@
 import type { ArmRow } from "../arm-row.js";
-import { Problems, text } from "../fields.js";
+import { Problems, bag, list, text } from "../fields.js";
 import { keyOf } from "../resource-id.js";
 import type { Problem } from "../types.js";
 
 /**
- * Impact counts that Resource Graph aggregated for one subnet, in the order of the inventory's
- * impact columns but scale sets (which stay rows): NICs, Windows, Linux, RHEL PAYG, SLES PAYG VMs.
- * null when the row is malformed: the subnet's impact is then unknown, never zero.
+ * Impact counts that Resource Graph aggregated for the subnets of one VNet, in the order of the
+ * inventory's impact columns but scale sets (which stay rows): NICs, Windows, Linux, RHEL PAYG,
+ * SLES PAYG VMs. A subnet's counts are null when its entry is malformed: its impact is then
+ * unknown, never zero.
  */
-export interface SubnetImpactParts {
-  t: "subnetImpact";
+export interface VirtualNetworkImpactParts {
+  t: "virtualNetworkImpact";
   key: string;
-  /** null when neither `subnetId` nor the row ID names the subnet. */
-  subnetKey: string | null;
+  subnets: SubnetImpact[];
+  /** Entries that name no subnet: some subnet's counts are unknown. */
+  unattributed: number;
+  problems: Problem[];
+}
+
+export interface SubnetImpact {
+  subnetKey: string;
   counts: [number, number, number, number, number] | null;
   /** One NIC of the subnet attached to a VM (lower-cased ID), for the NIC facts. */
   vmNic: string | null;
-  problems: Problem[];
 }
 
 const COLUMNS = [
@@ -27,31 +33,35 @@ const COLUMNS = [
   "slesPayAsYouGoVirtualMachines",
 ] as const;
 
-/** The suffix Resource Graph's aggregate puts after the subnet ID to make the row's ID. */
-export const IMPACT_ID_SUFFIX = "/kmsRouteAuditImpact";
-
-export function subnetImpactOf(row: ArmRow, key: string): SubnetImpactParts {
+export function virtualNetworkImpactOf(row: ArmRow, key: string): VirtualNetworkImpactParts {
   const problems = new Problems(row.id);
-  const subnetId =
-    text(row.subnetId) ??
-    (row.id.toLowerCase().endsWith(IMPACT_ID_SUFFIX.toLowerCase())
-      ? row.id.slice(0, -IMPACT_ID_SUFFIX.length)
-      : null);
-  if (!subnetId) problems.add("subnetId", "is missing: the counts belong to no subnet");
-  const counts: number[] = [];
-  for (const column of COLUMNS) {
-    const value = row[column];
-    if (typeof value === "number" && Number.isInteger(value) && value >= 0) counts.push(value);
-    else problems.add(column, "is not a count (a whole number from 0)");
+  const subnets: SubnetImpact[] = [];
+  let unattributed = 0;
+  if (!Array.isArray(row.subnets)) {
+    problems.wrongType("subnets", row.subnets, "a list of subnet counts");
+    unattributed += 1;
   }
-  return {
-    t: "subnetImpact",
-    key,
-    subnetKey: subnetId ? keyOf(subnetId) : null,
-    counts: counts.length === COLUMNS.length ? (counts as SubnetImpactParts["counts"]) : null,
-    vmNic: text(row.vmNic),
-    problems: problems.all,
-  };
+  list(row.subnets).forEach((entry, i) => {
+    const e = bag(entry);
+    const subnetId = text(e.subnetId);
+    if (!subnetId) {
+      problems.add(`subnets[${i}].subnetId`, "is missing: the counts belong to no subnet");
+      unattributed += 1;
+      return;
+    }
+    const counts: number[] = [];
+    for (const column of COLUMNS) {
+      const value = e[column];
+      if (typeof value === "number" && Number.isInteger(value) && value >= 0) counts.push(value);
+      else problems.add(`subnets[${i}].${column}`, "is not a count (a whole number from 0)");
+    }
+    subnets.push({
+      subnetKey: keyOf(subnetId),
+      counts: counts.length === COLUMNS.length ? (counts as SubnetImpact["counts"]) : null,
+      vmNic: text(e.vmNic),
+    });
+  });
+  return { t: "virtualNetworkImpact", key, subnets, unattributed, problems: problems.all };
 }
 
 export interface ImpactTotalsParts {

@@ -118,37 +118,42 @@ export const NEXT_HOP_NICS_QUERY = [
   "| order by id asc",
 ].join("\n");
 
-/** Row type of one subnet's impact counts, as {@link impactPartitionQuery} projects them. */
-export const SUBNET_IMPACT_TYPE = "kms-route-audit/subnetimpact";
-/** Row type of the impact totals of one scope, as {@link IMPACT_TOTALS_QUERY} projects them. */
-export const IMPACT_TOTALS_TYPE = "kms-route-audit/impacttotals";
+/** Row type of one VNet's impact counts, as {@link impactPartitionQuery} projects them. */
+export const VIRTUAL_NETWORK_IMPACT_TYPE = AUDITED_TYPES.virtualNetworkImpact;
+/** Row type of the impact totals of one scope (made by the source from {@link IMPACT_TOTALS_QUERY}). */
+export const IMPACT_TOTALS_TYPE = AUDITED_TYPES.impactTotals;
+
+/** KQL: the VNet ID of a subnet ID. */
+const vnetOf = (subnetId: string) => `substring(${subnetId}, 0, indexof(${subnetId}, '/subnets/'))`;
 
 /**
- * How many NIC and VM rows the scope holds, roughly how many subnets NICs are in (by their first IP
+ * How many NIC and VM rows the scope holds, roughly how many VNets hold NICs (by their first IP
  * configuration: enough to size the partitions), and the longest array the partitions would
  * mv-expand (Resource Graph expands at most 400 elements; past that the counts would be short).
  */
 export const IMPACT_TOTALS_QUERY = [
   "resources",
   `| where type in~ ('${NIC}', '${VM}')`,
-  `| extend isNic = type =~ '${NIC}'`,
+  `| extend isNic = type =~ '${NIC}', firstSubnet = tolower(tostring(properties.ipConfigurations[0].properties.subnet.id))`,
   "| summarize networkInterfaces = countif(isNic), virtualMachines = countif(not(isNic)),",
-  "    subnets = dcountif(tolower(tostring(properties.ipConfigurations[0].properties.subnet.id)), isNic),",
+  `    virtualNetworks = dcountif(${vnetOf("firstSubnet")}, isNic and isnotempty(firstSubnet)),`,
   "    mostIpConfigurations = max(iff(isNic, array_length(properties.ipConfigurations), 0))",
-  `| project id = 'kms-route-audit/impact-totals', type = '${IMPACT_TOTALS_TYPE}', networkInterfaces, virtualMachines, subnets, mostIpConfigurations`,
+  // Rows of a page have an id and a type.
+  `| project id = '${IMPACT_TOTALS_TYPE}', type = '${IMPACT_TOTALS_TYPE}', networkInterfaces, virtualMachines, virtualNetworks, mostIpConfigurations`,
 ].join("\n");
 
-/** Subnets per partition that keeps a partition's answer well under the 1,000 rows of a page. */
-export const SUBNETS_PER_PARTITION = 800;
+/** VNets per partition: a partition's answer stays well under the 1,000 rows of a page. */
+export const VIRTUAL_NETWORKS_PER_PARTITION = 800;
 /** A partition's answer at or above this many rows may have been cut: its counts are not used. */
 export const PARTITION_ROW_LIMIT = 1000;
 
 /**
- * One partition of the impact counts: per subnet (of those whose lower-cased ID hashes to
- * `partition` of `partitions`), its NICs, its VMs per OS family and one VM NIC (for the NIC facts).
- * `summarize` answers are not paged (Resource Graph: "first page only"), hence the partitions.
- * NICs are joined to their VM by the NIC's virtualMachine reference (Azure sets it on every attached
- * NIC); a VM with two NICs in one subnet counts once.
+ * One partition of the impact counts: per VNet (of those whose lower-cased ID hashes to
+ * `partition` of `partitions`) one row listing its subnets, each with its NICs, its VMs per OS
+ * family and one VM NIC (for the NIC facts). `summarize` answers are not paged (Resource Graph:
+ * "first page only"), hence the partitions; a row per VNet rather than per subnet makes a page hold
+ * a few thousand subnets. NICs are joined to their VM by the NIC's virtualMachine reference (Azure
+ * sets it on every attached NIC); a VM with two NICs in one subnet counts once.
  */
 export function impactPartitionQuery(partition: number, partitions: number): string {
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 100_000)
@@ -160,9 +165,10 @@ export function impactPartitionQuery(partition: number, partitions: number): str
     `| where type =~ '${NIC}'`,
     "| mv-expand ipConfiguration = properties.ipConfigurations limit 400",
     "| extend subnetId = tolower(tostring(ipConfiguration.properties.subnet.id))",
-    `| where isnotempty(subnetId) and hash(subnetId, ${partitions}) == ${partition}`,
-    "| project nicKey = tolower(id), subnetId, vmKey = tolower(tostring(properties.virtualMachine.id))",
-    "| distinct nicKey, subnetId, vmKey",
+    `| extend virtualNetworkId = ${vnetOf("subnetId")}`,
+    `| where isnotempty(subnetId) and hash(virtualNetworkId, ${partitions}) == ${partition}`,
+    "| project nicKey = tolower(id), subnetId, virtualNetworkId, vmKey = tolower(tostring(properties.virtualMachine.id))",
+    "| distinct nicKey, subnetId, virtualNetworkId, vmKey",
     "| join kind=leftouter (",
     "    resources",
     `    | where type =~ '${VM}'`,
@@ -183,15 +189,20 @@ export function impactPartitionQuery(partition: number, partitions: number): str
     "        license startswith 'SLES' and license != 'SLES_BYOS', 'slesPayGo',",
     "        'linux')",
     "  ) on vmKey",
-    "| summarize nics = count(), vmNic = take_anyif(nicKey, isnotempty(vmKey)) by subnetId, vmKey, family",
+    "| summarize nics = count(), vmNic = take_anyif(nicKey, isnotempty(vmKey)) by subnetId, virtualNetworkId, vmKey, family",
     "| summarize networkInterfaces = sum(nics),",
     "    windowsVirtualMachines = countif(family == 'windows'),",
     "    linuxVirtualMachines = countif(family in ('linux', 'rhelPayGo', 'slesPayGo')),",
     "    rhelPayAsYouGoVirtualMachines = countif(family == 'rhelPayGo'),",
     "    slesPayAsYouGoVirtualMachines = countif(family == 'slesPayGo'),",
     "    vmNic = take_anyif(vmNic, isnotempty(vmNic))",
-    "    by subnetId",
-    `| project id = strcat(subnetId, '/kmsRouteAuditImpact'), type = '${SUBNET_IMPACT_TYPE}', subnetId, networkInterfaces, windowsVirtualMachines, linuxVirtualMachines, rhelPayAsYouGoVirtualMachines, slesPayAsYouGoVirtualMachines, vmNic`,
+    "    by subnetId, virtualNetworkId",
+    "| summarize subnets = make_list(pack('subnetId', subnetId, 'networkInterfaces', networkInterfaces,",
+    "    'windowsVirtualMachines', windowsVirtualMachines, 'linuxVirtualMachines', linuxVirtualMachines,",
+    "    'rhelPayAsYouGoVirtualMachines', rhelPayAsYouGoVirtualMachines,",
+    "    'slesPayAsYouGoVirtualMachines', slesPayAsYouGoVirtualMachines, 'vmNic', vmNic))",
+    "    by virtualNetworkId",
+    `| project id = strcat(virtualNetworkId, '/kmsRouteAuditImpact'), type = '${VIRTUAL_NETWORK_IMPACT_TYPE}', subnets`,
   ].join("\n");
 }
 

@@ -24,8 +24,8 @@ import {
   RESOURCES_QUERY,
   RESOURCES_WITHOUT_IMPACT_QUERY,
   RULE_COLLECTION_GROUPS_QUERY,
-  SUBNETS_PER_PARTITION,
-  SUBNET_IMPACT_TYPE,
+  VIRTUAL_NETWORKS_PER_PARTITION,
+  VIRTUAL_NETWORK_IMPACT_TYPE,
   SUBSCRIPTIONS_QUERY,
   impactPartitionQuery,
 } from "./queries.js";
@@ -558,9 +558,9 @@ async function readImpact(
   const count = (v: unknown) => (typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : null);
   const nics = count(t?.networkInterfaces);
   const vms = count(t?.virtualMachines);
-  const subnets = count(t?.subnets);
+  const vnets = count(t?.virtualNetworks);
   const longest = t?.mostIpConfigurations === null ? 0 : count(t?.mostIpConfigurations);
-  if (totals.length !== 1 || nics === null || vms === null || subnets === null || longest === null)
+  if (totals.length !== 1 || nics === null || vms === null || vnets === null || longest === null)
     return { ok: false, why: "impact totals: the answer is not one row of counts" };
   if (longest > 400)
     return {
@@ -576,7 +576,7 @@ async function readImpact(
     },
   ];
   if (nics === 0) return { ok: true, rows };
-  const partitions = Math.max(1, Math.ceil(subnets / SUBNETS_PER_PARTITION));
+  const partitions = Math.max(1, Math.ceil(vnets / VIRTUAL_NETWORKS_PER_PARTITION));
   for (let k = 0; k < partitions; k++) {
     const part = await one(`impact ${k + 1}/${partitions}`, impactPartitionQuery(k, partitions));
     if (typeof part === "string") return { ok: false, why: part };
@@ -586,7 +586,7 @@ async function readImpact(
         why: `impact partition ${k + 1}/${partitions} answered ${part.length} rows, the most one page holds`,
       };
     for (const row of part) {
-      if (row.type !== SUBNET_IMPACT_TYPE)
+      if (row.type !== VIRTUAL_NETWORK_IMPACT_TYPE)
         return { ok: false, why: `impact partition ${k + 1}: a row of type ${row.type}` };
       rows.push(row);
     }
@@ -595,7 +595,7 @@ async function readImpact(
     {
       scope: scope.label,
       partitions,
-      subnets: rows.length - 1,
+      virtualNetworks: rows.length - 1,
       networkInterfaces: nics,
       virtualMachines: vms,
     },

@@ -1,0 +1,39 @@
+/**
+ * Child process of the live benchmark: one whole scan (Resource Graph source, inventory, audit)
+ * with the real SDK and DefaultAzureCredential (loopback managed identity), the way the timer
+ * function runs it. Options come as JSON in KMS_BENCH_SOURCE_OPTIONS; one JSON line on stdout:
+ * wall time, peak RSS, a digest of every finding (to compare reads), counts and errors.
+ */
+import { createHash } from "node:crypto";
+import { endpointSetsFor } from "../src/catalog/endpoints.js";
+import { createLogger } from "../src/logging/logger.js";
+import { runScan } from "../src/scan.js";
+import {
+  createResourceGraphSource,
+  type ResourceGraphSourceOptions,
+} from "../src/sources/resource-graph/index.js";
+
+const options = JSON.parse(
+  process.env.KMS_BENCH_SOURCE_OPTIONS ?? "{}",
+) as ResourceGraphSourceOptions;
+const started = performance.now();
+const result = await runScan({
+  source: createResourceGraphSource(options),
+  cloud: options.cloud,
+  endpointSets: endpointSetsFor(options.cloud),
+  logger: createLogger({ level: "warn" }),
+});
+const elapsedMs = performance.now() - started;
+const digest = createHash("sha256");
+for (const f of [...result.findings].sort((a, b) => (a.subnetId < b.subnetId ? -1 : 1)))
+  digest.update(JSON.stringify(f));
+process.stdout.write(
+  `${JSON.stringify({
+    elapsedMs,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    findings: result.findings.length,
+    digest: digest.digest("hex"),
+    complete: result.run.complete,
+    errors: result.run.errors.length,
+  })}\n`,
+);
