@@ -187,7 +187,7 @@ export function impactPartition(
 ): Record<string, unknown>[] {
   // Every partition of a split at once: large estates are asked for a hundred of them.
   let bySplit = aggregated.get(rows);
-  if (!bySplit) aggregated.set(rows, (bySplit = new Map()));
+  if (!bySplit) aggregated.set(rows, (bySplit = new Map<number, Record<string, unknown>[][]>()));
   let all = bySplit.get(partitions);
   if (!all) bySplit.set(partitions, (all = aggregate(rows, partitions)));
   return all[partition] ?? [];

@@ -51,7 +51,8 @@ export async function armEmulatorFor(rows: readonly ArmRow[]): Promise<ArmNetwor
   const byHub = new Map<string, Map<string, ArmRow[]>>();
   for (const row of rows) {
     const type = row.type.toLowerCase();
-    if (type === "microsoft.network/virtualhubs") byHub.set(row.id, byHub.get(row.id) ?? new Map());
+    if (type === "microsoft.network/virtualhubs")
+      byHub.set(row.id, byHub.get(row.id) ?? new Map<string, ArmRow[]>());
     const child = HUB_CHILDREN[type as keyof typeof HUB_CHILDREN];
     if (!child) continue;
     const hubId = row.id.slice(0, row.id.toLowerCase().lastIndexOf(`/${child.toLowerCase()}/`));
