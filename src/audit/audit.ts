@@ -13,7 +13,9 @@ import { prefixesOfSubnet } from "../inventory/types.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
 import type {
   EndpointVerdict,
+  Exemption,
   Finding,
+  PolicyConflict,
   Severity,
   Fix,
   Hop,
@@ -52,6 +54,13 @@ import {
 } from "./prefix.js";
 import type { ReasonCode } from "./reasons.js";
 import { judge, severityOf, type EndpointOutcome, type Verdict } from "./verdict.js";
+import {
+  ExemptionIndex,
+  exemptionLabel,
+  NO_EXEMPTIONS,
+  tagExemption,
+  type SubnetExemptions,
+} from "../policy/exemptions.js";
 
 export interface AuditOptions {
   endpoints: Endpoint[];
@@ -61,6 +70,14 @@ export interface AuditOptions {
   declarations?: Declarations;
   /** Endpoint sets judged for every subnet, whatever its VMs (--endpoint-set). */
   forcedSets?: readonly string[];
+  /**
+   * The run's time: exemptions (Azure Policy exemptions, the tag's until=) that expired before it
+   * are not honoured. Default: the epoch (nothing has expired); every entry point passes the run's
+   * start.
+   */
+  asOf?: Date;
+  /** The attested assignment, whose Azure Policy exemptions make subnets Exempt. */
+  policyAssignment?: { id: string; definitionReferenceId: string | null } | null;
 }
 
 export interface AuditResult {
@@ -128,11 +145,20 @@ class AuditEngine {
   private readonly vnets = new Map<string, { key: string; exemption: string | null }>();
   private readonly subscriptionNames = new Map<string, string | null>();
   private readonly problems = new Map<string, Problem>();
+  private readonly exemptionIndex: ExemptionIndex;
+  private readonly tagExemptions = new Map<string, Exemption>();
+  private readonly asOf: Date;
 
   constructor(
     private readonly inventory: Inventory,
     private readonly options: AuditOptions,
   ) {
+    this.asOf = options.asOf ?? new Date(0);
+    this.exemptionIndex = new ExemptionIndex(inventory, {
+      assignmentId: options.policyAssignment?.id ?? null,
+      definitionReferenceId: options.policyAssignment?.definitionReferenceId ?? null,
+      asOf: this.asOf,
+    });
     this.ips = options.endpoints.map((e) => ipv4ToNumber(e.ip));
     this.follower = new PathFollower({
       inventory,
@@ -166,13 +192,24 @@ class AuditEngine {
     const vnet = this.vnetOf(subnet.virtualNetworkId);
     const impact = this.impactOf(subnetKey);
     const notApplicable = isPlatformSubnet(subnet.name);
-    const exemption = table?.exemption ?? vnet.exemption;
+    const exemptions = notApplicable ? NO_EXEMPTIONS : this.exemptionsOf(subnet, table, vnet);
+    const exemption = exemptions.active
+      ? {
+          label: exemptionLabel(exemptions.active),
+          reason: (exemptions.active.source === "tag" ? "EXEMPTED" : "POLICY_EXEMPT") as ReasonCode,
+        }
+      : null;
     const routes = this.routeContextOf(subnetKey, subnet, vnet.key, table, false);
     const shared = notApplicable
       ? this.notApplicable()
       : this.sharedFor(subnetKey, subnet, vnet.key, routes, impact);
     // The platform-subnet summary names the subnet, so those verdicts are per name.
-    const verdictKey = notApplicable ? subnet.name : exemption;
+    const unhonoured = exemptions.unhonoured.length > 0;
+    const verdictKey = notApplicable
+      ? subnet.name
+      : exemption === null && !unhonoured
+        ? null
+        : `${exemption?.reason ?? ""}|${exemption?.label ?? ""}|${unhonoured ? "u" : ""}`;
     let verdict = shared.verdicts.get(verdictKey);
     if (!verdict) {
       verdict = judge({
@@ -180,6 +217,7 @@ class AuditEngine {
         notApplicable,
         outcomes: shared.outcomes,
         exemption,
+        unhonouredExemption: unhonoured,
       });
       shared.verdicts.set(verdictKey, verdict);
     }
@@ -205,7 +243,47 @@ class AuditEngine {
       endpoints: shared.endpoints,
       impact,
       remediation: fixes.remediation,
+      exemption:
+        verdict.status === "Exempt" && exemptions.active
+          ? {
+              ...exemptions.active,
+              statusWithout: verdict.statusWithout as "NonCompliant" | "Unverified",
+            }
+          : null,
+      unhonouredExemptions: exemptions.unhonoured,
+      policyConflicts: NO_CONFLICTS,
     };
+  }
+
+  /**
+   * The exemptions covering a subnet: Azure Policy exemptions of the attested assignment (at the
+   * subnet, its VNet, resource group, subscription or a management group above), then the tag on
+   * its route table, then on its VNet. The first that counts makes it Exempt.
+   */
+  private exemptionsOf(
+    subnet: Subnet,
+    table: RouteTable | null,
+    vnet: { exemption: string | null },
+  ): SubnetExemptions {
+    const tags: Exemption[] = [];
+    if (table?.exemption != null) tags.push(this.tagOf(table.exemption, table.id));
+    if (vnet.exemption !== null) tags.push(this.tagOf(vnet.exemption, subnet.virtualNetworkId));
+    const native = this.exemptionIndex.empty ? null : this.exemptionIndex.coverOf(subnet);
+    if (
+      tags.length === 0 &&
+      (native === null || (!native.active && native.unhonoured.length === 0))
+    )
+      return NO_EXEMPTIONS;
+    const active = native?.active ?? tags.find((t) => t.state === "active") ?? null;
+    const unhonoured = [...(native?.unhonoured ?? []), ...tags.filter((t) => t.state !== "active")];
+    return { active, unhonoured: unhonoured.length === 0 ? NO_EXEMPTIONS.unhonoured : unhonoured };
+  }
+
+  private tagOf(value: string, resourceId: string): Exemption {
+    const key = `${resourceId}|${value}`;
+    let e = this.tagExemptions.get(key);
+    if (!e) this.tagExemptions.set(key, (e = tagExemption(value, resourceId, this.asOf)));
+    return e;
   }
 
   private severityOf(shared: Shared, verdict: Verdict, impact: Impact): Severity {
@@ -833,6 +911,7 @@ class AuditEngine {
 }
 
 const NO_IDS: string[] = [];
+const NO_CONFLICTS: PolicyConflict[] = Object.freeze([]) as unknown as PolicyConflict[];
 const UNREAD_NIC_NSGS = "(NICs not in the inventory)";
 const UNREAD_SUBNET_NSG = "(subnet not read)";
 const NO_SYSTEM: CandidateRoute[] = [];

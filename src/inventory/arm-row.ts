@@ -46,4 +46,8 @@ export const AUDITED_TYPES = {
   bgpLearnedRoutes: "microsoft.network/virtualhubs/bgpconnections/learnedroutes",
   connectionEffectiveRoutes:
     "microsoft.network/virtualhubs/hubvirtualnetworkconnections/effectiveroutes",
+  policyAssignment: "microsoft.authorization/policyassignments",
+  policyDefinition: "microsoft.authorization/policydefinitions",
+  policySetDefinition: "microsoft.authorization/policysetdefinitions",
+  policyExemption: "microsoft.authorization/policyexemptions",
 } as const;
