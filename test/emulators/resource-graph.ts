@@ -77,6 +77,8 @@ export interface RecordedRequest {
   top: number | null;
   skipToken: string | null;
   allowPartialScopes: boolean | null;
+  /** options.authorizationScopeFilter as sent (policyresources above the scope). */
+  authorizationScopeFilter: string | null;
   /** The 1-based page this request asked for (1 when it had no skip token). */
   page: number;
   authorization: "valid" | "missing" | "invalid";
@@ -148,6 +150,13 @@ interface ParsedQuery {
 }
 
 const RULE_COLLECTION_GROUP_TYPE = "microsoft.network/firewallpolicies/rulecollectiongroups";
+/** Types the policyresources table holds (of those the live source asks for). */
+const POLICY_TYPES: ReadonlySet<string> = new Set([
+  "microsoft.authorization/policyassignments",
+  "microsoft.authorization/policydefinitions",
+  "microsoft.authorization/policysetdefinitions",
+  "microsoft.authorization/policyexemptions",
+]);
 
 function parseQuery(query: string): ParsedQuery | null {
   const table = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase();
@@ -244,7 +253,7 @@ export async function startResourceGraphEmulator(
   );
   const maxPerRequest = options.maxSubscriptionsPerRequest ?? 1000;
   const rows: ArmRow[] = options.rows.map((r) => ({ ...r, type: r.type.toLowerCase() }));
-  const estateSubscriptions = [...new Set(rows.map(subscriptionOf))].sort();
+  const estateSubscriptions = [...new Set(rows.map(subscriptionOf))].filter((s) => s !== "").sort();
 
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve, reject) => {
@@ -308,6 +317,7 @@ export async function startResourceGraphEmulator(
         $skipToken?: unknown;
         resultFormat?: unknown;
         allowPartialScopes?: unknown;
+        authorizationScopeFilter?: unknown;
       };
     };
     try {
@@ -360,6 +370,10 @@ export async function startResourceGraphEmulator(
       allowPartialScopes:
         typeof body.options?.allowPartialScopes === "boolean"
           ? body.options.allowPartialScopes
+          : null,
+      authorizationScopeFilter:
+        typeof body.options?.authorizationScopeFilter === "string"
+          ? body.options.authorizationScopeFilter
           : null,
       page: offset > 0 ? Math.floor(offset / pageSize) + 1 : 1,
       authorization: !token ? "missing" : options.isValidToken(token) ? "valid" : "invalid",
@@ -430,7 +444,8 @@ export async function startResourceGraphEmulator(
       !parsed ||
       (parsed.table !== "resources" &&
         parsed.table !== "resourcecontainers" &&
-        parsed.table !== "networkresources")
+        parsed.table !== "networkresources" &&
+        parsed.table !== "policyresources")
     ) {
       finish(400, "bad-request");
       return error(400, "BadRequest", "query not understood by the emulator");
@@ -488,14 +503,37 @@ export async function startResourceGraphEmulator(
     }
     const inScope = new Set(scope);
     const wanted = new Set(parsed.types);
+    // policyresources: policy objects at a scope (subscription, group, resource) and, with
+    // authorizationScopeFilter AtScopeAboveAndBelow, those at the management groups above the
+    // scope's subscriptions and at the tenant (built-in definitions).
+    const above = record.authorizationScopeFilter?.toLowerCase() === "atscopeaboveandbelow";
+    const groupsAbove = new Set(
+      Object.entries(options.managementGroups ?? {})
+        .filter(([, subs]) => subs.some((s) => inScope.has(s.toLowerCase())))
+        .map(([mg]) => mg.toLowerCase()),
+    );
+    const policyVisible = (r: ArmRow): boolean => {
+      const sub = subscriptionOf(r);
+      if (sub) return inScope.has(sub);
+      if (!above) return false;
+      const mg = /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)\//i.exec(
+        r.id,
+      )?.[1];
+      return mg
+        ? groupsAbove.has(mg.toLowerCase())
+        : /^\/providers\/microsoft\.authorization\//i.test(r.id);
+    };
     const selected = rows
       .filter((r) => (parsed.table === "resourcecontainers") === (r.type === SUBSCRIPTION_TYPE))
       // networkresources holds rule collection groups; resources does not.
       .filter(
         (r) => (parsed.table === "networkresources") === (r.type === RULE_COLLECTION_GROUP_TYPE),
       )
+      .filter((r) => (parsed.table === "policyresources") === POLICY_TYPES.has(r.type))
       .filter((r) => wanted.size === 0 || wanted.has(r.type))
-      .filter((r) => inScope.has(subscriptionOf(r)))
+      .filter((r) =>
+        parsed.table === "policyresources" ? policyVisible(r) : inScope.has(subscriptionOf(r)),
+      )
       .sort((a, b) =>
         a.id.toLowerCase() < b.id.toLowerCase()
           ? -1

@@ -15,7 +15,12 @@ import { InputError, SourceError, describeCredentialError, describeError } from 
 import { isGuid, isManagementGroupId } from "../../settings.js";
 import type { EstateBatch, EstateSource, SourceContext } from "../source.js";
 import { cloudEndpoints } from "./clouds.js";
-import { RESOURCES_QUERY, RULE_COLLECTION_GROUPS_QUERY, SUBSCRIPTIONS_QUERY } from "./queries.js";
+import {
+  POLICY_QUERY,
+  RESOURCES_QUERY,
+  RULE_COLLECTION_GROUPS_QUERY,
+  SUBSCRIPTIONS_QUERY,
+} from "./queries.js";
 import { QuotaPacer } from "./quota.js";
 
 /** Most rows one Resource Graph page may hold (`options.$top`). */
@@ -67,6 +72,12 @@ export interface ResourceGraphSourceOptions {
    */
   maxPages?: number;
   retry?: RetryOptions;
+  /**
+   * Also read Azure Policy assignments, definitions, initiatives and exemptions (`policyresources`):
+   * exemptions of the attested assignment and deny policies that would reject a fix. A policy read
+   * that fails is the run error POLICY_NOT_READABLE (incomplete), never "no policies".
+   */
+  readPolicy?: boolean;
   /** Clock, injectable for tests. */
   now?: () => Date;
   /** Waits; injectable for tests. Must reject when the signal aborts. */
@@ -340,7 +351,13 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
         baseDelayInMs,
         maxDelayInMs,
       });
-      return readAll(reader, context, { scopes, pageSize, endpoint, tokenScope });
+      return readAll(reader, context, {
+        scopes,
+        pageSize,
+        endpoint,
+        tokenScope,
+        readPolicy: options.readPolicy === true,
+      });
     },
   };
 }
@@ -351,7 +368,13 @@ const BATCH_ROWS = 1000;
 async function* readAll(
   reader: PageReader,
   context: SourceContext,
-  plan: { scopes: Scope[]; pageSize: number; endpoint: string; tokenScope: string },
+  plan: {
+    scopes: Scope[];
+    pageSize: number;
+    endpoint: string;
+    tokenScope: string;
+    readPolicy: boolean;
+  },
 ): AsyncGenerator<EstateBatch> {
   const { logger } = context;
   logger.info(
@@ -398,20 +421,44 @@ async function* readAll(
       }
       context.reportError(error);
     };
-    for (const [name, query] of [
+    const queries: [string, string][] = [
       ["subscriptions", SUBSCRIPTIONS_QUERY],
       ["resources", RESOURCES_QUERY],
       ["rule collection groups", RULE_COLLECTION_GROUPS_QUERY],
-    ] as const) {
+    ];
+    if (plan.readPolicy) queries.push(["policy", POLICY_QUERY]);
+    for (const [name, query] of queries) {
       if (scopeFailed) break;
       // Subscription names only label findings: a failure to read them is logged, not a gap in
-      // the audit (the resources query reports any scope it cannot read on its own).
+      // the audit (the resources query reports any scope it cannot read on its own). Policy that
+      // cannot be read is a run error of its own: the resources were read, exemptions and deny
+      // policies are unknown.
       const onError =
         name === "subscriptions"
           ? (error: RunError) =>
               logger.warn({ error }, "resource graph: subscription names could not be read")
-          : report;
-      for await (const row of reader.pages(name, query, scope, plan.pageSize, onError, onPage)) {
+          : name === "policy"
+            ? (error: RunError) =>
+                report(
+                  {
+                    code: "POLICY_NOT_READABLE",
+                    message: `${error.message} (${error.code}): Azure Policy exemptions and deny policies are unknown`,
+                    ...(error.target ? { target: error.target } : {}),
+                  },
+                  false,
+                )
+            : report;
+      const extra =
+        name === "policy" ? { authorizationScopeFilter: "AtScopeAboveAndBelow" as const } : {};
+      for await (const row of reader.pages(
+        name,
+        query,
+        scope,
+        plan.pageSize,
+        onError,
+        onPage,
+        extra,
+      )) {
         // A subscription is readable when any row of it came back, a resource or its container.
         const subscription =
           typeof row.subscriptionId === "string"
@@ -473,6 +520,7 @@ class PageReader {
     pageSize: number,
     report: (error: RunError, fatal: boolean) => void,
     onPage?: (query: string, scope: string, page: number, rows: ArmRow[]) => void,
+    extraOptions: { authorizationScopeFilter?: "AtScopeAboveAndBelow" } = {},
   ): AsyncGenerator<ArmRow> {
     const partialAllowed = !scope.subscriptions;
     const target = scope.subscriptions
@@ -506,6 +554,7 @@ class PageReader {
           resultFormat: "objectArray",
           ...(skipToken ? { skipToken } : {}),
           ...(partialAllowed ? { allowPartialScopes: true } : {}),
+          ...extraOptions,
         },
       };
       const result = await this.fetch(request, `${name} query, ${scope.label}, page ${page}`);
