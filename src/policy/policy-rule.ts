@@ -81,8 +81,7 @@ function fieldValue(resource: Candidate, field: string, member: unknown): Value 
 }
 
 function propertiesOf(member: unknown): unknown {
-  if (member && typeof member === "object" && "properties" in member)
-    return (member).properties;
+  if (member && typeof member === "object" && "properties" in member) return member.properties;
   return member;
 }
 
@@ -125,6 +124,11 @@ function expression(raw: unknown, ctx: RuleContext, resource: Candidate, member:
   if (parameter) {
     const name = parameter[1]!.toLowerCase();
     return name in ctx.parameters ? ctx.parameters[name] : UNKNOWN;
+  }
+  const length = /^length\(\s*parameters\(\s*'([^']+)'\s*\)\s*\)$/i.exec(inner);
+  if (length) {
+    const v = ctx.parameters[length[1]!.toLowerCase()];
+    return Array.isArray(v) || typeof v === "string" ? v.length : UNKNOWN;
   }
   const field = /^field\(\s*'([^']+)'\s*\)$/i.exec(inner);
   if (field) return fieldValue(resource, field[1]!, member);
