@@ -215,7 +215,10 @@ void describe("attestations through the real PolicyInsightsClient", () => {
       new Date(String(a.expiresOn)).getTime(),
       new Date(result.run.startedAt).getTime() + 36 * HOUR,
     );
-    assert.ok(slept.every((ms) => ms <= 200), "writes are paced (5 a second), not retried");
+    assert.ok(
+      slept.every((ms) => ms <= 200),
+      "writes are paced (5 a second), not retried",
+    );
   });
 
   it("an incomplete scan attests what read data decided and nothing it could not read", async () => {

@@ -58,7 +58,7 @@ before(async () => {
   arm = await startArmRouter([
     {
       matches: (p) => /\/providers\/microsoft\.policyinsights\/attestations\//i.test(p),
-      handle: policy.handle,
+      handle: (req, res, body) => policy.handle(req, res, body),
     },
     {
       matches: (p) => /\/providers\/microsoft\.resourcegraph\//i.test(p),

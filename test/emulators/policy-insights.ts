@@ -173,11 +173,14 @@ export async function startPolicyInsightsEmulator(
         const p = body.properties ?? {};
         if (typeof p.policyAssignmentId !== "string" || !p.policyAssignmentId)
           return error(400, "InvalidRequestContent", "properties.policyAssignmentId is required");
-        if (p.complianceState !== undefined && !STATES.has(String(p.complianceState)))
+        if (
+          p.complianceState !== undefined &&
+          (typeof p.complianceState !== "string" || !STATES.has(p.complianceState))
+        )
           return error(
             400,
             "InvalidRequestContent",
-            `complianceState '${String(p.complianceState)}' is not valid`,
+            `complianceState '${JSON.stringify(p.complianceState)}' is not valid`,
           );
         const before = store.get(key);
         const stored = toStored(resourceId, name, p, before);
