@@ -114,7 +114,16 @@ export interface Impact {
 /** One fix, for one cause (DESIGN.md section 3, rule 7). */
 export interface Fix {
   /** What the fix does; `routes` is the only kind `remediate --apply` applies. */
-  kind: "routes" | "natGateway" | "firewallPolicyRule" | "firewallClassicRule" | "nsgRule";
+  kind:
+    | "routes"
+    | "natGateway"
+    | "firewallPolicyRule"
+    | "firewallClassicRule"
+    | "nsgRule"
+    /** Routes for the endpoint IPs with next hop the Azure Firewall (when a deny policy rejects Internet routes). */
+    | "routesViaFirewall"
+    /** The text of a policy exemption request for a fix a deny policy rejects. */
+    | "policyExemptionRequest";
   /** The reason codes this fix addresses. */
   causes: ReasonCode[];
   /** One line a person can read. */
@@ -122,6 +131,8 @@ export interface Fix {
   azureCli: string;
   powershell: string;
   bicep: string;
+  /** Deny policy assignments that would reject this fix (absent: none known). Additive. */
+  deniedBy?: string[];
 }
 
 /**
@@ -133,6 +144,42 @@ export interface Remediation {
   powershell: string;
   bicep: string;
   fixes: Fix[];
+}
+
+/**
+ * An exemption that covers a subnet: an Azure Policy exemption on the attested assignment (at the
+ * subnet's scope or above) or the kms-route-audit-exempt tag on its route table or VNet.
+ */
+export interface Exemption {
+  source: "policyExemption" | "tag";
+  /** The policy exemption's resource ID, or the ID of the tagged route table or VNet. */
+  id: string;
+  /** Waiver or Mitigated (Azure Policy exemptions); null for the tag. */
+  category: "Waiver" | "Mitigated" | null;
+  /** When it stops counting (ISO 8601); null: never. A tag's until=YYYY-MM-DD ends after that day, UTC. */
+  expiresOn: string | null;
+  /** The exemption's description (or display name), or the tag's justification. */
+  description: string | null;
+  /**
+   * active: it counts; expired: its expiresOn has passed (reported, not honoured); invalid: the
+   * tag's until= is not a date; notEvaluated: it has resource selectors, which the audit does not
+   * evaluate (not honoured).
+   */
+  state: "active" | "expired" | "invalid" | "notEvaluated";
+}
+
+/** A deny policy that would reject one of a finding's fixes (README "Azure Policy"). */
+export interface PolicyConflict {
+  /** The fix it would deny. */
+  fix: "routes" | "natGateway";
+  /** true: the rule denies the fix; null: it may (part of its rule could not be evaluated). */
+  denies: true | null;
+  policyAssignmentId: string;
+  policyDefinitionId: string;
+  /** The definition's reference ID when the assignment is an initiative's. */
+  policyDefinitionReferenceId: string | null;
+  /** What it denies, in words. */
+  detail: string;
 }
 
 export interface Finding {
@@ -160,6 +207,15 @@ export interface Finding {
   endpoints: EndpointVerdict[];
   impact: Impact;
   remediation: Remediation | null;
+  /**
+   * The exemption that made the finding Exempt, with the status it has without it; null when the
+   * finding is not Exempt. Added in schema 2 (additive).
+   */
+  exemption: (Exemption & { statusWithout: "NonCompliant" | "Unverified" }) | null;
+  /** Exemptions that cover the subnet but are not honoured (expired, invalid). Additive. */
+  unhonouredExemptions: Exemption[];
+  /** Deny policies that would reject a fix in `remediation`. Additive. */
+  policyConflicts: PolicyConflict[];
 }
 
 export type StatusCounts = Record<Status, number> & { total: number };

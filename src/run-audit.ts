@@ -19,6 +19,11 @@ export interface AuditPlan {
   catalog: Catalog;
   /** Live facts read before the audit; none offline. */
   facts?: FactsStage;
+  /**
+   * The Azure Policy assignment the scanner attests (KMS_AUDIT_POLICY_ASSIGNMENT_ID): its
+   * exemptions make subnets Exempt (README "Azure Policy").
+   */
+  policyAssignment?: { id: string; definitionReferenceId: string | null } | null;
   /** Run after the audit, in order (remediation, attestations). */
   actions?: readonly AuditAction[];
   /** Where the result goes besides the caller's rendering (Log Analytics). */
@@ -55,6 +60,7 @@ export async function runAudit(plan: AuditPlan, deps: { logger: Logger }): Promi
     declarations: plan.catalog.declarations,
     forcedSets: plan.catalog.forcedSets,
     facts: plan.facts,
+    policyAssignment: plan.policyAssignment ?? null,
     logger: deps.logger,
     signal: plan.signal,
     onProgress: plan.onProgress,

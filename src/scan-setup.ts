@@ -10,7 +10,16 @@ import {
   type PendingStore,
 } from "./outputs/log-analytics/index.js";
 import type { ResultSink } from "./outputs/sink.js";
+import { SettingsError } from "./errors.js";
 import type { Settings } from "./settings.js";
+import { attestationAction, workspaceLogsUri } from "./actions/attestation-action.js";
+import type { AuditAction } from "./actions/action.js";
+import {
+  createAttestationsClient,
+  type AttestationsClientOptions,
+} from "./policy/attestations-client.js";
+import type { AttestationLifetime } from "./policy/attestation-state.js";
+import { longestIntervalInMs } from "./policy/schedule.js";
 import {
   createResourceGraphSource,
   type ResourceGraphSourceOptions,
@@ -37,6 +46,7 @@ export interface LiveScanOverrides {
   logAnalytics?: Partial<
     Omit<LogAnalyticsSinkOptions, "endpoint" | "dcrId" | "findingsStream" | "runsStream">
   >;
+  attestations?: Partial<Omit<AttestationsClientOptions, "cloud" | "armEndpoint">>;
 }
 
 /** The settings' scope unless `scope` names subscriptions or management groups. */
@@ -67,6 +77,7 @@ export function liveSourceFromSettings(
     armEndpoint: settings.armEndpoint,
     subscriptions,
     managementGroups,
+    readPolicy: settings.readPolicy || settings.policyAssignmentId !== null,
   });
 }
 
@@ -105,9 +116,53 @@ export async function livePlan(request: LiveScanRequest): Promise<AuditPlan> {
       effectiveRoutes: settings.verifyEffectiveRoutes,
       network: armNetworkOptions(settings, request.overrides),
     }),
+    policyAssignment: settings.policyAssignmentId
+      ? {
+          id: settings.policyAssignmentId,
+          definitionReferenceId: settings.policyDefinitionReferenceId,
+        }
+      : null,
     signal: request.signal,
     newRunId: request.newRunId,
   };
+}
+
+/** How long attestations live: from the timer's schedule (KMS_AUDIT_SCHEDULE). */
+export function attestationLifetimeFrom(settings: Settings): AttestationLifetime {
+  const intervalInMs = longestIntervalInMs(settings.schedule);
+  if (intervalInMs === null)
+    throw new SettingsError(
+      "KMS_AUDIT_SCHEDULE",
+      `"${settings.schedule}" never fires or cannot be read, so attestations cannot be given an expiry (two missed runs)`,
+    );
+  return { intervalInMs };
+}
+
+/**
+ * The attestation action of the settings (KMS_AUDIT_POLICY_ASSIGNMENT_ID), or null when no
+ * assignment is set. `plan` reads and reports; `apply` writes.
+ */
+export function attestationActionFromSettings(
+  settings: Settings,
+  mode: "plan" | "apply",
+  overrides: LiveScanOverrides = {},
+): AuditAction | null {
+  if (!settings.policyAssignmentId) return null;
+  return attestationAction({
+    assignmentId: settings.policyAssignmentId,
+    definitionReferenceId: settings.policyDefinitionReferenceId,
+    mode,
+    lifetime: attestationLifetimeFrom(settings),
+    evidenceUri: settings.workspaceId
+      ? workspaceLogsUri(settings.cloud, settings.workspaceId)
+      : null,
+    client: createAttestationsClient({
+      ...overrides.attestations,
+      ...(overrides.credential ? { credential: overrides.credential } : {}),
+      cloud: settings.cloud,
+      armEndpoint: settings.armEndpoint,
+    }),
+  });
 }
 
 /** Where ARM's network API is for the facts stage and remediation. */

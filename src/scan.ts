@@ -29,6 +29,8 @@ export interface ScanOptions {
   forcedSets?: readonly string[];
   /** Live facts read before the audit (learned routes, effective routes). */
   facts?: FactsStage;
+  /** The attested assignment (KMS_AUDIT_POLICY_ASSIGNMENT_ID): its exemptions make subnets Exempt. */
+  policyAssignment?: { id: string; definitionReferenceId: string | null } | null;
   logger: Logger;
   signal?: AbortSignal;
   /** Passed to the source: told after each page it reads. */
@@ -88,6 +90,8 @@ export async function runScanWithInventory(
     serviceTags: options.serviceTags,
     declarations: options.declarations,
     forcedSets: options.forcedSets,
+    asOf: startedAt,
+    policyAssignment: options.policyAssignment ?? null,
   };
   let failures: FactFailure[] = [];
   if (options.facts) {

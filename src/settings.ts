@@ -57,6 +57,21 @@ export interface Settings {
   maxInputBytes: number;
   /** KMS_AUDIT_MAX_INPUT_ROWS: rows all estate inputs together may hold (default 10,000,000). */
   maxInputRows: number;
+  /**
+   * KMS_AUDIT_POLICY_ASSIGNMENT_ID: the assignment of the kms-route-audit Manual policy. Its
+   * exemptions make subnets Exempt, and the timer attests every audited subnet in its scope.
+   */
+  policyAssignmentId: string | null;
+  /** KMS_AUDIT_POLICY_DEFINITION_REFERENCE_ID: the definition's reference ID in an initiative. */
+  policyDefinitionReferenceId: string | null;
+  /**
+   * KMS_AUDIT_READ_POLICY: read Azure Policy (assignments, definitions, exemptions) from Resource
+   * Graph to recognise deny policies that would reject a fix. Default: true when
+   * KMS_AUDIT_POLICY_ASSIGNMENT_ID is set, else false.
+   */
+  readPolicy: boolean;
+  /** KMS_AUDIT_WORKSPACE_ID: the Log Analytics workspace's resource ID (attestation evidence link). */
+  workspaceId: string | null;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -73,6 +88,12 @@ const STREAM = /^Custom-[A-Za-z0-9_]{1,45}$/;
 // NCRONTAB: six fields (second minute hour day month day-of-week), or a TimeSpan "hh:mm:ss".
 const NCRONTAB_FIELD = /^[0-9A-Za-z*/,-]+$/;
 const TIMESPAN = /^\d{1,2}:\d{2}:\d{2}$/;
+
+const WORKSPACE_ID =
+  /^\/subscriptions\/[0-9a-f-]{36}\/resourcegroups\/[^/]+\/providers\/microsoft\.operationalinsights\/workspaces\/[^/]+$/i;
+const POLICY_ASSIGNMENT =
+  /^(\/providers\/microsoft\.management\/managementgroups\/[^/]+|\/subscriptions\/[0-9a-f-]{36}(\/resourcegroups\/[^/]+)?)\/providers\/microsoft\.authorization\/policyassignments\/[^/]+$/i;
+const REFERENCE_ID = /^[^\s/]{1,128}$/;
 
 export function isGuid(value: string): boolean {
   return GUID.test(value);
@@ -269,7 +290,31 @@ export function readSettings(env: Record<string, string | undefined> = process.e
     const missing = logsEndpoint === null ? "KMS_AUDIT_LOGS_ENDPOINT" : "KMS_AUDIT_DCR_ID";
     throw new SettingsError(missing, "is required when the other Log Analytics setting is set");
   }
+  const policyAssignmentId = matching(
+    "KMS_AUDIT_POLICY_ASSIGNMENT_ID",
+    env.KMS_AUDIT_POLICY_ASSIGNMENT_ID,
+    POLICY_ASSIGNMENT,
+    "a policy assignment ID (/subscriptions/<id>[/resourceGroups/<rg>] or /providers/Microsoft.Management/managementGroups/<mg>, then /providers/Microsoft.Authorization/policyAssignments/<name>)",
+  );
+  const readPolicyRaw = env.KMS_AUDIT_READ_POLICY;
   return {
+    policyAssignmentId,
+    policyDefinitionReferenceId: matching(
+      "KMS_AUDIT_POLICY_DEFINITION_REFERENCE_ID",
+      env.KMS_AUDIT_POLICY_DEFINITION_REFERENCE_ID,
+      REFERENCE_ID,
+      "a policy definition reference ID (no spaces or slashes, at most 128 characters)",
+    ),
+    readPolicy:
+      readPolicyRaw === undefined || readPolicyRaw.trim() === ""
+        ? policyAssignmentId !== null
+        : booleanSetting("KMS_AUDIT_READ_POLICY", readPolicyRaw),
+    workspaceId: matching(
+      "KMS_AUDIT_WORKSPACE_ID",
+      env.KMS_AUDIT_WORKSPACE_ID,
+      WORKSPACE_ID,
+      "a Log Analytics workspace resource ID",
+    ),
     cloud: env.KMS_AUDIT_CLOUD?.trim()
       ? parseCloud(env.KMS_AUDIT_CLOUD, "KMS_AUDIT_CLOUD")
       : "AzureCloud",

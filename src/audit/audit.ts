@@ -13,7 +13,9 @@ import { prefixesOfSubnet } from "../inventory/types.js";
 import { keyOf, nameOf } from "../inventory/resource-id.js";
 import type {
   EndpointVerdict,
+  Exemption,
   Finding,
+  PolicyConflict,
   Severity,
   Fix,
   Hop,
@@ -26,7 +28,15 @@ import { firewallRuleFix } from "./fixes/firewall-rule.js";
 import { natGatewayFix } from "./fixes/nat-gateway.js";
 import { nsgRuleFix } from "./fixes/nsg-rule.js";
 import { LazyRemediation } from "./fixes/remediation.js";
-import { routeFix } from "./fixes/routes.js";
+import { freeRouteName, routeFix } from "./fixes/routes.js";
+import { exemptionRequestFix, routesViaFirewallFix } from "./fixes/policy-alternatives.js";
+import {
+  DenyPolicies,
+  natCandidates,
+  routeCandidate,
+  routeTableCandidate,
+} from "../policy/deny-policies.js";
+import { resourceName } from "./fixes/quote.js";
 import { isPlatformSubnet } from "./not-applicable.js";
 import type { FirewallDecision } from "./path/firewall-rules.js";
 import { PathFollower, unique, type Blocker, type Origin, type Walk } from "./path/follow.js";
@@ -52,6 +62,13 @@ import {
 } from "./prefix.js";
 import type { ReasonCode } from "./reasons.js";
 import { judge, severityOf, type EndpointOutcome, type Verdict } from "./verdict.js";
+import {
+  ExemptionIndex,
+  exemptionLabel,
+  NO_EXEMPTIONS,
+  tagExemption,
+  type SubnetExemptions,
+} from "../policy/exemptions.js";
 
 export interface AuditOptions {
   endpoints: Endpoint[];
@@ -61,6 +78,14 @@ export interface AuditOptions {
   declarations?: Declarations;
   /** Endpoint sets judged for every subnet, whatever its VMs (--endpoint-set). */
   forcedSets?: readonly string[];
+  /**
+   * The run's time: exemptions (Azure Policy exemptions, the tag's until=) that expired before it
+   * are not honoured. Default: the epoch (nothing has expired); every entry point passes the run's
+   * start.
+   */
+  asOf?: Date;
+  /** The attested assignment, whose Azure Policy exemptions make subnets Exempt. */
+  policyAssignment?: { id: string; definitionReferenceId: string | null } | null;
 }
 
 export interface AuditResult {
@@ -128,11 +153,22 @@ class AuditEngine {
   private readonly vnets = new Map<string, { key: string; exemption: string | null }>();
   private readonly subscriptionNames = new Map<string, string | null>();
   private readonly problems = new Map<string, Problem>();
+  private readonly exemptionIndex: ExemptionIndex;
+  private readonly deny: DenyPolicies;
+  private readonly tagExemptions = new Map<string, Exemption>();
+  private readonly asOf: Date;
 
   constructor(
     private readonly inventory: Inventory,
     private readonly options: AuditOptions,
   ) {
+    this.asOf = options.asOf ?? new Date(0);
+    this.deny = new DenyPolicies(inventory);
+    this.exemptionIndex = new ExemptionIndex(inventory, {
+      assignmentId: options.policyAssignment?.id ?? null,
+      definitionReferenceId: options.policyAssignment?.definitionReferenceId ?? null,
+      asOf: this.asOf,
+    });
     this.ips = options.endpoints.map((e) => ipv4ToNumber(e.ip));
     this.follower = new PathFollower({
       inventory,
@@ -166,13 +202,24 @@ class AuditEngine {
     const vnet = this.vnetOf(subnet.virtualNetworkId);
     const impact = this.impactOf(subnetKey);
     const notApplicable = isPlatformSubnet(subnet.name);
-    const exemption = table?.exemption ?? vnet.exemption;
+    const exemptions = notApplicable ? NO_EXEMPTIONS : this.exemptionsOf(subnet, table, vnet);
+    const exemption = exemptions.active
+      ? {
+          label: exemptionLabel(exemptions.active),
+          reason: (exemptions.active.source === "tag" ? "EXEMPTED" : "POLICY_EXEMPT") as ReasonCode,
+        }
+      : null;
     const routes = this.routeContextOf(subnetKey, subnet, vnet.key, table, false);
     const shared = notApplicable
       ? this.notApplicable()
       : this.sharedFor(subnetKey, subnet, vnet.key, routes, impact);
     // The platform-subnet summary names the subnet, so those verdicts are per name.
-    const verdictKey = notApplicable ? subnet.name : exemption;
+    const unhonoured = exemptions.unhonoured.length > 0;
+    const verdictKey = notApplicable
+      ? subnet.name
+      : exemption === null && !unhonoured
+        ? null
+        : `${exemption?.reason ?? ""}|${exemption?.label ?? ""}|${unhonoured ? "u" : ""}`;
     let verdict = shared.verdicts.get(verdictKey);
     if (!verdict) {
       verdict = judge({
@@ -180,6 +227,7 @@ class AuditEngine {
         notApplicable,
         outcomes: shared.outcomes,
         exemption,
+        unhonouredExemption: unhonoured,
       });
       shared.verdicts.set(verdictKey, verdict);
     }
@@ -197,7 +245,10 @@ class AuditEngine {
       routeTableName: table?.name ?? (subnet.routeTableId ? nameOf(subnet.routeTableId) : null),
       status: verdict.status,
       severity: this.severityOf(shared, verdict, impact),
-      reasons: verdict.reasons,
+      reasons:
+        fixes.conflicts.length === 0
+          ? verdict.reasons
+          : withConflictReasons(verdict.reasons, fixes.conflicts),
       summary: verdict.summary,
       missingRoutes: fixes.missingRoutes,
       gatewayRoutesPossible: routes.learned.known.length > 0 || routes.learned.unknown.length > 0,
@@ -205,7 +256,47 @@ class AuditEngine {
       endpoints: shared.endpoints,
       impact,
       remediation: fixes.remediation,
+      exemption:
+        verdict.status === "Exempt" && exemptions.active
+          ? {
+              ...exemptions.active,
+              statusWithout: verdict.statusWithout as "NonCompliant" | "Unverified",
+            }
+          : null,
+      unhonouredExemptions: exemptions.unhonoured,
+      policyConflicts: fixes.conflicts,
     };
+  }
+
+  /**
+   * The exemptions covering a subnet: Azure Policy exemptions of the attested assignment (at the
+   * subnet, its VNet, resource group, subscription or a management group above), then the tag on
+   * its route table, then on its VNet. The first that counts makes it Exempt.
+   */
+  private exemptionsOf(
+    subnet: Subnet,
+    table: RouteTable | null,
+    vnet: { exemption: string | null },
+  ): SubnetExemptions {
+    const tags: Exemption[] = [];
+    if (table?.exemption != null) tags.push(this.tagOf(table.exemption, table.id));
+    if (vnet.exemption !== null) tags.push(this.tagOf(vnet.exemption, subnet.virtualNetworkId));
+    const native = this.exemptionIndex.empty ? null : this.exemptionIndex.coverOf(subnet);
+    if (
+      tags.length === 0 &&
+      (native === null || (!native.active && native.unhonoured.length === 0))
+    )
+      return NO_EXEMPTIONS;
+    const active = native?.active ?? tags.find((t) => t.state === "active") ?? null;
+    const unhonoured = [...(native?.unhonoured ?? []), ...tags.filter((t) => t.state !== "active")];
+    return { active, unhonoured: unhonoured.length === 0 ? NO_EXEMPTIONS.unhonoured : unhonoured };
+  }
+
+  private tagOf(value: string, resourceId: string): Exemption {
+    const key = `${resourceId}|${value}`;
+    let e = this.tagExemptions.get(key);
+    if (!e) this.tagExemptions.set(key, (e = tagExemption(value, resourceId, this.asOf)));
+    return e;
   }
 
   private severityOf(shared: Shared, verdict: Verdict, impact: Impact): Severity {
@@ -848,24 +939,148 @@ class AuditEngine {
       return NO_FIXES;
     // Route-only fixes depend on the table and the outcomes: the table's subnets share them.
     const routeOnly = !plan.nat && plan.firewalls.length === 0 && plan.nsgs.length === 0;
-    const cacheKey = routeOnly && subnet.routeTableId ? (table ?? subnet.routeTableId) : null;
+    const cacheKey =
+      routeOnly && subnet.routeTableId && this.deny.empty ? (table ?? subnet.routeTableId) : null;
     if (cacheKey) {
       const cached = shared.fixes?.get(cacheKey);
       if (cached !== undefined) return cached;
     }
+    const policy = this.deny.empty ? null : this.policyOf(plan, subnet, table);
     const fixes: Fixes = {
       remediation: new LazyRemediation(
-        { plan, subnet, table, inventory: this.inventory },
+        { plan, subnet, table, inventory: this.inventory, policy },
         buildFixes,
       ),
       missingRoutes: plan.missingRoutes,
+      conflicts: policy?.conflicts ?? NO_CONFLICTS,
     };
     if (cacheKey) (shared.fixes ??= new Map()).set(cacheKey, fixes);
     return fixes;
   }
+
+  /**
+   * Deny policies against the fixes the plan calls for (README "Azure Policy"): the /32 routes
+   * with next hop Internet (as routes of the subnet's table, or a new table in the VNet's group)
+   * and the NAT gateway with its public IP. Where they are denied: an Azure Firewall the subnet's
+   * VNet or a peer holds (direct egress, a public IP, not forced-tunnel), if routes to it pass.
+   */
+  private policyOf(plan: FixPlan, subnet: Subnet, table: RouteTable | null): PolicyFixes | null {
+    const conflicts: PolicyConflict[] = [];
+    const group = `/subscriptions/${subnet.subscriptionId}/resourceGroups/${subnet.resourceGroup}`;
+    const tableId = table?.id ?? subnet.routeTableId;
+    const newTable = resourceName("rt", subnet.virtualNetworkName, subnet.name, "kms");
+    const ips = plan.routeIps.map((e) => e.ip);
+    const routes = (hop: string, ip?: string) => {
+      const taken = new Set((table?.routes ?? []).map((r) => r.name.toLowerCase()));
+      return plan.routeIps.map((e) => {
+        const name = freeRouteName(taken, e.set, e.ip);
+        taken.add(name.toLowerCase());
+        return {
+          name,
+          prefix: `${e.ip}/32`,
+          nextHopType: hop,
+          ...(ip ? { nextHopIpAddress: ip } : {}),
+        };
+      });
+    };
+    const routeCheck = (hop: string, ip?: string) => {
+      const planned = routes(hop, ip);
+      return tableId
+        ? {
+            targetId: tableId,
+            candidates: planned.map((r) =>
+              routeCandidate(r.name, r.prefix, r.nextHopType, r.nextHopIpAddress),
+            ),
+          }
+        : {
+            targetId: `${group}/providers/Microsoft.Network/routeTables/${newTable}`,
+            candidates: [routeTableCandidate(newTable, subnet.location, planned)],
+          };
+    };
+    let routesDenied = false;
+    if (plan.routeIps.length > 0) {
+      const found = this.deny.conflicts(
+        "routes",
+        routeCheck("Internet"),
+        this.asOf,
+        `${keyOf(tableId ?? group)}|${ips.join(",")}`,
+      );
+      conflicts.push(...found);
+      routesDenied = found.length > 0;
+    }
+    let natDenied = false;
+    if (plan.nat) {
+      const nat = resourceName("ng", subnet.virtualNetworkName, subnet.name);
+      const found = this.deny.conflicts(
+        "natGateway",
+        {
+          targetId: `${group}/providers/Microsoft.Network/natGateways/${nat}`,
+          candidates: natCandidates(nat, resourceName("pip", nat), subnet.location),
+        },
+        this.asOf,
+        keyOf(group),
+      );
+      conflicts.push(...found);
+      natDenied = found.length > 0;
+    }
+    if (conflicts.length === 0) return null;
+    let firewall: PolicyFixes["firewall"] = null;
+    if (routesDenied || natDenied) {
+      const candidate = this.firewallFor(subnet);
+      if (candidate && plan.routeIps.length + (natDenied ? 1 : 0) > 0) {
+        const ip = candidate.privateIpAddresses[0]!;
+        const passes =
+          this.deny.conflicts("routes", routeCheck("VirtualAppliance", ip), this.asOf).length === 0;
+        if (passes) firewall = { firewall: candidate, ip };
+      }
+    }
+    return { conflicts, routesDenied, natDenied, firewall, tableId, group };
+  }
+
+  /** An Azure Firewall in the subnet's VNet or a peered VNet that egresses with a public IP. */
+  private firewallFor(subnet: Subnet): AzureFirewall | null {
+    const vnetKey = keyOf(subnet.virtualNetworkId);
+    const vnet = this.inventory.virtualNetworks.get(vnetKey);
+    const near = new Set([
+      vnetKey,
+      ...(vnet?.peerings ?? []).flatMap((p) =>
+        p.remoteVirtualNetworkKey ? [p.remoteVirtualNetworkKey] : [],
+      ),
+    ]);
+    for (const fw of this.inventory.firewalls.values()) {
+      if (fw.virtualNetworkKey === null || !near.has(fw.virtualNetworkKey)) continue;
+      if (fw.forcedTunnel || fw.publicIpCount === 0 || fw.privateIpAddresses.length === 0) continue;
+      return fw;
+    }
+    return null;
+  }
+}
+
+/** What deny policies change in a finding's fixes. */
+interface PolicyFixes {
+  conflicts: PolicyConflict[];
+  routesDenied: boolean;
+  natDenied: boolean;
+  /** The firewall the endpoint IPs can be routed to instead, when routes to it pass. */
+  firewall: { firewall: AzureFirewall; ip: string } | null;
+  tableId: string | null;
+  group: string;
+}
+
+function withConflictReasons(reasons: ReasonCode[], conflicts: PolicyConflict[]): ReasonCode[] {
+  const out = [...reasons];
+  const add = (c: ReasonCode) => {
+    if (!out.includes(c)) out.push(c);
+  };
+  for (const c of conflicts) {
+    if (c.denies === null) add("FIX_MAY_BE_DENIED_BY_POLICY");
+    else add(c.fix === "routes" ? "ROUTE_FIX_DENIED_BY_POLICY" : "NAT_GATEWAY_DENIED_BY_POLICY");
+  }
+  return out;
 }
 
 const NO_IDS: string[] = [];
+const NO_CONFLICTS: PolicyConflict[] = Object.freeze([]) as unknown as PolicyConflict[];
 const UNREAD_NIC_NSGS = "(NICs not in the inventory)";
 const UNREAD_SUBNET_NSG = "(subnet not read)";
 const NO_SYSTEM: CandidateRoute[] = [];
@@ -881,8 +1096,10 @@ interface Fixes {
   remediation: Remediation | null;
   /** The /32s the route fix adds. */
   missingRoutes: string[];
+  /** Deny policies that would reject a fix. */
+  conflicts: PolicyConflict[];
 }
-const NO_FIXES: Fixes = { remediation: null, missingRoutes: [] };
+const NO_FIXES: Fixes = { remediation: null, missingRoutes: [], conflicts: [] };
 const DEFAULT = DEFAULT_OUTBOUND;
 
 /** The fixes a situation's outcomes call for. Kept by the scripts' builder: no empty Maps. */
@@ -891,9 +1108,100 @@ interface FixInput {
   subnet: Subnet;
   table: RouteTable | null;
   inventory: Inventory;
+  policy: PolicyFixes | null;
 }
 
-function buildFixes({ plan, subnet, table, inventory }: FixInput): Fix[] {
+function buildFixes(input: FixInput): Fix[] {
+  const fixes = buildPlannedFixes(input);
+  const { policy, subnet, plan, table } = input;
+  if (!policy) return fixes;
+  // What passes first: the firewall route (with its rule), then the exemption requests; the
+  // denied fixes stay last, marked with the assignments that deny them.
+  const alternatives: Fix[] = [];
+  if (policy.firewall && plan.routeIps.length > 0) {
+    const { firewall, ip } = policy.firewall;
+    alternatives.push(
+      routesViaFirewallFix(
+        {
+          routeTableId: table?.id ?? subnet.routeTableId,
+          subnetName: subnet.name,
+          virtualNetworkName: subnet.virtualNetworkName,
+          subscriptionId: subnet.subscriptionId,
+          resourceGroup: subnet.resourceGroup,
+          location: subnet.location,
+          firewallName: firewall.name,
+          firewallIp: ip,
+          existingRouteNames: (table?.routes ?? []).map((r) => r.name),
+          missing: plan.routeIps,
+        },
+        plan.routeCauses,
+      ),
+      firewallRuleFix(
+        {
+          firewall,
+          decision: {
+            action: null,
+            detail: "the rule the routes through the firewall need",
+            policyId: firewall.policyId,
+            denyAt: null,
+            usedPriorities: usedPrioritiesOf(input.inventory, firewall),
+          },
+          sourcePrefixes: [...prefixesOfSubnet(subnet)],
+          subnetName: subnet.name,
+          endpoints: plan.routeIps.map((e) => ({ set: e.set, ip: e.ip, port: e.port })),
+        },
+        plan.routeCauses,
+      ),
+    );
+  }
+  const seen = new Set<string>();
+  for (const c of policy.conflicts) {
+    const key = `${c.fix}|${keyOf(c.policyAssignmentId)}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    alternatives.push(
+      exemptionRequestFix(
+        {
+          conflict: c,
+          scope: c.fix === "routes" ? (policy.tableId ?? policy.group) : policy.group,
+          what:
+            c.fix === "routes"
+              ? `routes with next hop Internet for ${plan.routeIps.map((e) => `${e.ip}/32`).join(", ")}`
+              : "a NAT gateway with a public IP",
+          subnetName: subnet.name,
+        },
+        c.fix === "routes" ? plan.routeCauses : ["PRIVATE_SUBNET_NO_OUTBOUND"],
+      ),
+    );
+  }
+  const deniers = (kind: Fix["kind"]) =>
+    policy.conflicts
+      .filter((c) => (kind === "routes" ? c.fix === "routes" : c.fix === "natGateway"))
+      .map((c) => c.policyAssignmentId);
+  const marked = fixes.map((f) => {
+    const by = f.kind === "routes" || f.kind === "natGateway" ? deniers(f.kind) : [];
+    return by.length === 0
+      ? f
+      : { ...f, summary: `Denied by Azure Policy (${by.join(", ")}): ${f.summary}`, deniedBy: by };
+  });
+  return [
+    ...alternatives,
+    ...marked.filter((f) => !f.deniedBy),
+    ...marked.filter((f) => f.deniedBy),
+  ];
+}
+
+function usedPrioritiesOf(inventory: Inventory, firewall: AzureFirewall): number[] {
+  if (firewall.policyKey) {
+    const out: number[] = [];
+    for (const g of inventory.ruleCollectionGroups.values())
+      if (g.policyKey === firewall.policyKey && g.priority !== null) out.push(g.priority);
+    return out;
+  }
+  return firewall.classicCollections.flatMap((c) => (c.priority === null ? [] : [c.priority]));
+}
+
+function buildPlannedFixes({ plan, subnet, table, inventory }: FixInput): Fix[] {
   const fixes: Fix[] = [];
   if (plan.routeIps.length > 0)
     fixes.push(

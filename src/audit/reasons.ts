@@ -97,6 +97,18 @@ export const REASONS = {
     "A resource the verdict depends on is malformed in the data (see the run's warnings); what depends on it is unknown.",
   RESOURCE_CONFLICTING:
     "The data holds a resource the verdict depends on more than once with different contents; which one is true is unknown.",
+
+  // Azure Policy (README "Azure Policy").
+  POLICY_EXEMPT:
+    "An Azure Policy exemption on the attested assignment covers the subnet (at its scope or above): it is Exempt; the finding carries the exemption's category, expiry and description.",
+  EXEMPTION_EXPIRED:
+    "An exemption covering the subnet (an Azure Policy exemption, or the kms-route-audit-exempt tag's until= date) has expired or cannot be read: it is reported, not honoured.",
+  ROUTE_FIX_DENIED_BY_POLICY:
+    "A deny policy assignment in scope would reject the route fix (routes with next hop Internet); the remediation offers what passes (routes through the Azure Firewall and a firewall rule, or a policy exemption request). The finding's policyConflicts name the assignment.",
+  NAT_GATEWAY_DENIED_BY_POLICY:
+    "A deny policy assignment in scope would reject the NAT gateway (or its public IP) the fix needs; the remediation offers what passes. The finding's policyConflicts name the assignment.",
+  FIX_MAY_BE_DENIED_BY_POLICY:
+    "A deny policy assignment in scope may reject a fix: part of its rule could not be evaluated (an unsupported condition or function). The finding's policyConflicts name the assignment.",
 } as const;
 
 export type ReasonCode = keyof typeof REASONS;

@@ -22,14 +22,21 @@ export interface Verdict {
   status: Status;
   reasons: ReasonCode[];
   summary: string;
+  /** The status without the exemption (the same as status unless it is Exempt). */
+  statusWithout: Status;
 }
 
 export interface VerdictInput {
   subnetName: string;
   notApplicable: boolean;
   outcomes: EndpointOutcome[];
-  /** Justification of an exemption tag on the route table or VNet, if any. */
-  exemption: string | null;
+  /**
+   * The exemption that counts, if any: its words for the summary and the reason code (EXEMPTED for
+   * the tag, POLICY_EXEMPT for an Azure Policy exemption).
+   */
+  exemption: { label: string; reason: ReasonCode } | null;
+  /** Some exemption covering the subnet expired (or is unreadable): reported, not honoured. */
+  unhonouredExemption?: boolean;
 }
 
 function ips(outcomes: EndpointOutcome[]): string {
@@ -62,6 +69,7 @@ export function judge(input: VerdictInput): Verdict {
       status: "NotApplicable",
       reasons: ["NOT_APPLICABLE_SUBNET"],
       summary: `${input.subnetName} is a platform subnet that never hosts customer VMs.`,
+      statusWithout: "NotApplicable",
     };
   }
   const reached = outcomes.filter((o) => o.reachable === true);
@@ -108,13 +116,17 @@ export function judge(input: VerdictInput): Verdict {
         ? "No endpoint set applies to the subnet."
         : `All ${outcomes.length} endpoint IPs are reachable${viaFirewall ? " through the firewall" : viaAppliance ? " through a declared appliance" : direct.some((o) => o.forced) ? ": routes bypass forced tunneling to the Internet" : " directly"}.`;
   }
-  if (input.exemption !== null && (status === "NonCompliant" || status === "Unverified")) {
-    reasons.add("EXEMPTED");
-    summary = `Exempt (${input.exemption}); otherwise ${status}: ${summary}`;
+  const statusWithout = status;
+  const needsAttention = status === "NonCompliant" || status === "Unverified";
+  if (input.unhonouredExemption && needsAttention) reasons.add("EXEMPTION_EXPIRED");
+  if (input.exemption !== null && needsAttention) {
+    reasons.add(input.exemption.reason);
+    summary = `Exempt (${input.exemption.label}); otherwise ${status}: ${summary}`;
     status = "Exempt";
   }
   return {
     status,
+    statusWithout,
     reasons: [...reasons],
     // Kept by every finding of the situation: flat, not a tree of template-literal pieces.
     summary: summary.normalize(),

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import { isPolicyAssignmentId } from "../policy/types.js";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
@@ -78,6 +79,22 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
       "--verify-effective-routes",
       "live scan: read one VM NIC's effective routes per subnet still Unverified (KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES)",
     )
+    .option(
+      "--policy-assignment <id>",
+      "the kms-route-audit Manual policy's assignment: its exemptions make subnets Exempt (KMS_AUDIT_POLICY_ASSIGNMENT_ID)",
+    )
+    .option(
+      "--read-policy",
+      "live scan: read Azure Policy (policyresources) to recognise deny policies that would reject a fix (KMS_AUDIT_READ_POLICY)",
+    )
+    .option(
+      "--attest",
+      "write an Azure Policy attestation per audited subnet in the assignment's scope (needs --policy-assignment)",
+    )
+    .option(
+      "--plan",
+      "with --attest: read the attestations and print what would be written; write nothing",
+    )
     .addHelpText("after", EXAMPLES)
     .action(async (raw: Record<string, unknown>) => {
       const settings = readSettings(io.env);
@@ -97,8 +114,19 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
             raw.confirmGatewayRoutes === true || (settings.confirmGatewayRoutes && live),
           verifyEffectiveRoutes:
             raw.verifyEffectiveRoutes === true || (settings.verifyEffectiveRoutes && live),
+          attest: raw.attest === true,
+          attestPlan: raw.plan === true,
         },
-        settings,
+        {
+          ...settings,
+          ...(typeof raw.policyAssignment === "string"
+            ? { policyAssignmentId: policyAssignmentFlag(raw.policyAssignment) }
+            : {}),
+          readPolicy:
+            raw.readPolicy === true ||
+            settings.readPolicy ||
+            typeof raw.policyAssignment === "string",
+        },
         io,
         createLogger({ level }),
       );
@@ -106,6 +134,14 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
   registerRemediateCommand(program, io, exit);
   registerExportCommand(program, io, exit);
   return program;
+}
+
+function policyAssignmentFlag(value: string): string {
+  if (!isPolicyAssignmentId(value))
+    throw new InputError(
+      `--policy-assignment: "${value}" is not a policy assignment ID (/subscriptions/<id>[/resourceGroups/<rg>] or /providers/Microsoft.Management/managementGroups/<mg>, then /providers/Microsoft.Authorization/policyAssignments/<name>)`,
+    );
+  return value.trim();
 }
 
 /** Runs the CLI; the only place that turns errors into exit codes. */

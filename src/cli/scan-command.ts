@@ -1,6 +1,7 @@
 import { InputError, OutputError, describeError, oneLine } from "../errors.js";
 import type { ByteStream } from "../inventory/load-estate.js";
 import type { Logger } from "../logging/logger.js";
+import type { AttestationActionReport } from "../actions/attestation-action.js";
 import type { CloudName, ScanResult } from "../model.js";
 import {
   formatResultChunks,
@@ -33,6 +34,9 @@ export interface ScanCommandOptions {
   /** Issue 6: confirm BGP-doubtful subnets against ARM (live only). */
   confirmGatewayRoutes?: boolean;
   verifyEffectiveRoutes?: boolean;
+  /** Write (or with attestPlan, preview) Azure Policy attestations (README "Azure Policy"). */
+  attest?: boolean;
+  attestPlan?: boolean;
 }
 
 export interface CommandIo {
@@ -58,6 +62,18 @@ export async function runScanCommand(
       "--log-analytics needs the settings KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID",
     );
   }
+  if (options.attestPlan && !options.attest)
+    throw new InputError("--plan previews attestations: use it with --attest");
+  if (options.attest && !settings.policyAssignmentId)
+    throw new InputError(
+      "--attest needs the policy assignment: --policy-assignment or KMS_AUDIT_POLICY_ASSIGNMENT_ID",
+    );
+  const attestations = options.attest
+    ? (await import("../scan-setup.js")).attestationActionFromSettings(
+        { ...settings, cloud: options.cloud },
+        options.attestPlan ? "plan" : "apply",
+      )
+    : null;
   const catalog = await readCatalog(options.cloud, options.catalog);
   const source = countingRows(await estateSourceFor(options, settings, io.stdin));
   // Progress only for the live source (files are read in one go), and only on a terminal.
@@ -109,6 +125,13 @@ export async function runScanCommand(
         cloud: options.cloud,
         catalog,
         facts,
+        policyAssignment: settings.policyAssignmentId
+          ? {
+              id: settings.policyAssignmentId,
+              definitionReferenceId: settings.policyDefinitionReferenceId,
+            }
+          : null,
+        actions: attestations ? [attestations] : [],
         sinks: logAnalytics ? [logAnalytics.sink] : [],
         // A complete read that found no subnet at all is an input problem, never a clean run: a
         // wrong file (e.g. rows without the VNets), a wrong scope, or an identity that sees nothing.
@@ -123,8 +146,33 @@ export async function runScanCommand(
     throw error;
   }
   if (logAnalytics) logAnalytics.report(outcome.result, outcome.sinks[0]!);
+  if (attestations) reportAttestations(outcome, io);
   if (output.failure) throw output.failure;
   return exitCodeFor(outcome, options.failOn);
+}
+
+/**
+ * One stderr line per attestation that is (or with --plan would be) written, then the counts:
+ * what --attest --plan previews.
+ */
+function reportAttestations(outcome: AuditOutcome, io: CommandIo): void {
+  const report = outcome.actions.find((a) => a.action === "attestations") as
+    AttestationActionReport | undefined;
+  if (!report?.items || !io.stderr) return;
+  const verb = report.mode === "plan" ? "would write" : "wrote";
+  for (const i of report.items)
+    if (i.outcome === "create" || i.outcome === "change" || i.outcome === "renew")
+      io.stderr.write(
+        `kms-route-audit: attestation: ${verb} ${i.state} (${i.outcome}) for ${safeLine(i.subnetId)}\n`,
+      );
+    else if (i.outcome === "failed")
+      io.stderr.write(
+        `kms-route-audit: attestation failed for ${safeLine(i.subnetId)}: ${safeLine(i.error ?? "")}\n`,
+      );
+  const c = report.counts;
+  io.stderr.write(
+    `kms-route-audit: attestations (${report.mode}) for ${report.assignmentId}: ${c.create} new, ${c.change} changed, ${c.renew} renewed, ${c.unchanged} unchanged, ${c.skipped} skipped, ${c.failed} failed\n`,
+  );
 }
 
 /**

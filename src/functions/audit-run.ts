@@ -8,9 +8,11 @@ import {
   type PendingStore,
 } from "../outputs/log-analytics/index.js";
 import { remediationAction } from "../actions/remediation-action.js";
+import type { AuditAction } from "../actions/action.js";
 import { runAudit, type AuditOutcome } from "../run-audit.js";
 import {
   armNetworkOptions,
+  attestationActionFromSettings,
   livePlan,
   logAnalyticsSinkFromSettings,
   type LiveScanOverrides,
@@ -61,6 +63,11 @@ export async function runLiveAudit(options: {
   signal?: AbortSignal;
   /** Run KMS_AUDIT_REMEDIATION's plan or apply after the audit (the timer; never HTTP). */
   remediate?: boolean;
+  /**
+   * Write Azure Policy attestations after the audit when KMS_AUDIT_POLICY_ASSIGNMENT_ID is set
+   * (the timer; never HTTP).
+   */
+  attest?: boolean;
 }): Promise<AuditOutcome> {
   const { settings } = options;
   // Sinks first: a bad Log Analytics setting fails before the tenant is read, not after.
@@ -80,7 +87,7 @@ export async function runLiveAudit(options: {
     newRunId: () => options.runId,
     overrides: options.overrides,
   });
-  const actions =
+  const actions: AuditAction[] =
     options.remediate && settings.remediation !== "off"
       ? [
           remediationAction({
@@ -90,5 +97,9 @@ export async function runLiveAudit(options: {
           }),
         ]
       : [];
+  const attestations = options.attest
+    ? attestationActionFromSettings(settings, "apply", options.overrides)
+    : null;
+  if (attestations) actions.push(attestations);
   return runAudit({ ...plan, actions, sinks }, { logger: options.logger });
 }

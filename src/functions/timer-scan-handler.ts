@@ -86,6 +86,7 @@ export function createTimerScanHandler(
         logger: baseLogger,
         overrides: dependencies.overrides,
         remediate: true,
+        attest: true,
         signal: handle.signal,
       });
     } catch (error) {

@@ -50,4 +50,8 @@ export const AUDITED_TYPES = {
   virtualNetworkImpact: "kms-route-audit/virtualnetworkimpact",
   /** How many NIC and VM rows the aggregated scope held (not an ARM type). */
   impactTotals: "kms-route-audit/impacttotals",
+  policyAssignment: "microsoft.authorization/policyassignments",
+  policyDefinition: "microsoft.authorization/policydefinitions",
+  policySetDefinition: "microsoft.authorization/policysetdefinitions",
+  policyExemption: "microsoft.authorization/policyexemptions",
 } as const;

@@ -44,7 +44,20 @@ import {
   type SubnetRecord,
   type VirtualNetworkParts,
 } from "./records/network.js";
+import {
+  managementGroupsOf,
+  policyAssignmentOf,
+  policyDefinitionOf,
+  policyExemptionOf,
+  policySetDefinitionOf,
+} from "./records/policy.js";
 import { keyOf, nameOf, parentOfChild, parseResourceId } from "./resource-id.js";
+import type {
+  PolicyAssignment,
+  PolicyDefinition,
+  PolicyExemption,
+  PolicySetDefinition,
+} from "../policy/types.js";
 import type {
   AzureFirewall,
   BgpConnection,
@@ -78,7 +91,14 @@ export { subnetOf } from "./records/network.js";
  */
 export type InventoryRecord =
   | { t: "other"; key: string }
-  | { t: "subscription"; key: string; subscriptionKey: string; displayName: string }
+  | {
+      t: "subscription";
+      key: string;
+      subscriptionKey: string;
+      displayName: string | null;
+      /** Management groups above it, nearest first; null when the row does not say. */
+      managementGroups: string[] | null;
+    }
   | { t: "routeTable"; key: string; table: RouteTable; subnets: { key: string; id: string }[] }
   | { t: "route"; key: string; tableKey: string; route: Route; problems: Problem[] }
   | ({ t: "virtualNetwork"; key: string } & VirtualNetworkParts)
@@ -106,7 +126,11 @@ export type InventoryRecord =
   | VirtualNetworkImpactParts
   | ImpactTotalsParts
   | { t: "learnedRoutes"; key: string; ownerKey: string; read: LearnedRoutesRead }
-  | { t: "effectiveRoutes"; key: string; nicKey: string; nicId: string; read: EffectiveRoutesRead };
+  | { t: "effectiveRoutes"; key: string; nicKey: string; nicId: string; read: EffectiveRoutesRead }
+  | { t: "policyAssignment"; key: string; assignment: PolicyAssignment | null; problems: Problem[] }
+  | { t: "policyDefinition"; key: string; definition: PolicyDefinition }
+  | { t: "policySetDefinition"; key: string; set: PolicySetDefinition }
+  | { t: "policyExemption"; key: string; exemption: PolicyExemption | null; problems: Problem[] };
 
 // Large estates spell a handful of types: lower-case each spelling once.
 const lowerTypes = new Map<string, string>();
@@ -127,8 +151,15 @@ export function toRecord(row: ArmRow): InventoryRecord {
     case AUDITED_TYPES.subscription: {
       const sub = text(row.subscriptionId) ?? parseResourceId(row.id).subscriptionId;
       const displayName = text(row.displayName) ?? text(row.name);
-      return sub && displayName
-        ? { t: "subscription", key, subscriptionKey: sub.toLowerCase(), displayName }
+      const managementGroups = managementGroupsOf(row);
+      return sub && (displayName || managementGroups)
+        ? {
+            t: "subscription",
+            key,
+            subscriptionKey: sub.toLowerCase(),
+            displayName,
+            managementGroups,
+          }
         : { t: "other", key };
     }
     case AUDITED_TYPES.routeTable:
@@ -218,6 +249,14 @@ export function toRecord(row: ArmRow): InventoryRecord {
       const fact = learnedRoutesOf(row, type);
       return fact ? { t: "learnedRoutes", key, ...fact } : { t: "other", key };
     }
+    case AUDITED_TYPES.policyAssignment:
+      return { t: "policyAssignment", key, ...policyAssignmentOf(row) };
+    case AUDITED_TYPES.policyDefinition:
+      return { t: "policyDefinition", key, definition: policyDefinitionOf(row) };
+    case AUDITED_TYPES.policySetDefinition:
+      return { t: "policySetDefinition", key, set: policySetDefinitionOf(row) };
+    case AUDITED_TYPES.policyExemption:
+      return { t: "policyExemption", key, ...policyExemptionOf(row) };
     default:
       return { t: "other", key };
   }

@@ -98,6 +98,14 @@ export class InventoryBuilder {
     learnedRoutes: new Map(),
     effectiveRoutes: new Map(),
     subscriptionNames: new Map(),
+    managementGroupsBySubscription: new Map(),
+    policy: {
+      assignments: new Map(),
+      definitions: new Map(),
+      setDefinitions: new Map(),
+      exemptions: [],
+      rows: 0,
+    },
     impactBySubnet: new Map(),
     defaultImpact: NO_IMPACT,
     nicIps: null,
@@ -163,7 +171,31 @@ export class InventoryBuilder {
     const inventory = this.inventory;
     switch (record.t) {
       case "subscription":
-        inventory.subscriptionNames.set(record.subscriptionKey, record.displayName);
+        if (record.displayName !== null)
+          inventory.subscriptionNames.set(record.subscriptionKey, record.displayName);
+        if (record.managementGroups !== null)
+          inventory.managementGroupsBySubscription.set(
+            record.subscriptionKey,
+            record.managementGroups,
+          );
+        return;
+      case "policyAssignment":
+        inventory.policy.rows += 1;
+        this.report(record.problems);
+        if (record.assignment) inventory.policy.assignments.set(record.key, record.assignment);
+        return;
+      case "policyDefinition":
+        inventory.policy.rows += 1;
+        inventory.policy.definitions.set(record.key, record.definition);
+        return;
+      case "policySetDefinition":
+        inventory.policy.rows += 1;
+        inventory.policy.setDefinitions.set(record.key, record.set);
+        return;
+      case "policyExemption":
+        inventory.policy.rows += 1;
+        this.report(record.problems);
+        if (record.exemption) inventory.policy.exemptions.push(record.exemption);
         return;
       case "routeTable":
         inventory.routeTables.set(record.key, record.table);

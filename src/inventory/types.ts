@@ -1,3 +1,4 @@
+import type { PolicyInventory } from "../policy/types.js";
 import type { Impact, RunError } from "../model.js";
 
 /**
@@ -394,6 +395,13 @@ export interface Inventory {
   /** Subnet key → the effective routes of one NIC in it, when read (facts rows or live). */
   effectiveRoutes: Map<string, EffectiveRoutesRead>;
   subscriptionNames: Map<string, string>;
+  /**
+   * Subscription key → the management groups above it (lower-cased, nearest first), from the
+   * subscription rows' managementGroupAncestorsChain; a subscription without a row is absent.
+   */
+  managementGroupsBySubscription: Map<string, string[]>;
+  /** Policy assignments, definitions, initiatives and exemptions (empty without policy rows). */
+  policy: PolicyInventory;
   /**
    * The impact counts of subnets with NICs or instances (shared objects); others have
    * defaultImpact. A count is null when the inventory has no rows of its type.

@@ -64,6 +64,9 @@ export function desiredByTable(findings: Finding[]): {
   const withoutTable: Finding[] = [];
   for (const f of findings) {
     if (!REMEDIATED_STATUSES.includes(f.status) || f.missingRoutes.length === 0) continue;
+    // A deny policy would reject the routes (RequestDisallowedByPolicy): the finding's
+    // remediation offers what passes instead; apply never sends what is known to be refused.
+    if (f.policyConflicts?.some((c) => c.fix === "routes" && c.denies === true)) continue;
     if (!f.routeTableId) {
       withoutTable.push(f);
       continue;

@@ -89,6 +89,8 @@ export interface RecordedRequest {
   top: number | null;
   skipToken: string | null;
   allowPartialScopes: boolean | null;
+  /** options.authorizationScopeFilter as sent (policyresources above the scope). */
+  authorizationScopeFilter: string | null;
   /** The 1-based page this request asked for (1 when it had no skip token). */
   page: number;
   authorization: "valid" | "missing" | "invalid";
@@ -166,6 +168,13 @@ interface ParsedQuery {
 const RULE_COLLECTION_GROUP_TYPE = "microsoft.network/firewallpolicies/rulecollectiongroups";
 const NIC_TYPE = "microsoft.network/networkinterfaces";
 const VM_TYPE = "microsoft.compute/virtualmachines";
+/** Types the policyresources table holds (of those the live source asks for). */
+const POLICY_TYPES: ReadonlySet<string> = new Set([
+  "microsoft.authorization/policyassignments",
+  "microsoft.authorization/policydefinitions",
+  "microsoft.authorization/policysetdefinitions",
+  "microsoft.authorization/policyexemptions",
+]);
 
 function parseQuery(query: string): ParsedQuery | null {
   const table = /^\s*(\w+)/.exec(query)?.[1]?.toLowerCase();
@@ -271,7 +280,7 @@ export async function startResourceGraphEmulator(
       shape: ReturnType<typeof shapeOf>;
     }
   >();
-  const estateSubscriptions = [...new Set(rows.map(subscriptionOf))].sort();
+  const estateSubscriptions = [...new Set(rows.map(subscriptionOf))].filter((s) => s !== "").sort();
 
   const readBody = (req: IncomingMessage) =>
     new Promise<string>((resolve, reject) => {
@@ -338,6 +347,7 @@ export async function startResourceGraphEmulator(
         $skipToken?: unknown;
         resultFormat?: unknown;
         allowPartialScopes?: unknown;
+        authorizationScopeFilter?: unknown;
       };
     };
     try {
@@ -390,6 +400,10 @@ export async function startResourceGraphEmulator(
       allowPartialScopes:
         typeof body.options?.allowPartialScopes === "boolean"
           ? body.options.allowPartialScopes
+          : null,
+      authorizationScopeFilter:
+        typeof body.options?.authorizationScopeFilter === "string"
+          ? body.options.authorizationScopeFilter
           : null,
       page: offset > 0 ? Math.floor(offset / pageSize) + 1 : 1,
       authorization: !token ? "missing" : options.isValidToken(token) ? "valid" : "invalid",
@@ -462,7 +476,8 @@ export async function startResourceGraphEmulator(
       !parsed ||
       (parsed.table !== "resources" &&
         parsed.table !== "resourcecontainers" &&
-        parsed.table !== "networkresources")
+        parsed.table !== "networkresources" &&
+        parsed.table !== "policyresources")
     ) {
       finish(400, "bad-request");
       return error(400, "BadRequest", "query not understood by the emulator");
@@ -524,12 +539,32 @@ export async function startResourceGraphEmulator(
       finish(400, "bad-request");
       return error(400, "BadRequest", `query not supported by Resource Graph: ${problem}`);
     }
+    // policyresources: policy objects at a scope (subscription, group, resource) and, with
+    // authorizationScopeFilter AtScopeAboveAndBelow, those at the management groups above the
+    // scope's subscriptions and at the tenant (built-in definitions).
+    const above = record.authorizationScopeFilter?.toLowerCase() === "atscopeaboveandbelow";
+    const groupsAbove = new Set(
+      Object.entries(options.managementGroups ?? {})
+        .filter(([, subs]) => subs.some((s) => inScope.has(s.toLowerCase())))
+        .map(([mg]) => mg.toLowerCase()),
+    );
+    const policyVisible = (r: ArmRow): boolean => {
+      const sub = subscriptionOf(r);
+      if (sub) return inScope.has(sub);
+      if (!above) return false;
+      const mg = /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)\//i.exec(
+        r.id,
+      )?.[1];
+      return mg
+        ? groupsAbove.has(mg.toLowerCase())
+        : /^\/providers\/microsoft\.authorization\//i.test(r.id);
+    };
     const hash = createHash("sha256")
       .update(JSON.stringify([query, subscriptions, managementGroups]))
       .digest("hex")
       .slice(0, 16);
     // What a query selects in a scope is computed once: later pages slice the same list.
-    const cacheKey = `${hash}|${[...inScope].join(",")}`;
+    const cacheKey = `${hash}|${[...inScope].join(",")}|${above}`;
     let cached = selections.get(cacheKey);
     if (!cached) {
       const shape = shapeOf(query);
@@ -539,7 +574,7 @@ export async function startResourceGraphEmulator(
         const y = String(b.id).toLowerCase();
         return x < y ? -1 : x > y ? 1 : 0;
       };
-      const tableKey = `${parsed.table}|${[...inScope].join(",")}`;
+      const tableKey = `${parsed.table}|${[...inScope].join(",")}|${above}`;
       let tableRows = tables.get(tableKey);
       if (!tableRows) {
         tableRows = rows
@@ -549,7 +584,10 @@ export async function startResourceGraphEmulator(
             (r) =>
               (parsed.table === "networkresources") === (r.type === RULE_COLLECTION_GROUP_TYPE),
           )
-          .filter((r) => inScope.has(subscriptionOf(r)));
+          .filter((r) => (parsed.table === "policyresources") === POLICY_TYPES.has(r.type))
+          .filter((r) =>
+            parsed.table === "policyresources" ? policyVisible(r) : inScope.has(subscriptionOf(r)),
+          );
         tables.set(tableKey, tableRows);
       }
       // summarize answers are not paged: the first page only (a $skipToken never follows).

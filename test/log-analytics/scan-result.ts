@@ -83,6 +83,9 @@ export function aFinding(i: number, runSalt = ""): Finding {
       slesPayAsYouGoVirtualMachines: null,
     },
     remediation: null,
+    exemption: null,
+    unhonouredExemptions: [],
+    policyConflicts: [],
   };
 }
 

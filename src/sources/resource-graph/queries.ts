@@ -221,3 +221,24 @@ export const RULE_COLLECTION_GROUPS_QUERY = [
   "| project id, name, type, subscriptionId, resourceGroup, properties",
   "| order by id asc",
 ].join("\n");
+
+/**
+ * Policy assignments, definitions, initiatives and exemptions: in `policyresources` (Microsoft's
+ * "Azure Resource Graph table and resource type reference"). Sent with authorizationScopeFilter
+ * AtScopeAboveAndBelow, so assignments and exemptions at the management groups above the audited
+ * subscriptions come too. Built-in definitions are read with the rest: a built-in such as "Not
+ * allowed resource types" may deny a fix.
+ */
+export const POLICY_TYPES: readonly string[] = [
+  AUDITED_TYPES.policyAssignment,
+  AUDITED_TYPES.policyDefinition,
+  AUDITED_TYPES.policySetDefinition,
+  AUDITED_TYPES.policyExemption,
+];
+
+export const POLICY_QUERY = [
+  "policyresources",
+  `| where type in~ (${POLICY_TYPES.map((t) => `'${t}'`).join(", ")})`,
+  "| project id, name, type, subscriptionId, resourceGroup, properties",
+  "| order by id asc",
+].join("\n");

@@ -21,6 +21,7 @@ import {
   IMPACT_TOTALS_TYPE,
   NEXT_HOP_NICS_QUERY,
   PARTITION_ROW_LIMIT,
+  POLICY_QUERY,
   RESOURCES_QUERY,
   RESOURCES_WITHOUT_IMPACT_QUERY,
   RULE_COLLECTION_GROUPS_QUERY,
@@ -86,6 +87,12 @@ export interface ResourceGraphSourceOptions {
    * memory; what an aggregate that cannot be trusted falls back to anyway).
    */
   impact?: "aggregate" | "rows";
+  /**
+   * Also read Azure Policy assignments, definitions, initiatives and exemptions (`policyresources`):
+   * exemptions of the attested assignment and deny policies that would reject a fix. A policy read
+   * that fails is the run error POLICY_NOT_READABLE (incomplete), never "no policies".
+   */
+  readPolicy?: boolean;
   /** Clock, injectable for tests. */
   now?: () => Date;
   /** Waits; injectable for tests. Must reject when the signal aborts. */
@@ -365,6 +372,7 @@ export function createResourceGraphSource(options: ResourceGraphSourceOptions): 
         endpoint,
         tokenScope,
         impact: options.impact ?? "aggregate",
+        readPolicy: options.readPolicy === true,
       });
     },
   };
@@ -382,6 +390,7 @@ async function* readAll(
     endpoint: string;
     tokenScope: string;
     impact: "aggregate" | "rows";
+    readPolicy: boolean;
   },
 ): AsyncGenerator<EstateBatch> {
   const { logger } = context;
@@ -435,6 +444,7 @@ async function* readAll(
       ["resources", aggregate ? RESOURCES_WITHOUT_IMPACT_QUERY : RESOURCES_QUERY],
       ["rule collection groups", RULE_COLLECTION_GROUPS_QUERY],
     ];
+    if (plan.readPolicy) queries.push(["policy", POLICY_QUERY]);
     if (aggregate) queries.push(["next-hop NICs", NEXT_HOP_NICS_QUERY]);
     const take = (row: ArmRow): EstateBatch | null => {
       // A subscription is readable when any row of it came back, a resource or its container.
@@ -456,13 +466,35 @@ async function* readAll(
     for (const [name, query] of queries) {
       if (scopeFailed) break;
       // Subscription names only label findings: a failure to read them is logged, not a gap in
-      // the audit (the resources query reports any scope it cannot read on its own).
+      // the audit (the resources query reports any scope it cannot read on its own). Policy that
+      // cannot be read is a run error of its own: the resources were read, exemptions and deny
+      // policies are unknown.
       const onError =
         name === "subscriptions"
           ? (error: RunError) =>
               logger.warn({ error }, "resource graph: subscription names could not be read")
-          : report;
-      for await (const row of reader.pages(name, query, scope, plan.pageSize, onError, onPage)) {
+          : name === "policy"
+            ? (error: RunError) =>
+                report(
+                  {
+                    code: "POLICY_NOT_READABLE",
+                    message: `${error.message} (${error.code}): Azure Policy exemptions and deny policies are unknown`,
+                    ...(error.target ? { target: error.target } : {}),
+                  },
+                  false,
+                )
+            : report;
+      const extra =
+        name === "policy" ? { authorizationScopeFilter: "AtScopeAboveAndBelow" as const } : {};
+      for await (const row of reader.pages(
+        name,
+        query,
+        scope,
+        plan.pageSize,
+        onError,
+        onPage,
+        extra,
+      )) {
         const full = take(row);
         if (full) yield full;
       }
@@ -630,6 +662,7 @@ class PageReader {
     pageSize: number,
     report: (error: RunError, fatal: boolean) => void,
     onPage?: (query: string, scope: string, page: number, rows: ArmRow[]) => void,
+    extraOptions: { authorizationScopeFilter?: "AtScopeAboveAndBelow" } = {},
   ): AsyncGenerator<ArmRow> {
     const partialAllowed = !scope.subscriptions;
     const target = scope.subscriptions
@@ -663,6 +696,7 @@ class PageReader {
           resultFormat: "objectArray",
           ...(skipToken ? { skipToken } : {}),
           ...(partialAllowed ? { allowPartialScopes: true } : {}),
+          ...extraOptions,
         },
       };
       const result = await this.fetch(request, `${name} query, ${scope.label}, page ${page}`);
