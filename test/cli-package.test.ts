@@ -136,7 +136,7 @@ describe("the packed CLI, installed outside the clone", () => {
     assert.equal(demo.status, 0, demo.stderr);
     const result = JSON.parse(demo.stdout) as ScanResult;
     assert.equal(result.run.source.kind, "demo");
-    assert.equal(result.run.counts.total, 16);
+    assert.equal(result.run.counts.total, 34);
 
     const help = run(["export", "--help"]);
     assert.equal(help.status, 0, help.stderr);
