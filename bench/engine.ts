@@ -6,7 +6,7 @@ import { auditInventory } from "../src/audit/audit.js";
 import { flattenEndpoints } from "../src/catalog/endpoints.js";
 import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { buildInventory } from "../src/inventory/inventory.js";
-import { streamEstateFile } from "../src/inventory/load-estate.js";
+import { streamEstateFile } from "../src/sources/files/load-estate.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 
 async function main() {

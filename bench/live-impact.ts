@@ -10,9 +10,9 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { withNicHeavyImpact } from "../kit/estates/nic-heavy.js";
-import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
-import { createLoopbackCertificate } from "../test/support/tls.js";
-import { startIdentityEndpoint } from "../test/support/identity-endpoint.js";
+import { startResourceGraphEmulator } from "../kit/emulators/resource-graph.js";
+import { createLoopbackCertificate } from "../kit/support/tls.js";
+import { startIdentityEndpoint } from "../kit/support/identity-endpoint.js";
 import { generateEstate } from "./estate-generator.js";
 import { quotaBoundInMs } from "./live.js";
 

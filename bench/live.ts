@@ -1,5 +1,5 @@
 /**
- * Live benchmarks against the loopback emulators of test/emulators:
+ * Live benchmarks against the loopback emulators of kit/emulators:
  * - Resource Graph: the real source (real SDK, DefaultAzureCredential via a loopback managed
  *   identity, in a child process) against a quota and a per-page latency; pages used vs the
  *   minimum, 429s, and wall time vs the bound the quota sets.
@@ -14,12 +14,12 @@ import { createMemoryPendingStore } from "../src/outputs/log-analytics/pending-s
 import { toFindingRows } from "../src/outputs/log-analytics/rows.js";
 import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { startResourceGraphEmulator } from "../test/emulators/resource-graph.js";
-import { startLogsIngestionEmulator } from "../test/emulators/logs-ingestion.js";
-import { memorySource, staticCredential } from "../test/support/arm.js";
-import { createLoopbackCertificate } from "../test/support/tls.js";
-import { startIdentityEndpoint } from "../test/support/identity-endpoint.js";
-import { runSourceInChild } from "../test/support/source-process.js";
+import { startResourceGraphEmulator } from "../kit/emulators/resource-graph.js";
+import { startLogsIngestionEmulator } from "../kit/emulators/logs-ingestion.js";
+import { memorySource, staticCredential } from "../kit/support/arm.js";
+import { createLoopbackCertificate } from "../kit/support/tls.js";
+import { startIdentityEndpoint } from "../kit/support/identity-endpoint.js";
+import { runSourceInChild } from "../kit/support/source-process.js";
 import { generateEstate } from "./estate-generator.js";
 
 export interface LiveGraphFigures {

@@ -2,7 +2,7 @@
 import functions, { type HttpFunctionOptions } from "@azure/functions";
 
 const { app } = functions;
-import { createHttpScanHandlers } from "../src/functions/http-scan-handlers.js";
+import { createHttpScanHandlers } from "../src/function-app/http-scan-handlers.js";
 
 /** GET /api/scan/runs/{runId}: the result of a run on this instance (200), or 202 while it runs. */
 export const httpScanRun = createHttpScanHandlers().scanRun;

@@ -2,7 +2,7 @@
 import functions, { type HttpFunctionOptions } from "@azure/functions";
 
 const { app } = functions;
-import { createHttpScanHandlers } from "../src/functions/http-scan-handlers.js";
+import { createHttpScanHandlers } from "../src/function-app/http-scan-handlers.js";
 
 /** GET/POST /api/scan: a scoped scan answered synchronously, a tenant-wide one with 202. */
 export const httpScan = createHttpScanHandlers().scan;

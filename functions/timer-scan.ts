@@ -2,9 +2,9 @@
 import functions from "@azure/functions";
 
 const { app } = functions;
-import { createTimerScanHandler } from "../src/functions/timer-scan-handler.js";
+import { createTimerScanHandler } from "../src/function-app/timer-scan-handler.js";
 
-/** The scheduled audit; settings are read when it runs (see src/functions/timer-scan-handler.ts). */
+/** The scheduled audit; settings are read when it runs (see src/function-app/timer-scan-handler.ts). */
 export const timerScan = createTimerScanHandler();
 
 export const timerScanOptions = {

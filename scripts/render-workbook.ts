@@ -14,7 +14,7 @@ import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { toFindingRows, toRunRow } from "../src/outputs/log-analytics/rows.js";
 import type { FindingRow, RunRow } from "../src/outputs/log-analytics/schema.js";
 import { runScan } from "../src/scan.js";
-import { createEstateFileSource } from "../src/sources/estate-files.js";
+import { createEstateFileSource } from "../src/sources/files/estate-files.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const PICTURE = join(ROOT, "docs", "workbook.svg");

@@ -1,4 +1,4 @@
-import type { ReasonCode } from "./audit/reasons.js";
+import type { ReasonCode } from "./reasons.js";
 
 export const STATUSES = [
   "NonCompliant",

@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/identity";
 import { loadCatalog } from "./catalog/catalog.js";
-import type { ArmNetworkOptions } from "./confirm/network-client.js";
+import type { ArmNetworkOptions } from "./azure/network-client.js";
 import { createFactsStage } from "./facts/facts-stage.js";
 import type { AuditPlan } from "./run-audit.js";
 import {

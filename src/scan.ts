@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { auditInventory } from "./audit/audit.js";
-import type { Declarations } from "./audit/declarations.js";
+import type { Declarations } from "./catalog/declarations.js";
 import { flattenEndpoints } from "./catalog/endpoints.js";
 import type { EndpointSet } from "./catalog/kms-endpoints.js";
 import type { ServiceTagIndex } from "./catalog/service-tags.js";

@@ -1,8 +1,10 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, normalize } from "node:path";
 import { z } from "zod";
+import { isGuid, isManagementGroupId } from "./azure/ids.js";
+import { LOG_LEVELS, type LogLevel } from "./logging/levels.js";
 import { InputError, SettingsError } from "./errors.js";
-import { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_ROWS } from "./inventory/load-estate.js";
+import { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_ROWS } from "./sources/files/load-estate.js";
 import { CLOUDS, type CloudName } from "./model.js";
 import { FINDINGS_TABLE, RUNS_TABLE } from "./outputs/log-analytics/schema.js";
 
@@ -74,15 +76,8 @@ export interface Settings {
   workspaceId: string | null;
 }
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
 export const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// Management group IDs: up to 90 letters, digits, hyphens, underscores, periods and parentheses,
-// not ending in a period.
-const MANAGEMENT_GROUP = /^[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]$/;
 const DCR_IMMUTABLE_ID = /^dcr-[0-9a-f]{32}$/i;
 const STREAM = /^Custom-[A-Za-z0-9_]{1,45}$/;
 // NCRONTAB: six fields (second minute hour day month day-of-week), or a TimeSpan "hh:mm:ss".
@@ -94,14 +89,6 @@ const WORKSPACE_ID =
 const POLICY_ASSIGNMENT =
   /^(\/providers\/microsoft\.management\/managementgroups\/[^/]+|\/subscriptions\/[0-9a-f-]{36}(\/resourcegroups\/[^/]+)?)\/providers\/microsoft\.authorization\/policyassignments\/[^/]+$/i;
 const REFERENCE_ID = /^[^\s/]{1,128}$/;
-
-export function isGuid(value: string): boolean {
-  return GUID.test(value);
-}
-
-export function isManagementGroupId(value: string): boolean {
-  return MANAGEMENT_GROUP.test(value);
-}
 
 /** Whether KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID are both set. */
 export function logAnalyticsConfigured(

@@ -15,8 +15,8 @@ import {
   ATTESTATIONS_API_VERSION,
   startPolicyInsightsEmulator,
   type PolicyInsightsEmulator,
-} from "./emulators/policy-insights.js";
-import { staticCredential } from "./support/arm.js";
+} from "../kit/emulators/policy-insights.js";
+import { staticCredential } from "../kit/support/arm.js";
 import {
   ASSIGNMENT,
   KMS_IPS,

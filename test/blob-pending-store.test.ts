@@ -11,9 +11,9 @@ import {
   type PendingBatch,
 } from "../src/outputs/log-analytics/index.js";
 import { FINDINGS_TABLE } from "../src/outputs/log-analytics/schema.js";
-import { startLogsIngestionEmulator } from "./emulators/logs-ingestion.js";
+import { startLogsIngestionEmulator } from "../kit/emulators/logs-ingestion.js";
 import { aScanResult } from "./log-analytics/scan-result.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
 
 // Azurite's published development account (the same for every installation; not a secret).
 const ACCOUNT = "devstoreaccount1";

@@ -17,11 +17,11 @@ import {
   startResourceGraphEmulator,
   type ResourceGraphEmulator,
   type ResourceGraphEmulatorOptions,
-} from "./emulators/resource-graph.js";
+} from "../kit/emulators/resource-graph.js";
 import { describeRun, runCli } from "./support/cli-process.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
 import { syntheticEstate } from "../kit/estates/synthetic.js";
-import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "../kit/support/tls.js";
 
 const SUBSCRIPTION_TYPE = "microsoft.resources/subscriptions";
 

@@ -20,9 +20,9 @@ import {
   type RecordedRequest,
   type ResourceGraphEmulator,
   type ResourceGraphEmulatorOptions,
-} from "./emulators/resource-graph.js";
+} from "../kit/emulators/resource-graph.js";
 import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
-import { nicRowNeeded, vmTagged } from "./emulators/resource-graph-queries.js";
+import { nicRowNeeded, vmTagged } from "../kit/emulators/resource-graph-queries.js";
 import { armEmulatorFor, startArmFrontDoor } from "./support/arm-front-door.js";
 import {
   IMPACT_TOTALS_QUERY,
@@ -32,10 +32,10 @@ import {
   RULE_COLLECTION_GROUPS_QUERY,
   SUBSCRIPTIONS_QUERY,
 } from "../src/sources/resource-graph/queries.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
 import { EstateBuilder, HUB_FIREWALL_IP, SUB, findingFor } from "./support/estate-builder.js";
 import { syntheticEstate } from "../kit/estates/synthetic.js";
-import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "../kit/support/tls.js";
 
 const DEMO = fileURLToPath(new URL("../../samples/demo-estate.json", import.meta.url));
 const PUBLIC_ARM = "https://management.azure.com";

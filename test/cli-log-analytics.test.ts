@@ -15,11 +15,11 @@ import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.
 import {
   startLogsIngestionEmulator,
   type LogsIngestionEmulator,
-} from "./emulators/logs-ingestion.js";
+} from "../kit/emulators/logs-ingestion.js";
 import { describeRun, runCli, type CliRun } from "./support/cli-process.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
 import { syntheticEstate } from "../kit/estates/synthetic.js";
-import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "../kit/support/tls.js";
 
 const DCR = "dcr-00112233445566778899aabbccddeeff";
 const FINDINGS = FINDINGS_TABLE.stream;

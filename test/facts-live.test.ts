@@ -8,8 +8,8 @@ import type { ArmRow } from "../src/inventory/arm-row.js";
 import { createLogger } from "../src/logging/logger.js";
 import type { Finding } from "../src/model.js";
 import { runScan } from "../src/scan.js";
-import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
-import { emulatorNetwork, memorySource } from "./support/arm.js";
+import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
+import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
 
 /**
  * The facts stage against the loopback ARM emulator with the real NetworkManagementClient: facts

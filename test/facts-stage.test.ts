@@ -11,8 +11,8 @@ import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { createFactsStage, type FactsOptions } from "../src/facts/facts-stage.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { runScan } from "../src/scan.js";
-import { emulatorNetwork, memorySource } from "./support/arm.js";
-import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
+import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
+import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
 import { findingFor } from "./support/estate-builder.js";
 import {
   HUB_GW,

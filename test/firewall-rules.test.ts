@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseDeclarationTag } from "../src/audit/declarations.js";
+import { parseDeclarationTag } from "../src/catalog/declarations.js";
 import { evaluateFirewall } from "../src/audit/path/firewall-rules.js";
 import type { Flow, MatchContext } from "../src/audit/path/match.js";
 import { evaluateNsg } from "../src/audit/path/nsg-rules.js";
-import { ipv4ToNumber, rangeOfCidr } from "../src/audit/prefix.js";
+import { ipv4ToNumber, rangeOfCidr } from "../src/net/ipv4.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { buildInventory } from "../src/inventory/inventory.js";
 

@@ -6,10 +6,10 @@ import { httpScanRun, httpScanRunOptions } from "../functions/http-scan-runs.js"
 import {
   createHttpScanHandlers,
   type HttpScanDependencies,
-} from "../src/functions/http-scan-handlers.js";
-import { createScanService } from "../src/functions/scan-service.js";
+} from "../src/function-app/http-scan-handlers.js";
+import { createScanService } from "../src/function-app/scan-service.js";
 import type { ScanResult } from "../src/model.js";
-import type { ResourceGraphEmulator } from "./emulators/resource-graph.js";
+import type { ResourceGraphEmulator } from "../kit/emulators/resource-graph.js";
 import { buildEstate, subscriptionId } from "./support/estate.js";
 import {
   anInvocation,

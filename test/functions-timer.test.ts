@@ -5,14 +5,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Timer } from "@azure/functions";
 import { timerScan, timerScanOptions } from "../functions/timer-scan.js";
-import { createScanService } from "../src/functions/scan-service.js";
-import { createTimerScanHandler } from "../src/functions/timer-scan-handler.js";
+import { createScanService } from "../src/function-app/scan-service.js";
+import { createTimerScanHandler } from "../src/function-app/timer-scan-handler.js";
 import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.js";
 import {
   startLogsIngestionEmulator,
   type LogsIngestionEmulator,
-} from "./emulators/logs-ingestion.js";
-import type { ResourceGraphEmulator } from "./emulators/resource-graph.js";
+} from "../kit/emulators/logs-ingestion.js";
+import type { ResourceGraphEmulator } from "../kit/emulators/resource-graph.js";
 import { buildEstate, subscriptionId } from "./support/estate.js";
 import { anInvocation, startLoopbackAzure, type LoopbackAzure } from "./functions/support.js";
 

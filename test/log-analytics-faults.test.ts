@@ -20,9 +20,9 @@ import { FINDINGS_TABLE, RUNS_TABLE } from "../src/outputs/log-analytics/schema.
 import {
   startLogsIngestionEmulator,
   type LogsIngestionEmulator,
-} from "./emulators/logs-ingestion.js";
+} from "../kit/emulators/logs-ingestion.js";
 import { aScanResult } from "./log-analytics/scan-result.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
 
 const DCR = "dcr-0123456789abcdef0123456789abcdef";
 const FINDINGS = FINDINGS_TABLE.stream;

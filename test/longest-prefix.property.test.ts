@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { ipv4ToNumber, parsePrefix } from "../src/audit/prefix.js";
+import { ipv4ToNumber, parsePrefix } from "../src/net/ipv4.js";
 import {
   chooseRoute,
   compileRouteTable,

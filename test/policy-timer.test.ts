@@ -4,15 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Timer } from "@azure/functions";
-import { createScanService } from "../src/functions/scan-service.js";
-import { createTimerScanHandler } from "../src/functions/timer-scan-handler.js";
+import { createScanService } from "../src/function-app/scan-service.js";
+import { createTimerScanHandler } from "../src/function-app/timer-scan-handler.js";
 import {
   startPolicyInsightsEmulator,
   type PolicyInsightsEmulator,
-} from "./emulators/policy-insights.js";
-import type { ResourceGraphEmulator } from "./emulators/resource-graph.js";
+} from "../kit/emulators/policy-insights.js";
+import type { ResourceGraphEmulator } from "../kit/emulators/resource-graph.js";
 import { startArmRouter } from "./support/arm-router.js";
-import type { RunningHttpsServer } from "./support/https-server.js";
+import type { RunningHttpsServer } from "../kit/support/https-server.js";
 import { anInvocation, startLoopbackAzure, type LoopbackAzure } from "./functions/support.js";
 import {
   ALZ_ASSIGNMENT,

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import fc from "fast-check";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { splitArrayDocument } from "../src/inventory/chunk-records.js";
-import { streamEstateFile } from "../src/inventory/load-estate.js";
-import { readEstateBatches } from "../src/inventory/read-estate-batches.js";
+import { splitArrayDocument } from "../src/sources/files/chunk-records.js";
+import { streamEstateFile } from "../src/sources/files/load-estate.js";
+import { readEstateBatches } from "../src/sources/files/read-estate-batches.js";
 import type { RunError } from "../src/model.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kms-batches-"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { REASONS } from "../src/audit/reasons.js";
+import { REASONS } from "../src/reasons.js";
 import { FORMATS } from "../src/outputs/format.js";
 
 const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");

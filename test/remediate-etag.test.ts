@@ -9,8 +9,8 @@ import { pino } from "pino";
 import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { runRemediation } from "../src/remediate/remediate.js";
-import { startArmNetworkEmulator, type ArmNetworkEmulator } from "./emulators/arm-network.js";
-import { emulatorNetwork, memorySource } from "./support/arm.js";
+import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
+import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
 import { EstateBuilder, SUB } from "./support/estate-builder.js";
 
 const logger = pino({ level: "silent" });

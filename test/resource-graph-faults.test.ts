@@ -15,12 +15,12 @@ import {
   startResourceGraphEmulator,
   type PageFault,
   type ResourceGraphEmulator,
-} from "./emulators/resource-graph.js";
+} from "../kit/emulators/resource-graph.js";
 import { describeRun, runCli } from "./support/cli-process.js";
 import { buildEstate, expectedIds } from "./support/estate.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
-import { runSourceInChild, type ChildRun } from "./support/source-process.js";
-import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
+import { runSourceInChild, type ChildRun } from "../kit/support/source-process.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "../kit/support/tls.js";
 
 let tls: LoopbackCertificate;
 let identity: IdentityEndpoint;

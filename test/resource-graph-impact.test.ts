@@ -27,9 +27,9 @@ import {
   startResourceGraphEmulator,
   type ResourceGraphEmulator,
   type ResourceGraphEmulatorOptions,
-} from "./emulators/resource-graph.js";
-import { limitProblem } from "./emulators/resource-graph-queries.js";
-import { memorySource, staticCredential } from "./support/arm.js";
+} from "../kit/emulators/resource-graph.js";
+import { limitProblem } from "../kit/emulators/resource-graph-queries.js";
+import { memorySource, staticCredential } from "../kit/support/arm.js";
 
 // Resource Graph counts NICs and VMs per subnet (issue 12, item 4) and the live source reads as rows
 // only the NICs and VMs a path needs. The verdicts must be those of reading every row: offline

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatTimeSpan } from "./emulators/resource-graph.js";
+import { formatTimeSpan } from "../kit/emulators/resource-graph.js";
 import {
   QuotaPacer,
   parseRemaining,
@@ -12,7 +12,7 @@ import {
   RESOURCES_QUERY,
   SUBSCRIPTIONS_QUERY,
 } from "../src/sources/resource-graph/index.js";
-import { retryAfterInMs } from "../src/sources/resource-graph/resource-graph-source.js";
+import { retryAfterInMs } from "../src/azure/retry-after.js";
 
 function headers(values: Record<string, string>) {
   return { get: (name: string) => values[name.toLowerCase()] };

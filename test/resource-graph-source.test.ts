@@ -6,11 +6,11 @@ import {
   startResourceGraphEmulator,
   type ResourceGraphEmulator,
   type ResourceGraphEmulatorOptions,
-} from "./emulators/resource-graph.js";
+} from "../kit/emulators/resource-graph.js";
 import { buildEstate, expectedIds, subscriptionId } from "./support/estate.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "./support/identity-endpoint.js";
-import { runSourceInChild, type ChildRun } from "./support/source-process.js";
-import { createLoopbackCertificate, type LoopbackCertificate } from "./support/tls.js";
+import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/identity-endpoint.js";
+import { runSourceInChild, type ChildRun } from "../kit/support/source-process.js";
+import { createLoopbackCertificate, type LoopbackCertificate } from "../kit/support/tls.js";
 import type { ResourceGraphSourceOptions } from "../src/sources/resource-graph/index.js";
 
 // Every test drives the real ResourceGraphClient and DefaultAzureCredential in a child Node

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { containsIpv4, ipv4ToNumber } from "../src/audit/prefix.js";
+import { containsIpv4, ipv4ToNumber } from "../src/net/ipv4.js";
 import {
   chooseRoute,
   compileRouteTable,

@@ -12,12 +12,12 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { HttpResponseInit, Timer } from "@azure/functions";
-import { createHttpScanHandlers } from "../src/functions/http-scan-handlers.js";
-import { BlobRunStore } from "../src/functions/run-store.js";
-import { createBlobScanService, type ScanService } from "../src/functions/scan-service.js";
-import { createTimerScanHandler } from "../src/functions/timer-scan-handler.js";
+import { createHttpScanHandlers } from "../src/function-app/http-scan-handlers.js";
+import { BlobRunStore } from "../src/function-app/run-store.js";
+import { createBlobScanService, type ScanService } from "../src/function-app/scan-service.js";
+import { createTimerScanHandler } from "../src/function-app/timer-scan-handler.js";
 import type { ScanResult } from "../src/model.js";
-import type { ResourceGraphEmulator } from "./emulators/resource-graph.js";
+import type { ResourceGraphEmulator } from "../kit/emulators/resource-graph.js";
 import {
   anInvocation,
   bodyJson,

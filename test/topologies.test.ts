@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { auditInventory } from "../src/audit/audit.js";
-import type { ReasonCode } from "../src/audit/reasons.js";
+import type { ReasonCode } from "../src/reasons.js";
 import { endpointSetsFor, flattenEndpoints } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { buildInventory } from "../src/inventory/inventory.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ReasonCode } from "../src/audit/reasons.js";
+import type { ReasonCode } from "../src/reasons.js";
 import type { Severity, Status } from "../src/model.js";
 import {
   EstateBuilder,

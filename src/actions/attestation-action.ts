@@ -1,7 +1,7 @@
 import { keyOf, parseResourceId } from "../inventory/resource-id.js";
 import type { Inventory } from "../inventory/types.js";
 import type { CloudName, Finding, RunError } from "../model.js";
-import { mapWithConcurrency } from "../confirm/network-client.js";
+import { mapWithConcurrency } from "../azure/network-client.js";
 import { describeError } from "../errors.js";
 import {
   attestationName,

@@ -23,7 +23,7 @@ import type {
   Remediation,
   RunError,
 } from "../model.js";
-import { NO_DECLARATIONS, type Declarations } from "./declarations.js";
+import { NO_DECLARATIONS, type Declarations } from "../catalog/declarations.js";
 import { firewallRuleFix } from "./fixes/firewall-rule.js";
 import { natGatewayFix } from "./fixes/nat-gateway.js";
 import { nsgRuleFix } from "./fixes/nsg-rule.js";
@@ -59,8 +59,8 @@ import {
   parsePrefixCached,
   rangesOfPrefixes,
   type Ipv4Range,
-} from "./prefix.js";
-import type { ReasonCode } from "./reasons.js";
+} from "../net/ipv4.js";
+import type { ReasonCode } from "../reasons.js";
 import { judge, severityOf, type EndpointOutcome, type Verdict } from "./verdict.js";
 import {
   ExemptionIndex,

@@ -2,7 +2,7 @@ import type { Endpoint } from "../catalog/endpoints.js";
 import type { Hop, Impact, Severity, Status } from "../model.js";
 import type { Blocker } from "./path/follow.js";
 import type { CandidateRoute } from "./path/routes.js";
-import type { ReasonCode } from "./reasons.js";
+import type { ReasonCode } from "../reasons.js";
 
 /** One endpoint IP's outcome on one subnet: the path walk with the subnet's filters applied. */
 export interface EndpointOutcome {

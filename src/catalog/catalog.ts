@@ -1,4 +1,4 @@
-import type { Declarations } from "../audit/declarations.js";
+import type { Declarations } from "./declarations.js";
 import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
 import { readDeclarationsFile } from "./declarations-file.js";

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
-import { declarationsFromEntries, type Declarations } from "../audit/declarations.js";
+import { declarationsFromEntries, type Declarations } from "./declarations.js";
 import { InputError, describeError } from "../errors.js";
-import { isIpv4Address } from "../audit/prefix.js";
+import { isIpv4Address } from "../net/ipv4.js";
 
 /**
  * The declarations file (--declarations, KMS_AUDIT_DECLARATIONS_FILE): what third-party appliances

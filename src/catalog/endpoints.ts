@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError, describeError } from "../errors.js";
 import { CLOUDS, type CloudName } from "../model.js";
-import { isIpv4Address } from "../audit/prefix.js";
+import { isIpv4Address } from "../net/ipv4.js";
 import {
   APPLIES_TO,
   KMS_ENDPOINTS,

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError, describeError } from "../errors.js";
-import { parsePrefix } from "../audit/prefix.js";
+import { parsePrefix } from "../net/ipv4.js";
 
 /** IPv4 prefixes per service tag, keyed by lower-cased tag name ("azurecloud.westeurope"). */
 export type ServiceTagIndex = Map<string, { network: number; length: number }[]>;

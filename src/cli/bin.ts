@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import type { CommandIo } from "./scan-command.js";
-import { readStdin } from "../inventory/load-estate.js";
+import { readStdin } from "../sources/files/load-estate.js";
 import { main } from "./program.js";
 
 const io: CommandIo = {

@@ -2,9 +2,10 @@ import { Option, type Command } from "commander";
 import { loadCatalog, type Catalog } from "../catalog/catalog.js";
 import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
-import type { ByteStream } from "../inventory/load-estate.js";
-import { isGuid, isManagementGroupId, parseCloud, parseCount, type Settings } from "../settings.js";
-import { createEstateFileSource } from "../sources/estate-files.js";
+import type { ByteStream } from "../sources/files/load-estate.js";
+import { isGuid, isManagementGroupId } from "../azure/ids.js";
+import { parseCloud, parseCount, type Settings } from "../settings.js";
+import { createEstateFileSource } from "../sources/files/estate-files.js";
 import type { EstateSource } from "../sources/source.js";
 import { DEMO_ESTATE } from "./demo.js";
 

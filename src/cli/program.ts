@@ -5,7 +5,8 @@ import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
 import { FORMATS, type OutputFormat } from "../outputs/format.js";
 import { redact, safeLine } from "../redact.js";
-import { readSettings, type LogLevel } from "../settings.js";
+import type { LogLevel } from "../logging/levels.js";
+import { readSettings } from "../settings.js";
 import { TOOL_VERSION } from "../version.js";
 import {
   addCatalogOptions,
@@ -70,7 +71,7 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
     serviceTags:
       "Azure's service-tag file (ServiceTags_Public_*.json) to resolve service-tag routes",
   })
-    // Issue 6: confirmation against ARM (live scans only); see src/confirm/.
+    // Facts read live before the audit (src/facts/), ARM clients in src/azure/.
     .option(
       "--confirm-gateway-routes",
       "live scan: read the learned routes of the gateways Unverified (BGP) subnets depend on (KMS_AUDIT_CONFIRM_GATEWAY_ROUTES)",

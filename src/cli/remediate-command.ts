@@ -5,7 +5,8 @@ import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
 import { writeChunksToStream } from "../outputs/format.js";
 import { escapeControl } from "../redact.js";
-import { readSettings, type LogLevel } from "../settings.js";
+import type { LogLevel } from "../logging/levels.js";
+import { readSettings } from "../settings.js";
 import {
   addCatalogOptions,
   addEstateOptions,
@@ -80,7 +81,7 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
           // The same facts as a live scan reads, so plan and scan judge alike.
           facts:
             source.kind === "resource-graph"
-              ? (await import("../confirm/cli.js")).factsFor(inputs, settings)
+              ? (await import("./facts-flags.js")).factsFor(inputs, settings)
               : undefined,
           actions: [
             remediationAction({

@@ -1,5 +1,5 @@
 import { InputError, OutputError, describeError, oneLine } from "../errors.js";
-import type { ByteStream } from "../inventory/load-estate.js";
+import type { ByteStream } from "../sources/files/load-estate.js";
 import type { Logger } from "../logging/logger.js";
 import type { AttestationActionReport } from "../actions/attestation-action.js";
 import type { CloudName, ScanResult } from "../model.js";
@@ -86,7 +86,7 @@ export async function runScanCommand(
     source.kind === "resource-graph" ||
     options.confirmGatewayRoutes ||
     options.verifyEffectiveRoutes
-      ? (await import("../confirm/cli.js")).factsFor(options, settings)
+      ? (await import("./facts-flags.js")).factsFor(options, settings)
       : undefined;
   const logAnalytics = options.logAnalytics ? await logAnalyticsSink(settings, io, logger) : null;
 

@@ -6,7 +6,7 @@ import {
   createNetworkClients,
   type ArmNetworkOptions,
   type NetworkClients,
-} from "../confirm/network-client.js";
+} from "../azure/network-client.js";
 import {
   readChildren,
   readConnectionRoutes,

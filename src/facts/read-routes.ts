@@ -14,7 +14,7 @@ import {
   mapWithConcurrency,
   type ArmNetworkOptions,
   type NetworkClients,
-} from "../confirm/network-client.js";
+} from "../azure/network-client.js";
 
 /**
  * The facts the audit reads through ARM with the real NetworkManagementClient: learned routes

@@ -1,5 +1,5 @@
 import type { DestinationStream } from "pino";
-import type { LogLevel } from "../settings.js";
+import type { LogLevel } from "./levels.js";
 import { createLogger, type Logger } from "./logger.js";
 
 /**

@@ -1,5 +1,5 @@
 import { pino, type Logger, type DestinationStream } from "pino";
-import type { LogLevel } from "../settings.js";
+import type { LogLevel } from "./levels.js";
 
 export type { Logger } from "pino";
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { REASONS, type ReasonCode } from "../audit/reasons.js";
+import { REASONS, type ReasonCode } from "../reasons.js";
 import type { Finding, ScanResult, Severity } from "../model.js";
 import { TOOL_VERSION } from "../version.js";
 

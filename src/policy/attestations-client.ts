@@ -6,11 +6,11 @@ import {
   type PolicyInsightsClientOptionalParams,
 } from "@azure/arm-policyinsights";
 import { callSignal } from "../call-signal.js";
-import { InputError } from "../errors.js";
 import type { CloudName } from "../model.js";
-import { cloudEndpoints } from "../sources/resource-graph/clouds.js";
-import { describeArmError, statusOf } from "../confirm/network-client.js";
-import { retryAfterInMs } from "../sources/resource-graph/resource-graph-source.js";
+import { cloudEndpoints } from "../azure/clouds.js";
+import { describeArmError, statusOf } from "../azure/network-client.js";
+import { retryAfterInMs } from "../azure/retry-after.js";
+import { armEndpointOf } from "../azure/arm-endpoint.js";
 import type { AttestationBody, ExistingAttestation } from "./attestation-state.js";
 
 /**
@@ -63,19 +63,6 @@ const NETWORK_CODES = new Set([
   "REQUEST_SEND_ERROR",
 ]);
 
-function endpointOf(options: AttestationsClientOptions): string {
-  const raw = options.armEndpoint ?? cloudEndpoints(options.cloud).armEndpoint;
-  let url: URL;
-  try {
-    url = new URL(String(raw));
-  } catch {
-    throw new InputError(`armEndpoint "${String(raw)}" is not a URL`);
-  }
-  if (url.protocol !== "https:")
-    throw new InputError(`armEndpoint "${url.href}" must be https:// (bearer tokens need TLS)`);
-  return url.origin + url.pathname.replace(/\/+$/, "");
-}
-
 /** The SDK puts the resource ID after a slash as it is: it must not start with one. */
 function resourcePath(resourceId: string): string {
   return resourceId.trim().replace(/^\/+/, "");
@@ -83,7 +70,7 @@ function resourcePath(resourceId: string): string {
 
 export function createAttestationsClient(options: AttestationsClientOptions): AttestationsClient {
   const cloud = cloudEndpoints(options.cloud);
-  const endpoint = endpointOf(options);
+  const endpoint = armEndpointOf(options.cloud, options.armEndpoint);
   const credential =
     options.credential ?? new DefaultAzureCredential({ authorityHost: cloud.authorityHost });
   const client = new PolicyInsightsClient(credential, {

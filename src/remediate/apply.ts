@@ -11,7 +11,7 @@ import {
   statusOf,
   type ArmNetworkOptions,
   type NetworkClients,
-} from "../confirm/network-client.js";
+} from "../azure/network-client.js";
 import { planRoute, planTable, type RouteChange, type TablePlanInput } from "./plan.js";
 
 export interface ApplyContext {

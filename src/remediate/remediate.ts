@@ -2,7 +2,7 @@ import {
   createNetworkClients,
   type ArmNetworkOptions,
   type NetworkClients,
-} from "../confirm/network-client.js";
+} from "../azure/network-client.js";
 import type { Inventory } from "../inventory/inventory.js";
 import type { RunError, ScanResult } from "../model.js";
 import { runScanWithInventory, type ScanOptions } from "../scan.js";

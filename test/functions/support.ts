@@ -9,9 +9,12 @@ import type { ArmRow } from "../../src/inventory/arm-row.js";
 import {
   startResourceGraphEmulator,
   type ResourceGraphEmulator,
-} from "../emulators/resource-graph.js";
-import { testCertificate } from "../support/tls.js";
-import { startIdentityEndpoint, type IdentityEndpoint } from "../support/identity-endpoint.js";
+} from "../../kit/emulators/resource-graph.js";
+import { testCertificate } from "../../kit/support/tls.js";
+import {
+  startIdentityEndpoint,
+  type IdentityEndpoint,
+} from "../../kit/support/identity-endpoint.js";
 
 /** A log line an InvocationContext received, with the Functions log level. */
 export interface ContextLine {

@@ -1,9 +1,12 @@
 import { request } from "node:https";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
-import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../emulators/arm-network.js";
-import type { ResourceGraphEmulator } from "../emulators/resource-graph.js";
-import { startHttpsServer, type RunningHttpsServer } from "./https-server.js";
-import { testCertificate } from "./tls.js";
+import {
+  startArmNetworkEmulator,
+  type ArmNetworkEmulator,
+} from "../../kit/emulators/arm-network.js";
+import type { ResourceGraphEmulator } from "../../kit/emulators/resource-graph.js";
+import { startHttpsServer, type RunningHttpsServer } from "../../kit/support/https-server.js";
+import { testCertificate } from "../../kit/support/tls.js";
 
 /**
  * One Resource Manager endpoint in front of the loopback emulators, as management.azure.com is:

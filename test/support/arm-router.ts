@@ -1,6 +1,6 @@
 import { request } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { startHttpsServer, type RunningHttpsServer } from "./https-server.js";
+import { startHttpsServer, type RunningHttpsServer } from "../../kit/support/https-server.js";
 
 /**
  * One loopback Resource Manager endpoint in front of several emulators, as Azure has one

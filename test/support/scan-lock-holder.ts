@@ -3,7 +3,7 @@
  * as running, says "holding" on stdout and then keeps renewing the lease until it is killed (the
  * test sends SIGKILL: no release, no record of the end). Arguments: PORT CONTAINER RUN_ID.
  */
-import { createBlobScanService } from "../../src/functions/scan-service.js";
+import { createBlobScanService } from "../../src/function-app/scan-service.js";
 import { containerOf } from "./azurite.js";
 
 const [port, containerName, runId] = process.argv.slice(2);

@@ -2,7 +2,7 @@ import type { Fix } from "../../model.js";
 import type { AzureFirewall } from "../../inventory/types.js";
 import { nameOf, parseResourceId } from "../../inventory/resource-id.js";
 import type { FirewallDecision } from "../path/firewall-rules.js";
-import type { ReasonCode } from "../reasons.js";
+import type { ReasonCode } from "../../reasons.js";
 import { bicepArray, bicepString, comment, freePriority, ps, sh } from "./quote.js";
 
 export interface FirewallFixTarget {

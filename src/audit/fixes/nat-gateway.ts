@@ -1,5 +1,5 @@
 import type { Fix } from "../../model.js";
-import type { ReasonCode } from "../reasons.js";
+import type { ReasonCode } from "../../reasons.js";
 import { bicepString, comment, ps, resourceName, sh } from "./quote.js";
 
 export interface NatFixTarget {

@@ -1,7 +1,7 @@
 import type { Fix } from "../../model.js";
 import type { NetworkSecurityGroup } from "../../inventory/types.js";
 import { nameOf, parseResourceId } from "../../inventory/resource-id.js";
-import type { ReasonCode } from "../reasons.js";
+import type { ReasonCode } from "../../reasons.js";
 import { bicepArray, bicepString, comment, freePriority, ps, sh } from "./quote.js";
 
 export interface NsgFixTarget {

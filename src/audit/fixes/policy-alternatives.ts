@@ -1,6 +1,6 @@
 import type { Fix, PolicyConflict } from "../../model.js";
 import { nameOf, parseResourceId } from "../../inventory/resource-id.js";
-import type { ReasonCode } from "../reasons.js";
+import type { ReasonCode } from "../../reasons.js";
 import { bicepString, comment, ps, resourceName, sh } from "./quote.js";
 import { ROUTE_API_VERSION, freeRouteName } from "./routes.js";
 

@@ -1,7 +1,7 @@
 import type { Fix } from "../../model.js";
 import type { Route } from "../../inventory/types.js";
 import { nameOf, parseResourceId } from "../../inventory/resource-id.js";
-import type { ReasonCode } from "../reasons.js";
+import type { ReasonCode } from "../../reasons.js";
 import { bicepString, comment, ps, resourceName, sh } from "./quote.js";
 
 /** What the /32 route fix needs to know of the subnet and its table. */

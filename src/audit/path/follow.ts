@@ -14,8 +14,8 @@ import {
   parseDeclarationTag,
   type Declaration,
   type Declarations,
-} from "../declarations.js";
-import type { ReasonCode } from "../reasons.js";
+} from "../../catalog/declarations.js";
+import type { ReasonCode } from "../../reasons.js";
 import { evaluateFirewall, type FirewallDecision } from "./firewall-rules.js";
 import type { Flow, MatchContext, Tri } from "./match.js";
 import { resolveNextHop } from "./next-hop.js";

@@ -1,6 +1,6 @@
 import type { HubConnection, Inventory, LearnedRouteFact } from "../../inventory/types.js";
 import { keyOf, nameOf } from "../../inventory/resource-id.js";
-import { parsePrefixCached } from "../prefix.js";
+import { parsePrefixCached } from "../../net/ipv4.js";
 import type { CandidateRoute, LearnedOrigin, LearnedRoutes, UnknownLearned } from "./routes.js";
 
 /**

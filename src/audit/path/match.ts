@@ -1,6 +1,6 @@
 import type { ServiceTagIndex } from "../../catalog/service-tags.js";
 import type { IpGroup } from "../../inventory/types.js";
-import { containsIpv4, parseAddressSpec, rangeOfCidr, type Ipv4Range } from "../prefix.js";
+import { containsIpv4, parseAddressSpec, rangeOfCidr, type Ipv4Range } from "../../net/ipv4.js";
 
 /**
  * Matching firewall and NSG rules against one flow, in three values: a rule matches (true), does

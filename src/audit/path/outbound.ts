@@ -1,6 +1,6 @@
 import type { Inventory, Subnet } from "../../inventory/types.js";
 import { keyOf, nameOf } from "../../inventory/resource-id.js";
-import type { ReasonCode } from "../reasons.js";
+import type { ReasonCode } from "../../reasons.js";
 import type { Tri } from "./match.js";
 
 /** Whether traffic with next hop Internet leaves with an Azure public IP, and how. */

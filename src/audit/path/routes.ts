@@ -1,8 +1,8 @@
 import type { ServiceTagIndex } from "../../catalog/service-tags.js";
 import type { RouteTable } from "../../inventory/types.js";
 import type { EndpointVerdict } from "../../model.js";
-import { containsIpv4, parsePrefixCached } from "../prefix.js";
-import type { ReasonCode } from "../reasons.js";
+import { containsIpv4, parsePrefixCached } from "../../net/ipv4.js";
+import type { ReasonCode } from "../../reasons.js";
 
 /** A route that may carry an IP: from the route table, a learned source, or Azure's system routes. */
 export interface CandidateRoute {

@@ -1,4 +1,4 @@
-import { isValidPrefixText } from "../../audit/prefix.js";
+import { isValidPrefixText } from "../../net/ipv4.js";
 import type { ArmRow } from "../arm-row.js";
 import {
   arrayField,

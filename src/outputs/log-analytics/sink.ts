@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
+import { headersFrom, retryAfterInMs } from "../../azure/retry-after.js";
 import { DefaultAzureCredential } from "@azure/identity";
 import { LogsIngestionClient, type LogsIngestionClientOptions } from "@azure/monitor-ingestion";
 import { describeError, SettingsError } from "../../errors.js";
@@ -82,14 +83,8 @@ function statusOf(error: unknown): number | undefined {
 }
 
 function retryAfterMs(error: unknown): number | undefined {
-  const headers = (error as { response?: { headers?: { get(name: string): string | undefined } } })
-    ?.response?.headers;
-  const raw = headers?.get("retry-after");
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(raw);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+  const headers = headersFrom((error as { response?: { headers?: unknown } })?.response?.headers);
+  return retryAfterInMs(headers, Date.now()) ?? undefined;
 }
 
 function describeUploadError(error: unknown): string {

@@ -6,5 +6,5 @@ export {
   type ResourceGraphSourceOptions,
   type RetryOptions,
 } from "./resource-graph-source.js";
-export { cloudEndpoints, type CloudEndpoints } from "./clouds.js";
+export { cloudEndpoints, type CloudEndpoints } from "../../azure/clouds.js";
 export { RESOURCES_QUERY, SUBSCRIPTIONS_QUERY, RESOURCE_TABLE_TYPES } from "./queries.js";

@@ -12,9 +12,11 @@ import { keyOf, parseResourceId } from "../../inventory/resource-id.js";
 import type { Logger } from "../../logging/logger.js";
 import type { CloudName, RunError } from "../../model.js";
 import { InputError, SourceError, describeCredentialError, describeError } from "../../errors.js";
-import { isGuid, isManagementGroupId } from "../../settings.js";
+import { isGuid, isManagementGroupId } from "../../azure/ids.js";
 import type { EstateBatch, EstateSource, SourceContext } from "../source.js";
-import { cloudEndpoints } from "./clouds.js";
+import { armEndpointOf } from "../../azure/arm-endpoint.js";
+import { cloudEndpoints } from "../../azure/clouds.js";
+import { headersFrom, retryAfterInMs, type HeaderBag } from "../../azure/retry-after.js";
 import {
   IMPACT_ROWS_QUERY,
   IMPACT_TOTALS_QUERY,
@@ -130,10 +132,6 @@ type PageResult =
       malformed: boolean;
     };
 
-interface HeaderBag {
-  get(name: string): string | undefined;
-}
-
 const AUTH_ERROR_NAMES = new Set([
   "CredentialUnavailableError",
   "AuthenticationError",
@@ -160,52 +158,10 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   return v;
 }
 
-function endpointOf(options: ResourceGraphSourceOptions): string {
-  const raw = options.armEndpoint ?? cloudEndpoints(options.cloud).armEndpoint;
-  let url: URL;
-  try {
-    url = new URL(String(raw));
-  } catch {
-    throw new InputError(`armEndpoint "${String(raw)}" is not a URL`);
-  }
-  if (url.protocol !== "https:") {
-    throw new InputError(`armEndpoint "${url.href}" must be https:// (bearer tokens need TLS)`);
-  }
-  return url.origin + url.pathname.replace(/\/+$/, "");
-}
-
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-function headersFrom(value: unknown): HeaderBag | null {
-  if (value && typeof value === "object" && "get" in value && typeof value.get === "function") {
-    const bag = value as { get(name: string): unknown };
-    return {
-      get: (name) => {
-        const v = bag.get(name);
-        return typeof v === "string" ? v : undefined;
-      },
-    };
-  }
-  return null;
-}
-
-/** Retry-After (seconds or HTTP date), retry-after-ms or x-ms-retry-after-ms, in milliseconds. */
-export function retryAfterInMs(headers: HeaderBag | null, nowMs: number): number | null {
-  if (!headers) return null;
-  for (const name of ["retry-after-ms", "x-ms-retry-after-ms"]) {
-    const v = Number(headers.get(name));
-    if (headers.get(name) !== undefined && Number.isFinite(v) && v >= 0) return v;
-  }
-  const raw = headers.get("retry-after");
-  if (raw === undefined || raw.trim() === "") return null;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(raw);
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : null;
 }
 
 function errorDetailCodes(error: unknown): string[] {
@@ -288,7 +244,7 @@ function isArmRow(value: unknown): value is ArmRow {
  * anything it could not read through `context.reportError`.
  */
 export function createResourceGraphSource(options: ResourceGraphSourceOptions): EstateSource {
-  const endpoint = endpointOf(options);
+  const endpoint = armEndpointOf(options.cloud, options.armEndpoint);
   const cloud = cloudEndpoints(options.cloud);
   const tokenScope = options.tokenScope ?? cloud.armScope;
   const subscriptions = [...new Set((options.subscriptions ?? []).map((s) => s.toLowerCase()))];

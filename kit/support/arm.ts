@@ -1,5 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
-import type { ArmNetworkOptions } from "../../src/confirm/network-client.js";
+import type { ArmNetworkOptions } from "../../src/azure/network-client.js";
 import type { ArmRow } from "../../src/inventory/arm-row.js";
 import type { EstateBatch, EstateSource } from "../../src/sources/source.js";
 

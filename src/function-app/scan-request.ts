@@ -1,5 +1,5 @@
 import { STATUSES, type Status } from "../model.js";
-import { isGuid, isManagementGroupId } from "../settings.js";
+import { isGuid, isManagementGroupId } from "../azure/ids.js";
 import type { InvalidParam } from "./problem.js";
 
 /**

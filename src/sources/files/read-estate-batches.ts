@@ -1,6 +1,6 @@
 import { open, readFile } from "node:fs/promises";
-import type { RunError } from "../model.js";
-import type { ArmRow } from "./arm-row.js";
+import type { RunError } from "../../model.js";
+import type { ArmRow } from "../../inventory/arm-row.js";
 import { rowsOfChunk, splitArrayDocument, type Chunk } from "./chunk-records.js";
 import {
   DEFAULT_MAX_INPUT_BYTES,

@@ -9,7 +9,8 @@ import { describeError } from "../errors.js";
 import { createInvocationLogger, detachableInvocationLog } from "../logging/invocation-log.js";
 import type { Status } from "../model.js";
 import { formatResult } from "../outputs/format.js";
-import { isGuid, logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
+import { isGuid } from "../azure/ids.js";
+import { logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
 import { problemsOf } from "../run-audit.js";
 import { runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import {

@@ -1,8 +1,8 @@
 import { createReadStream } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { InputError, describeError } from "../errors.js";
-import type { RunError } from "../model.js";
-import type { ArmRow } from "./arm-row.js";
+import { InputError, describeError } from "../../errors.js";
+import type { RunError } from "../../model.js";
+import type { ArmRow } from "../../inventory/arm-row.js";
 
 /** Rows read from one estate file, and what the file says it left out. */
 export interface EstateFile {

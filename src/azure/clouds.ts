@@ -1,5 +1,5 @@
 import { AzureAuthorityHosts } from "@azure/identity";
-import type { CloudName } from "../../model.js";
+import type { CloudName } from "../model.js";
 
 /** Where Azure Resource Manager and Entra ID live in each cloud. */
 export interface CloudEndpoints {

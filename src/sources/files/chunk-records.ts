@@ -1,5 +1,5 @@
-import { InputError } from "../errors.js";
-import type { ArmRow } from "./arm-row.js";
+import { InputError } from "../../errors.js";
+import type { ArmRow } from "../../inventory/arm-row.js";
 import { parseNdjson, toRows } from "./load-estate.js";
 
 /**

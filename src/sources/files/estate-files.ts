@@ -1,14 +1,14 @@
-import type { ArmRow } from "../inventory/arm-row.js";
-import { InputError } from "../errors.js";
+import type { ArmRow } from "../../inventory/arm-row.js";
+import { InputError } from "../../errors.js";
 import {
   DEFAULT_MAX_INPUT_ROWS,
   MAX_INPUT_ROWS_SETTING,
   displayName,
   type ByteStream,
-} from "../inventory/load-estate.js";
-import { readEstateBatches } from "../inventory/read-estate-batches.js";
-import type { RunError } from "../model.js";
-import type { EstateSource } from "./source.js";
+} from "./load-estate.js";
+import { readEstateBatches } from "./read-estate-batches.js";
+import type { RunError } from "../../model.js";
+import type { EstateSource } from "../source.js";
 
 /** The last line of an incomplete `kms-route-audit export` (src/cli/export-command.ts). */
 const EXPORT_INCOMPLETE_TYPE = "kms-route-audit/exportincomplete";

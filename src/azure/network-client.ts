@@ -3,9 +3,10 @@ import {
   NetworkManagementClient,
   type NetworkManagementClientOptionalParams,
 } from "@azure/arm-network";
-import { InputError, describeError } from "../errors.js";
+import { describeError } from "../errors.js";
 import type { CloudName } from "../model.js";
-import { cloudEndpoints } from "../sources/resource-graph/clouds.js";
+import { armEndpointOf } from "./arm-endpoint.js";
+import { cloudEndpoints } from "./clouds.js";
 
 /** How the real NetworkManagementClient is built for confirmation and remediation. */
 export interface ArmNetworkOptions {
@@ -32,16 +33,7 @@ export type NetworkClients = (subscriptionId: string) => NetworkManagementClient
 
 export function createNetworkClients(options: ArmNetworkOptions): NetworkClients {
   const cloud = cloudEndpoints(options.cloud);
-  const raw = options.armEndpoint ?? cloud.armEndpoint;
-  let url: URL;
-  try {
-    url = new URL(String(raw));
-  } catch {
-    throw new InputError(`armEndpoint "${String(raw)}" is not a URL`);
-  }
-  if (url.protocol !== "https:")
-    throw new InputError(`armEndpoint "${url.href}" must be https:// (bearer tokens need TLS)`);
-  const endpoint = url.origin + url.pathname.replace(/\/+$/, "");
+  const endpoint = armEndpointOf(options.cloud, options.armEndpoint);
   const credential =
     options.credential ?? new DefaultAzureCredential({ authorityHost: cloud.authorityHost });
   const clients = new Map<string, NetworkManagementClient>();
