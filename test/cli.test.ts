@@ -22,16 +22,16 @@ const SARIF_SCHEMA = path.join(
 const TIMEOUT_MS = 60_000; // a guard against a hang, never reached by a working CLI, even on a loaded machine
 
 const STATUSES = ["NonCompliant", "Unverified", "Exempt", "Compliant", "NotApplicable"] as const;
-// The demo estate as it stands (samples/, the lead's): its routes to the appliance 10.0.1.4 name no
-// firewall, NIC or load balancer the estate holds, so since schema 2 those subnets are Unverified
-// (NEXT_HOP_NOT_IN_INVENTORY, DESIGN.md section 3, rule 2) where schema 1 called them NonCompliant.
+// The demo estate as it stands (samples/demo-estate.json, 34 subnets in 4 subscriptions), as
+// `kms-route-audit scan --demo --format json` reports it. The specific verdicts the tests rely on
+// are asserted, with the rule that decides each, in the json test below.
 const DEMO_COUNTS = {
-  NonCompliant: 2,
-  Unverified: 7,
+  NonCompliant: 6,
+  Unverified: 8,
   Exempt: 1,
-  Compliant: 3,
-  NotApplicable: 3,
-  total: 16,
+  Compliant: 11,
+  NotApplicable: 8,
+  total: 34,
 };
 const AZURE_KMS_IPS = ["20.118.99.224", "40.83.235.53", "23.102.135.246"];
 /** RHUI 4 (DESIGN.md section 2), judged only where RHEL pay-as-you-go VMs run; run.endpoints lists it. */
@@ -278,25 +278,51 @@ const VARIANTS = {
 const splitA = await write("split-a.json", demoRows.slice(0, 20));
 const splitB = await write("split-b.ndjson", ndjson(demoRows.slice(20)));
 
-// The online subscription without its route table's malformed route ("typo", 10.300.0.0/16),
-// which since schema 2 makes that table's IPs unknown (ROUTE_MALFORMED) instead of being skipped.
+// Only Compliant and NotApplicable subnets, from the demo's rows: the online subscription without
+// what needs attention there, plus the North Europe hub's resource group (platform subnets only:
+// NotApplicable). Left out of the online subscription:
+// - rt-online-api's malformed route ("typo", 10.300.0.0/16), which makes that table's IPs unknown
+//   (ROUTE_MALFORMED) since schema 2;
+// - snet-jobs (private, defaultOutboundAccess false, no NAT gateway: PRIVATE_SUBNET_NO_OUTBOUND)
+//   and snet-legacy (0.0.0.0/0 to an undeclared Check Point appliance: NVA_POLICY_UNKNOWN), from
+//   vnet-online-weu's subnets, with snet-legacy's route table rt-online-legacy (whose own subnet
+//   list would bring the subnet back, known only from the table);
+// - rt-online-partner, the only row that holds snet-vendor (its VNet is not in the estate: its NSG
+//   and outbound access are unknown).
+const DROPPED_SUBNETS = ["snet-jobs", "snet-legacy"];
+const DROPPED_ROWS = ["rt-online-partner", "rt-online-legacy"];
 const compliantOnly = await write(
   "compliant-only.json",
   demoRows
-    .filter((r) => r.id.toLowerCase().includes(ONLINE_SUBSCRIPTION))
-    .map((r) =>
-      r.name === "rt-online-api"
-        ? {
-            ...r,
-            properties: {
-              ...(r.properties as { routes: { name: string }[] }),
-              routes: (r.properties as { routes: { name: string }[] }).routes.filter(
-                (route) => route.name !== "typo",
-              ),
-            },
-          }
-        : r,
-    ),
+    .filter(
+      (r) =>
+        r.id.toLowerCase().includes(ONLINE_SUBSCRIPTION) ||
+        r.id.toLowerCase().includes("/resourcegroups/rg-hub-neu-network/"),
+    )
+    .filter((r) => !DROPPED_ROWS.includes(r.name ?? ""))
+    .map((r) => {
+      if (r.name === "rt-online-api") {
+        const properties = r.properties as { routes: { name: string }[] };
+        return {
+          ...r,
+          properties: {
+            ...properties,
+            routes: properties.routes.filter((route) => route.name !== "typo"),
+          },
+        };
+      }
+      if (r.name === "vnet-online-weu") {
+        const properties = r.properties as { subnets: { name: string }[] };
+        return {
+          ...r,
+          properties: {
+            ...properties,
+            subnets: properties.subnets.filter((subnet) => !DROPPED_SUBNETS.includes(subnet.name)),
+          },
+        };
+      }
+      return r;
+    }),
 );
 const UNVERIFIED_VNET =
   "/subscriptions/5a6b7c8d-0000-4000-8000-000000000005/resourceGroups/rg-x/providers/Microsoft.Network/virtualNetworks/vnet-x";
@@ -443,7 +469,13 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         [...AZURE_KMS_IPS.map((ip) => `kms:${ip}:1688`), ...RHUI_IPS.map((ip) => `rhui:${ip}:443`)],
       );
 
-      assert.equal(result.findings.length, 16);
+      assert.equal(result.findings.length, 34);
+      // RHUI is judged only where RHEL pay-as-you-go VMs run (README "Which subnets, which
+      // endpoints"): in the demo, snet-rhel alone (2 such VMs).
+      assert.deepEqual(
+        result.findings.filter((f) => f.endpointSets.includes("rhui")).map((f) => f.subnetName),
+        ["snet-rhel"],
+      );
       for (const f of result.findings) {
         const where = f.subnetId;
         for (const key of ["subnetId", "subnetName", "virtualNetworkId", "resourceGroup"] as const)
@@ -457,12 +489,19 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         for (const r of f.reasons) assert.match(r, /^[A-Z][A-Z0-9_]+$/, where);
         assert.ok(Array.isArray(f.missingRoutes), where);
         for (const m of f.missingRoutes) assert.match(m, /^\d+\.\d+\.\d+\.\d+\/\d+$/, where);
-        // Platform subnets judge no endpoint; the demo has no RHEL pay-as-you-go VM, so KMS only.
+        // Platform subnets judge no endpoint; the others KMS, and RHUI too where RHEL
+        // pay-as-you-go VMs run.
         const platform = f.status === "NotApplicable";
-        assert.deepEqual(f.endpointSets, platform ? [] : ["kms"], where);
+        const rhel = (f.impact.rhelPayAsYouGoVirtualMachines ?? 0) > 0;
+        assert.deepEqual(f.endpointSets, platform ? [] : rhel ? ["kms", "rhui"] : ["kms"], where);
         assert.deepEqual(
-          f.endpoints.map((e) => e.ip),
-          platform ? [] : AZURE_KMS_IPS,
+          f.endpoints.map((e) => `${e.set}:${e.ip}`),
+          platform
+            ? []
+            : [
+                ...AZURE_KMS_IPS.map((ip) => `kms:${ip}`),
+                ...(rhel ? RHUI_IPS.map((ip) => `rhui:${ip}`) : []),
+              ],
           where,
         );
         for (const e of f.endpoints) {
@@ -481,7 +520,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
             "decidedBy",
           ])
             assert.ok(key in e, `${where}: endpoint ${e.ip} lacks ${key}`);
-          assert.equal(e.port, 1688);
+          assert.equal(e.port, e.set === "rhui" ? 443 : 1688, where);
           assert.equal(e.protocol, "TCP");
           assert.ok([true, false, null].includes(e.reachable), where);
           assert.match(e.reason, /^[A-Z][A-Z0-9_]+$/, where);
@@ -544,58 +583,122 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
 
       // Specific verdicts of the demo estate.
       const byName = new Map(result.findings.map((f) => [f.subnetName, f]));
-      const app = byName.get("snet-app")!;
-      // Rule 2: 0.0.0.0/0 goes to 10.0.1.4, which nothing in the demo holds; the legacy IP has a
-      // /32 to the Internet. The route fix adds the two /32s that decide the others.
-      assert.equal(app.status, "Unverified");
-      assert.equal(app.severity, "low");
-      assert.deepEqual(app.reasons, ["NEXT_HOP_NOT_IN_INVENTORY"]);
-      assert.deepEqual(app.missingRoutes, ["20.118.99.224/32", "40.83.235.53/32"]);
-      assert.deepEqual(app.endpoints[0], {
+      const legacy = byName.get("snet-legacy")!;
+      // DESIGN.md section 3, rule 2 (VirtualAppliance): 0.0.0.0/0 goes to 10.5.0.20, a Check
+      // Point NIC with IP forwarding in the peered DMZ; a third-party appliance's policy is not in
+      // ARM and nothing declares it, so every IP is unknown. The route fix adds the /32s that
+      // decide them.
+      assert.equal(legacy.status, "Unverified");
+      assert.equal(legacy.severity, "low");
+      assert.deepEqual(legacy.reasons, ["NVA_POLICY_UNKNOWN"]);
+      assert.deepEqual(
+        legacy.missingRoutes,
+        AZURE_KMS_IPS.map((ip) => `${ip}/32`),
+      );
+      assert.deepEqual(legacy.endpoints[0], {
         set: "kms",
         host: "azkms.core.windows.net",
         ip: "20.118.99.224",
         port: 1688,
         protocol: "TCP",
         reachable: null,
-        reason: "NEXT_HOP_NOT_IN_INVENTORY",
+        reason: "NVA_POLICY_UNKNOWN",
         path: [
           {
             kind: "Route",
-            resourceId: app.routeTableId,
-            detail: "0.0.0.0/0 -> VirtualAppliance 10.0.1.4 (route 'default-to-firewall')",
+            resourceId: legacy.routeTableId,
+            detail: "0.0.0.0/0 -> VirtualAppliance 10.5.0.20 (route 'default-to-checkpoint')",
           },
           {
-            kind: "Unknown",
-            resourceId: null,
-            detail: "no firewall, appliance NIC or load balancer in the inventory holds 10.0.1.4",
+            kind: "NetworkVirtualAppliance",
+            resourceId: `/subscriptions/${ONLINE_SUBSCRIPTION}/resourceGroups/rg-online-dmz/providers/Microsoft.Network/networkInterfaces/vm-cp-legacy-01-nic`,
+            detail:
+              "appliance vm-cp-legacy-01-nic (10.5.0.20): its policy is not in ARM; declare it with the kms-route-audit-egress tag or --declarations",
           },
         ],
         nextHopType: "VirtualAppliance",
         addressPrefix: "0.0.0.0/0",
-        routeName: "default-to-firewall",
+        routeName: "default-to-checkpoint",
         decidedBy: "UserDefinedRoute",
       });
-      assert.equal(app.endpoints[2]!.reachable, true, "the legacy IP's /32 to the Internet");
-      assert.deepEqual(app.impact, {
-        networkInterfaces: 3,
-        windowsVirtualMachines: 3,
+      assert.ok(legacy.endpoints.every((e) => e.reachable === null));
+      assert.deepEqual(legacy.impact, {
+        networkInterfaces: 1,
+        windowsVirtualMachines: 1,
         windowsScaleSetInstances: 0,
         linuxVirtualMachines: 0,
         rhelPayAsYouGoVirtualMachines: 0,
         slesPayAsYouGoVirtualMachines: 0,
       });
+      const shared = byName.get("snet-shared-services")!;
+      // Section 3, rule 1 (known or unknown learned routes): the hub's ExpressRoute gateway
+      // vgw-er-hub-weu may learn a route more specific than the table's 0.0.0.0/0 (to the
+      // firewall, which would let KMS out); its learned routes were not read. Only a route-table
+      // /32 decides: the legacy IP's /32 to the Internet. The route fix adds the two /32s for the
+      // undecided IPs only.
+      assert.equal(shared.status, "Unverified");
+      assert.equal(shared.severity, "low");
+      assert.deepEqual(shared.reasons, ["BGP_DEFAULT_ROUTE_POSSIBLE"]);
+      assert.deepEqual(shared.missingRoutes, ["20.118.99.224/32", "40.83.235.53/32"]);
+      assert.deepEqual(
+        shared.endpoints.map((e) => e.reachable),
+        [null, null, true],
+      );
+      assert.equal(shared.endpoints[0]!.path.at(-1)!.kind, "LearnedRoutes");
+      assert.equal(shared.endpoints[2]!.routeName, "kms-legacy", "the legacy IP's /32");
+      assert.equal(shared.endpoints[2]!.reason, "REACHABLE_DIRECT");
+      assert.deepEqual(
+        shared.remediation?.fixes.map((x) => x.kind),
+        ["routes"],
+      );
+      assert.equal(shared.impact.windowsVirtualMachines, 2);
       const sap = byName.get("snet-sap-app")!;
+      // Rule 2 (VirtualNetworkGateway): the table's 0.0.0.0/0 names the VNet gateway, so every
+      // KMS IP goes on-premises and leaves from a non-Azure address; the fix is the /32 routes
+      // (README TUNNELED_ON_PREMISES, DESIGN.md rule 7). Windows scale-set instances run there:
+      // severity high.
       assert.equal(sap.status, "NonCompliant");
+      assert.equal(sap.severity, "high");
       assert.deepEqual(sap.reasons, ["KMS_ROUTES_MISSING", "TUNNELED_ON_PREMISES"]);
       assert.ok(sap.endpoints.every((e) => e.reachable === false));
-      assert.equal(byName.get("snet-data")!.status, "Unverified");
-      assert.equal(byName.get("snet-data")!.endpoints[0]!.reachable, null);
-      assert.equal(byName.get("snet-web")!.status, "Compliant");
-      assert.equal(byName.get("snet-web")!.remediation, null);
-      assert.equal(byName.get("snet-dev-lab")!.status, "Exempt");
-      assert.equal(byName.get("GatewaySubnet")!.status, "NotApplicable");
-      assert.deepEqual(byName.get("GatewaySubnet")!.endpoints, []);
+      assert.ok(sap.endpoints.every((e) => e.reason === "TUNNELED_ON_PREMISES"));
+      assert.deepEqual(
+        sap.missingRoutes,
+        AZURE_KMS_IPS.map((ip) => `${ip}/32`),
+      );
+      assert.deepEqual(
+        sap.remediation?.fixes.map((x) => [x.kind, x.causes]),
+        [["routes", ["TUNNELED_ON_PREMISES"]]],
+      );
+      assert.equal(sap.impact.windowsScaleSetInstances, 4);
+      // No route table; the VNet peers with the hub using its gateway (useRemoteGateways), whose
+      // learned routes were not read (rule 1): the system route's outcome may be overridden.
+      const data = byName.get("snet-data")!;
+      assert.equal(data.status, "Unverified");
+      assert.deepEqual(data.reasons, ["BGP_DEFAULT_ROUTE_POSSIBLE"]);
+      assert.equal(data.endpoints[0]!.reachable, null);
+      // Forced tunnelling (0.0.0.0/0 to the firewall) with a /32 to the Internet per KMS IP, in a
+      // table that does not propagate gateway routes (rule 1): nothing to fix.
+      const web = byName.get("snet-web")!;
+      assert.equal(web.status, "Compliant");
+      assert.deepEqual(web.reasons, ["KMS_ROUTES_PRESENT"]);
+      assert.deepEqual(web.missingRoutes, []);
+      assert.equal(web.remediation, null);
+      // The firewall denies TCP 1688 (NonCompliant otherwise), but rt-dev-lab carries the
+      // kms-route-audit-exempt tag: Exempt, severity none, the justification in the summary.
+      const lab = byName.get("snet-dev-lab")!;
+      assert.equal(lab.status, "Exempt");
+      assert.equal(lab.severity, "none");
+      assert.deepEqual(lab.reasons, ["FIREWALL_DENIES_PORT", "EXEMPTED"]);
+      assert.ok(lab.summary.includes("Isolated lab; activates against on-premises KMS host"));
+      // A platform subnet (the demo has three GatewaySubnets: take the hub's): no endpoint judged.
+      const gateway = result.findings.find((f) =>
+        f.subnetId.endsWith("/virtualNetworks/vnet-hub-weu/subnets/GatewaySubnet"),
+      )!;
+      assert.equal(gateway.status, "NotApplicable");
+      assert.deepEqual(gateway.reasons, ["NOT_APPLICABLE_SUBNET"]);
+      assert.deepEqual(gateway.endpoints, []);
+      assert.equal(gateway.remediation, null);
     });
 
     void it("json: counts by status equal the number of findings per status", async () => {
@@ -618,7 +721,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       assert.equal(r.code, 0, describeRun(r));
       assert.ok(r.stdout.endsWith("\n"));
       const lines = r.stdout.slice(0, -1).split("\n");
-      assert.equal(lines.length, 16);
+      assert.equal(lines.length, 34);
       const records = lines.map((line, i) => {
         try {
           return JSON.parse(line) as Finding & { runId: string };
@@ -630,8 +733,9 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       assert.equal(runIds.size, 1);
       assert.match([...runIds][0]!, UUID);
       assert.deepEqual(statusBySubnet(records), statusBySubnet(json.findings));
-      const app = records.find((f) => f.subnetName === "snet-app")!;
-      assert.deepEqual(app.missingRoutes, ["20.118.99.224/32", "40.83.235.53/32"]);
+      // snet-shared-services: the legacy IP's /32 decides it; the other two need routes.
+      const shared = records.find((f) => f.subnetName === "snet-shared-services")!;
+      assert.deepEqual(shared.missingRoutes, ["20.118.99.224/32", "40.83.235.53/32"]);
     });
 
     void it("csv: header plus one row per finding; quoted fields with commas and quotes survive", async () => {
@@ -660,7 +764,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         assert.ok(header.includes(column), column);
       const rows = parseCsv<Record<string, string>>(r.stdout, { columns: true });
       assert.equal(rows.length, json.findings.length);
-      assert.equal(rows.length, 16);
+      assert.equal(rows.length, 34);
       assert.equal(new Set(rows.map((row) => row.runId)).size, 1);
       assert.match(rows[0]!.runId!, UUID);
       const bySubnet = new Map(json.findings.map((f) => [f.subnetId, f]));
@@ -685,12 +789,20 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         assert.equal(row.linuxVirtualMachines, String(f.impact.linuxVirtualMachines ?? ""));
       }
       // The deciding path in words: the first endpoint not reachable, else the first unknown one.
-      const app = rows.find((row) => row.subnetName === "snet-app")!;
+      const legacy = rows.find((row) => row.subnetName === "snet-legacy")!;
       assert.equal(
-        app.decidingPath,
-        "0.0.0.0/0 -> VirtualAppliance 10.0.1.4 (route 'default-to-firewall') -> no firewall, appliance NIC or load balancer in the inventory holds 10.0.1.4",
+        legacy.decidingPath,
+        "0.0.0.0/0 -> VirtualAppliance 10.5.0.20 (route 'default-to-checkpoint') -> appliance vm-cp-legacy-01-nic (10.5.0.20): its policy is not in ARM; declare it with the kms-route-audit-egress tag or --declarations",
       );
-      assert.equal(rows.find((row) => row.subnetName === "GatewaySubnet")!.decidingPath, "");
+      // snet-erp-app: the legacy IP is reachable, the first (not reachable) endpoint decides.
+      const erp = rows.find((row) => row.subnetName === "snet-erp-app")!;
+      assert.equal(
+        erp.decidingPath,
+        "0.0.0.0/0 -> VirtualAppliance 10.10.0.68 (route 'default-to-firewall') -> azfw-hub-neu (10.10.0.68): network rule 'allow-azure-kms' (collection 'rc-allow-platform-services', priority 200, group 'rcg-platform-network' of policy 'afwp-hub-neu') allows TCP 1688 -> 0.0.0.0/0 -> VirtualNetworkGateway (route 'default-to-onprem') -> on-premises through the virtual network gateway",
+      );
+      const platformRows = rows.filter((row) => row.status === "NotApplicable");
+      assert.equal(platformRows.length, DEMO_COUNTS.NotApplicable);
+      for (const row of platformRows) assert.equal(row.decidingPath, "", row.subnetId);
       const prod = rows.filter((row) => row.subscriptionId === PROD_SUBSCRIPTION);
       assert.ok(prod.length > 0);
       for (const row of prod) assert.equal(row.subscriptionName, TRICKY_NAME);
@@ -755,7 +867,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         new RegExp(`^kms-route-audit  run ${UUID.source.slice(1, -1)}  AzureCloud  demo: `),
       );
       assert.match(lines[0]!, /complete$/);
-      assert.equal(lines[2], "Subnets audited: 16");
+      assert.equal(lines[2], "Subnets audited: 34");
       STATUSES.forEach((status, i) => {
         assert.match(lines[3 + i]!, new RegExp(`^  ${status}\\s+${DEMO_COUNTS[status]}$`));
       });
@@ -794,7 +906,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
       });
       assert.equal(r.code, 0, describeRun(r));
       const result = JSON.parse(r.stdout) as Result;
-      assert.equal(result.run.counts.total, 16);
+      assert.equal(result.run.counts.total, 34);
       assert.ok(r.stderr.includes("scan finished"), "debug logs on stderr");
     });
   });
@@ -820,10 +932,11 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         NonCompliant: 0,
         Unverified: 0,
         Exempt: 0,
-        Compliant: 3,
-        NotApplicable: 0,
-        total: 3,
+        Compliant: 5,
+        NotApplicable: 3,
+        total: 8,
       });
+      assert.deepEqual(result.run.warnings, [], "the malformed route is gone");
       const [nonCompliant, unverified] = await Promise.all([
         cli(["scan", "--input", compliantOnly, "--fail-on", "NonCompliant"]),
         cli(["scan", "--input", compliantOnly, "--fail-on", "Unverified"]),
@@ -1163,11 +1276,11 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
     "estate inputs: every format gives the demo's verdicts",
     { concurrency: true },
     () => {
-      void it("--demo and --input samples/demo-estate.json agree (16 subnets)", async () => {
+      void it("--demo and --input samples/demo-estate.json agree (34 subnets)", async () => {
         const [demo, file] = await Promise.all([demoJson(), demoFileJson()]);
         assert.equal(file.run.source.kind, "file");
         assert.deepEqual(file.run.source.inputs, [DEMO]);
-        assert.equal(file.findings.length, 16);
+        assert.equal(file.findings.length, 34);
         assert.deepEqual(verdicts(file), verdicts(demo));
       });
 
@@ -1216,13 +1329,26 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
   );
 
   void describe("clouds", { concurrency: true }, () => {
-    // Platform subnets judge no endpoint (schema 2).
+    // Platform subnets judge no endpoint (schema 2). Each judged subnet's endpoints, set by set
+    // ("kms:ip,ip,..."): the demo's snet-rhel is judged for RHUI too, where the cloud has a list.
     const ipsOf = (result: Result) =>
       new Set(
         result.findings
           .filter((f) => f.status !== "NotApplicable")
-          .map((f) => f.endpoints.map((e) => e.ip).join(",")),
+          .flatMap((f) => {
+            const sets = [...new Set(f.endpoints.map((e) => e.set))];
+            assert.deepEqual(sets, f.endpointSets, f.subnetId);
+            return sets.map(
+              (set) =>
+                `${set}:${f.endpoints
+                  .filter((e) => e.set === set)
+                  .map((e) => e.ip)
+                  .join(",")}`,
+            );
+          }),
       );
+    const GOV = new Set([`kms:${US_GOV_KMS_IPS.join(",")}`, `rhui:${RHUI_IPS.join(",")}`]);
+    const CHINA = new Set([`kms:${CHINA_KMS_IPS.join(",")}`]);
 
     void it("--cloud AzureUSGovernment: every finding's endpoints are the US Gov KMS IPs", async () => {
       const result = await scanJson(["--demo", "--cloud", "AzureUSGovernment"]);
@@ -1232,9 +1358,10 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         result.run.endpoints.map((e) => e.ip),
         [...US_GOV_KMS_IPS, ...RHUI_IPS],
       );
-      assert.equal(result.findings.length, 16);
-      assert.deepEqual(ipsOf(result), new Set([US_GOV_KMS_IPS.join(",")]));
-      for (const f of result.findings) for (const e of f.endpoints) assert.equal(e.port, 1688);
+      assert.equal(result.findings.length, 34);
+      assert.deepEqual(ipsOf(result), GOV);
+      for (const f of result.findings)
+        for (const e of f.endpoints) assert.equal(e.port, e.set === "rhui" ? 443 : 1688);
       const sap = result.findings.find((f) => f.subnetName === "snet-sap-app")!;
       assert.deepEqual(sap.missingRoutes, ["52.126.105.2/32", "23.97.0.13/32"]);
     });
@@ -1242,7 +1369,7 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
     void it("--cloud AzureChinaCloud: every finding's endpoints are the China KMS IPs", async () => {
       const result = await scanJson(["--demo", "--cloud", "AzureChinaCloud"]);
       assert.equal(result.run.cloud, "AzureChinaCloud");
-      assert.deepEqual(ipsOf(result), new Set([CHINA_KMS_IPS.join(",")]));
+      assert.deepEqual(ipsOf(result), CHINA);
       // No RHUI 4 list for Azure China on the page.
       assert.deepEqual(
         result.run.endpoints.map((e) => e.ip),
@@ -1256,9 +1383,9 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         scanJson(["--demo", "--cloud", "AZURECHINACLOUD"]),
       ]);
       assert.equal(gov.run.cloud, "AzureUSGovernment");
-      assert.deepEqual(ipsOf(gov), new Set([US_GOV_KMS_IPS.join(",")]));
+      assert.deepEqual(ipsOf(gov), GOV);
       assert.equal(china.run.cloud, "AzureChinaCloud");
-      assert.deepEqual(ipsOf(china), new Set([CHINA_KMS_IPS.join(",")]));
+      assert.deepEqual(ipsOf(china), CHINA);
     });
 
     void it("KMS_AUDIT_CLOUD is used when --cloud is absent, and --cloud wins over it", async () => {
@@ -1269,9 +1396,9 @@ void describe("kms-route-audit CLI (real binary)", { concurrency: 4 }, () => {
         }),
       ]);
       assert.equal(fromEnv.run.cloud, "AzureChinaCloud");
-      assert.deepEqual(ipsOf(fromEnv), new Set([CHINA_KMS_IPS.join(",")]));
+      assert.deepEqual(ipsOf(fromEnv), CHINA);
       assert.equal(overridden.run.cloud, "AzureUSGovernment");
-      assert.deepEqual(ipsOf(overridden), new Set([US_GOV_KMS_IPS.join(",")]));
+      assert.deepEqual(ipsOf(overridden), GOV);
     });
   });
 
