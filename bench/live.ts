@@ -7,8 +7,8 @@
  *   requests used vs ceil(bytes / 1 MB) and the largest request.
  */
 import { createLogger } from "../src/logging/logger.js";
-import { runScan } from "../src/scan.js";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
+import { builtInCatalog } from "../src/catalog/catalog.js";
+import { runAudit } from "../src/run-audit.js";
 import { createLogAnalyticsSink } from "../src/outputs/log-analytics/index.js";
 import { createMemoryPendingStore } from "../src/outputs/log-analytics/pending-store.js";
 import { toFindingRows } from "../src/outputs/log-analytics/rows.js";
@@ -109,12 +109,16 @@ export interface LiveLogsFigures {
 export async function benchLogAnalytics(options: { subnets: number }): Promise<LiveLogsFigures> {
   const rows: ArmRow[] = [...generateEstate({ subnets: options.subnets, seed: 7 })];
   const logger = createLogger({ level: "warn" });
-  const result = await runScan({
-    source: memorySource(rows),
-    cloud: "AzureCloud",
-    endpointSets: endpointSetsFor("AzureCloud", undefined),
-    logger,
-  });
+  const result = (
+    await runAudit(
+      {
+        source: memorySource(rows),
+        cloud: "AzureCloud",
+        catalog: builtInCatalog("AzureCloud"),
+      },
+      { logger },
+    )
+  ).result;
   const DCR = "dcr-00000000000000000000000000000000";
   const emulator = await startLogsIngestionEmulator({ dcrId: DCR });
   try {

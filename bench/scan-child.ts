@@ -5,9 +5,9 @@
  * wall time, peak RSS, a digest of every finding (to compare reads), counts and errors.
  */
 import { createHash } from "node:crypto";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { createLogger } from "../src/logging/logger.js";
-import { runScan } from "../src/scan.js";
+import { builtInCatalog } from "../src/catalog/catalog.js";
+import { runAudit } from "../src/run-audit.js";
 import {
   createResourceGraphSource,
   type ResourceGraphSourceOptions,
@@ -17,12 +17,16 @@ const options = JSON.parse(
   process.env.KMS_BENCH_SOURCE_OPTIONS ?? "{}",
 ) as ResourceGraphSourceOptions;
 const started = performance.now();
-const result = await runScan({
-  source: createResourceGraphSource(options),
-  cloud: options.cloud,
-  endpointSets: endpointSetsFor(options.cloud),
-  logger: createLogger({ level: "warn" }),
-});
+const result = (
+  await runAudit(
+    {
+      source: createResourceGraphSource(options),
+      cloud: options.cloud,
+      catalog: builtInCatalog(options.cloud),
+    },
+    { logger: createLogger({ level: "warn" }) },
+  )
+).result;
 const elapsedMs = performance.now() - started;
 const digest = createHash("sha256");
 for (const f of [...result.findings].sort((a, b) => (a.subnetId < b.subnetId ? -1 : 1)))

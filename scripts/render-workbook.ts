@@ -10,10 +10,10 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
+import { builtInCatalog } from "../src/catalog/catalog.js";
 import { toFindingRows, toRunRow } from "../src/outputs/log-analytics/rows.js";
 import type { FindingRow, RunRow } from "../src/outputs/log-analytics/schema.js";
-import { runScan } from "../src/scan.js";
+import { runAudit } from "../src/run-audit.js";
 import { createEstateFileSource } from "../src/sources/files/estate-files.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -97,17 +97,19 @@ async function demoRows(): Promise<{ findings: FindingRow[]; runs: RunRow[] }> {
   const runs: RunRow[] = [];
   for (let i = 0; i < 4; i++) {
     const at = new Date(Date.UTC(2026, 11, 1, 6 * i, 0, 0));
-    const result = await runScan({
-      source: createEstateFileSource([join(ROOT, "samples", "demo-estate.json")], {
-        kind: "demo",
-        labels: ["samples/demo-estate.json"],
-      }),
-      cloud: "AzureCloud",
-      endpointSets: endpointSetsFor("AzureCloud"),
-      logger: pino({ level: "silent" }),
-      now: () => at,
-      newRunId: () => `00000000-0000-4000-8000-00000000000${i}`,
-    });
+    const { result } = await runAudit(
+      {
+        source: createEstateFileSource([join(ROOT, "samples", "demo-estate.json")], {
+          kind: "demo",
+          labels: ["samples/demo-estate.json"],
+        }),
+        cloud: "AzureCloud",
+        catalog: builtInCatalog("AzureCloud"),
+        now: () => at,
+        newRunId: () => `00000000-0000-4000-8000-00000000000${i}`,
+      },
+      { logger: pino({ level: "silent" }) },
+    );
     findings.push(...toFindingRows(result));
     runs.push(
       toRunRow(result, {

@@ -272,3 +272,10 @@ export function decidingPathOf(finding: Finding): string | null {
   const endpoint = decidingEndpoint(finding);
   return endpoint ? pathInWords(endpoint.path) : null;
 }
+
+export function countByStatus(findings: readonly Finding[]): StatusCounts {
+  const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as StatusCounts;
+  counts.total = findings.length;
+  for (const f of findings) counts[f.status]++;
+  return counts;
+}

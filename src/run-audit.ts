@@ -1,11 +1,20 @@
+import { randomUUID } from "node:crypto";
 import type { ActionReport, AuditAction } from "./actions/action.js";
+import { auditInventory } from "./audit/audit.js";
 import type { Catalog } from "./catalog/catalog.js";
+import { flattenEndpoints } from "./catalog/endpoints.js";
 import { InputError, describeError } from "./errors.js";
-import type { FactsStage } from "./facts/fact-needs.js";
+import { factErrors, type FactFailure, type FactsStage } from "./facts/fact-needs.js";
+import { InventoryBuilder, type Inventory } from "./inventory/inventory.js";
 import type { Logger } from "./logging/logger.js";
-import type { CloudName, RunError, ScanResult, Status } from "./model.js";
+import {
+  SCHEMA_VERSION,
+  countByStatus,
+  type CloudName,
+  type RunError,
+  type ScanResult,
+} from "./model.js";
 import type { ResultSink, SinkReport } from "./outputs/sink.js";
-import { runScanWithInventory } from "./scan.js";
 import type { EstateSource, SourceProgress } from "./sources/source.js";
 
 /**
@@ -52,21 +61,7 @@ export interface AuditOutcome<A extends ActionReport = ActionReport> {
 
 export async function runAudit(plan: AuditPlan, deps: { logger: Logger }): Promise<AuditOutcome> {
   const now = plan.now ?? (() => new Date());
-  const { result, inventory } = await runScanWithInventory({
-    source: plan.source,
-    cloud: plan.cloud,
-    endpointSets: plan.catalog.endpointSets,
-    serviceTags: plan.catalog.serviceTags,
-    declarations: plan.catalog.declarations,
-    forcedSets: plan.catalog.forcedSets,
-    facts: plan.facts,
-    policyAssignment: plan.policyAssignment ?? null,
-    logger: deps.logger,
-    signal: plan.signal,
-    onProgress: plan.onProgress,
-    now,
-    newRunId: plan.newRunId,
-  });
+  const { result, inventory } = await judge(plan, deps.logger, now);
   if (plan.noSubnetMessage && result.run.complete && result.findings.length === 0)
     throw new InputError(plan.noSubnetMessage());
   const logger = deps.logger.child({ runId: result.run.id });
@@ -101,6 +96,105 @@ export async function runAudit(plan: AuditPlan, deps: { logger: Logger }): Promi
 }
 
 /**
+ * Source → inventory → facts → audit, judged once: rows go straight into the inventory (only what
+ * the audit needs is kept), the facts the inventory asks for are read, then every subnet is judged
+ * and the run summarised.
+ */
+async function judge(
+  plan: AuditPlan,
+  parentLogger: Logger,
+  now: () => Date,
+): Promise<{ result: ScanResult; inventory: Inventory }> {
+  const id = (plan.newRunId ?? randomUUID)();
+  const startedAt = now();
+  const logger = parentLogger.child({ runId: id });
+  const errors: RunError[] = [];
+  const readError = (error: RunError) => {
+    errors.push(error);
+    logger.warn({ error }, "part of the estate could not be read");
+  };
+  const endpoints = flattenEndpoints(plan.catalog.endpointSets);
+  const { source } = plan;
+  logger.info(
+    { source: source.kind, inputs: source.inputs, scope: source.scope, cloud: plan.cloud },
+    "scan started",
+  );
+
+  const builder = new InventoryBuilder({ keepForFacts: plan.facts !== undefined });
+  for await (const batch of source.read({
+    logger,
+    signal: plan.signal,
+    reportError: readError,
+    onProgress: plan.onProgress,
+  })) {
+    for (const row of batch) builder.add(row);
+  }
+  const inventory = builder.finish();
+  inventory.errors.forEach(readError);
+
+  const auditOptions = {
+    endpoints,
+    serviceTags: plan.catalog.serviceTags,
+    declarations: plan.catalog.declarations,
+    forcedSets: plan.catalog.forcedSets,
+    asOf: startedAt,
+    policyAssignment: plan.policyAssignment ?? null,
+  };
+  let failures: FactFailure[] = [];
+  if (plan.facts) {
+    failures = await plan.facts(inventory, {
+      logger,
+      signal: plan.signal,
+      audit: (inv) => auditInventory(inv, auditOptions).findings,
+      addFacts: (rows) => builder.addFacts(rows),
+    });
+  }
+  const { findings, warnings } = auditInventory(inventory, auditOptions);
+  // A fact that could not be read makes the run incomplete only where a verdict depends on it.
+  const facts = factErrors(failures, inventory, findings);
+  for (const error of facts.errors) {
+    errors.push(error);
+    logger.warn({ error }, "a fact a verdict depends on could not be read");
+  }
+  warnings.push(...facts.warnings);
+  if (warnings.length > 0)
+    logger.info(
+      { warnings: warnings.length, first: warnings[0] },
+      "malformed resources or unread facts in the estate",
+    );
+  const finishedAt = now();
+  const counts = countByStatus(findings);
+  logger.info(
+    {
+      rows: builder.rows,
+      subnets: findings.length,
+      counts,
+      complete: errors.length === 0,
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+    },
+    "scan finished",
+  );
+  const result: ScanResult = {
+    schemaVersion: SCHEMA_VERSION,
+    run: {
+      id,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      cloud: plan.cloud,
+      source: { kind: source.kind, inputs: source.inputs },
+      scope: source.scope,
+      complete: errors.length === 0,
+      errors,
+      warnings,
+      counts,
+      endpoints: endpoints.map(({ set, host, ip, port }) => ({ set, host, ip, port })),
+    },
+    findings,
+  };
+  return { result, inventory };
+}
+
+/**
  * Hands the result to every sink in turn. A sink that throws (rather than reporting failed
  * records) is turned into a report with every record failed, so one broken sink never hides the
  * others' outcome.
@@ -126,63 +220,9 @@ export async function writeToSinks(
         delivered: 0,
         failed: result.findings.length + 1,
         errors: [failure],
+        cause: describeError(error),
       });
     }
   }
   return reports;
-}
-
-/**
- * Why a run finished with problems, one line each (empty when none): the scan could not read
- * everything, a sink could not deliver, an action failed. The timer throws with them; the CLI exits
- * 3; the HTTP function reports them.
- */
-export function problemsOf(outcome: Pick<AuditOutcome, "result" | "actions" | "sinks">): string[] {
-  const problems: string[] = [];
-  const { run } = outcome.result;
-  if (!run.complete)
-    problems.push(
-      `incomplete: ${run.errors.map((e) => `${e.code} ${e.target ?? ""}`.trim()).join(", ")}`,
-    );
-  const failedRecords = outcome.sinks.reduce((n, r) => n + r.failed, 0);
-  if (failedRecords > 0)
-    problems.push(
-      `${failedRecords} records not delivered (${outcome.sinks
-        .filter((r) => r.failed > 0)
-        .map((r) => r.sink)
-        .join(", ")})`,
-    );
-  // Delivered, but a failure could not have been kept for the next run: not a clean run.
-  for (const r of outcome.sinks) {
-    const unsafe = r.errors.filter((e) => UNSAFE_SINK_CODES.has(e.code));
-    if (r.failed === 0 && unsafe.length > 0)
-      problems.push(`${r.sink}: ${unsafe.map((e) => e.code).join(", ")}`);
-  }
-  for (const a of outcome.actions)
-    if (a.failed > 0) problems.push(`${a.failed} ${a.action} items failed`);
-  return problems;
-}
-
-/** Sink errors that make a delivered run unsafe (the next failure would lose rows). */
-const UNSAFE_SINK_CODES: ReadonlySet<string> = new Set(["LOG_ANALYTICS_PENDING_UNWRITABLE"]);
-
-export const EXIT = { ok: 0, findings: 1, usage: 2, incomplete: 3 } as const;
-
-const FAIL_STATUSES: Record<"NonCompliant" | "Unverified", Status[]> = {
-  NonCompliant: ["NonCompliant"],
-  Unverified: ["NonCompliant", "Unverified"],
-};
-
-/**
- * The exit code of DESIGN.md section 5: problems (3) outrank findings (1): a partial result cannot
- * vouch for anything.
- */
-export function exitCodeFor(
-  outcome: Pick<AuditOutcome, "result" | "actions" | "sinks">,
-  failOn: "NonCompliant" | "Unverified" | null,
-): number {
-  if (problemsOf(outcome).length > 0) return EXIT.incomplete;
-  if (failOn && outcome.result.findings.some((f) => FAIL_STATUSES[failOn].includes(f.status)))
-    return EXIT.findings;
-  return EXIT.ok;
 }

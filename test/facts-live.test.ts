@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { createFactsStage, type FactsOptions } from "../src/facts/facts-stage.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { createLogger } from "../src/logging/logger.js";
 import type { Finding } from "../src/model.js";
-import { runScan } from "../src/scan.js";
+import { builtInCatalog } from "../src/catalog/catalog.js";
+import { runAudit } from "../src/run-audit.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
 import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
 
@@ -43,13 +43,22 @@ after(() => emulator.close());
 
 async function scan(rows: ArmRow[], options: Partial<FactsOptions> = {}) {
   const network = { ...emulatorNetwork(emulator), pollIntervalInMs: 1, ...options.network };
-  return runScan({
-    source: memorySource(rows),
-    cloud: "AzureCloud",
-    endpointSets: endpointSetsFor("AzureCloud"),
-    logger: createLogger({ level: "silent" }),
-    facts: createFactsStage({ learnedRoutes: true, effectiveRoutes: false, ...options, network }),
-  });
+  return (
+    await runAudit(
+      {
+        source: memorySource(rows),
+        cloud: "AzureCloud",
+        catalog: builtInCatalog("AzureCloud"),
+        facts: createFactsStage({
+          learnedRoutes: true,
+          effectiveRoutes: false,
+          ...options,
+          network,
+        }),
+      },
+      { logger: createLogger({ level: "silent" }) },
+    )
+  ).result;
 }
 
 function subnet(findings: Finding[], name: string): Finding {
@@ -145,12 +154,16 @@ describe("facts read live, before the audit", () => {
     const file = "01-alz-hub-firewall-direct-egress.json";
     const groups = only(file, /rulecollectiongroups$/);
     const rows = topology(file).filter((r) => !/rulecollectiongroups$/.test(r.type.toLowerCase()));
-    const offline = await runScan({
-      source: memorySource(rows),
-      cloud: "AzureCloud",
-      endpointSets: endpointSetsFor("AzureCloud"),
-      logger: createLogger({ level: "silent" }),
-    });
+    const offline = (
+      await runAudit(
+        {
+          source: memorySource(rows),
+          cloud: "AzureCloud",
+          catalog: builtInCatalog("AzureCloud"),
+        },
+        { logger: createLogger({ level: "silent" }) },
+      )
+    ).result;
     assert.ok(offline.findings.some((f) => f.reasons.includes("FIREWALL_RULES_UNKNOWN")));
     for (const policyId of new Set(groups.map((g) => g.id.split("/ruleCollectionGroups/")[0]!)))
       emulator.setChildren(policyId, "ruleCollectionGroups", {

@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import { createFactsStage, type FactsOptions } from "../src/facts/facts-stage.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { runScan } from "../src/scan.js";
+import { builtInCatalog } from "../src/catalog/catalog.js";
+import { runAudit } from "../src/run-audit.js";
 import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
 import { findingFor } from "./support/estate-builder.js";
@@ -29,21 +29,29 @@ before(async () => {
 });
 after(() => emulator.close());
 
-function scan(rows: ArmRow[], extra: Partial<FactsOptions> = {}) {
-  return runScan({
-    source: memorySource(rows),
-    cloud: "AzureCloud",
-    endpointSets: endpointSetsFor("AzureCloud"),
-    logger,
-    facts: createFactsStage({
-      learnedRoutes: true,
-      effectiveRoutes: false,
-      // A timeout no loopback answer comes near, even on a loaded machine; the hang test sets
-      // its own.
-      network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5, requestTimeoutInMs: 20_000 },
-      ...extra,
-    }),
-  });
+async function scan(rows: ArmRow[], extra: Partial<FactsOptions> = {}) {
+  return (
+    await runAudit(
+      {
+        source: memorySource(rows),
+        cloud: "AzureCloud",
+        catalog: builtInCatalog("AzureCloud"),
+        facts: createFactsStage({
+          learnedRoutes: true,
+          effectiveRoutes: false,
+          // A timeout no loopback answer comes near, even on a loaded machine; the hang test sets
+          // its own.
+          network: {
+            ...emulatorNetwork(emulator),
+            pollIntervalInMs: 5,
+            requestTimeoutInMs: 20_000,
+          },
+          ...extra,
+        }),
+      },
+      { logger },
+    )
+  ).result;
 }
 
 describe("the facts stage against the ARM emulator (real NetworkManagementClient)", () => {

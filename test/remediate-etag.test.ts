@@ -6,9 +6,8 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { pino } from "pino";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { runRemediation } from "../src/remediate/remediate.js";
+import { remediationReport } from "./support/remediation.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
 import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
 import { EstateBuilder, SUB } from "./support/estate-builder.js";
@@ -49,18 +48,14 @@ function rows(): ArmRow[] {
 }
 
 function apply() {
-  return runRemediation(
-    {
-      source: memorySource(rows()),
-      cloud: "AzureCloud",
-      endpointSets: endpointSetsFor("AzureCloud"),
-      logger,
-    },
+  return remediationReport(
+    memorySource(rows()),
     {
       mode: "apply",
       replaceConflicting: false,
       network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5 },
     },
+    logger,
   );
 }
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { pino } from "pino";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { runRemediation, type RemediationOptions } from "../src/remediate/remediate.js";
+import type { RemediationOptions } from "../src/remediate/remediate.js";
+import { remediationReport } from "./support/remediation.js";
 import { startArmNetworkEmulator, type ArmNetworkEmulator } from "../kit/emulators/arm-network.js";
 import { emulatorNetwork, memorySource } from "../kit/support/arm.js";
 import { EstateBuilder, SUB, audit, findingFor } from "./support/estate-builder.js";
@@ -51,19 +51,15 @@ function rows(): ArmRow[] {
 }
 
 function remediate(options: Partial<RemediationOptions> = {}, estate: ArmRow[] = rows()) {
-  return runRemediation(
-    {
-      source: memorySource(estate),
-      cloud: "AzureCloud",
-      endpointSets: endpointSetsFor("AzureCloud"),
-      logger,
-    },
+  return remediationReport(
+    memorySource(estate),
     {
       mode: "apply",
       replaceConflicting: false,
       network: { ...emulatorNetwork(emulator), pollIntervalInMs: 5 },
       ...options,
     },
+    logger,
   );
 }
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { endpointSetsFor } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { InventoryBuilder } from "../src/inventory/inventory.js";
 import { createLogger } from "../src/logging/logger.js";
 import type { Finding, ScanResult } from "../src/model.js";
-import { runScan } from "../src/scan.js";
+import { builtInCatalog } from "../src/catalog/catalog.js";
+import { runAudit } from "../src/run-audit.js";
 import {
   createResourceGraphSource,
   type ResourceGraphSourceOptions,
@@ -52,29 +52,37 @@ async function emulator(rows: ArmRow[], options: Partial<ResourceGraphEmulatorOp
   return e;
 }
 
-function live(e: ResourceGraphEmulator, options: Partial<ResourceGraphSourceOptions> = {}) {
-  return runScan({
-    source: createResourceGraphSource({
-      cloud: "AzureCloud",
-      armEndpoint: e.url,
-      credential: staticCredential,
-      clientOptions: { tlsOptions: { ca: e.certificate.cert } },
-      retry: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 1 },
-      ...options,
-    }),
-    cloud: "AzureCloud",
-    endpointSets: endpointSetsFor("AzureCloud"),
-    logger,
-  });
+async function live(e: ResourceGraphEmulator, options: Partial<ResourceGraphSourceOptions> = {}) {
+  return (
+    await runAudit(
+      {
+        source: createResourceGraphSource({
+          cloud: "AzureCloud",
+          armEndpoint: e.url,
+          credential: staticCredential,
+          clientOptions: { tlsOptions: { ca: e.certificate.cert } },
+          retry: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 1 },
+          ...options,
+        }),
+        cloud: "AzureCloud",
+        catalog: builtInCatalog("AzureCloud"),
+      },
+      { logger },
+    )
+  ).result;
 }
 
-function offline(rows: ArmRow[]) {
-  return runScan({
-    source: memorySource(rows),
-    cloud: "AzureCloud",
-    endpointSets: endpointSetsFor("AzureCloud"),
-    logger,
-  });
+async function offline(rows: ArmRow[]) {
+  return (
+    await runAudit(
+      {
+        source: memorySource(rows),
+        cloud: "AzureCloud",
+        catalog: builtInCatalog("AzureCloud"),
+      },
+      { logger },
+    )
+  ).result;
 }
 
 /** What a finding says, whatever the run. */

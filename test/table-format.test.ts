@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TABLE_ROWS_PER_STATUS, formatTable } from "../src/outputs/table.js";
-import { countByStatus } from "../src/scan.js";
+import { countByStatus } from "../src/model.js";
 import type { ScanResult } from "../src/model.js";
 import type { RouteSpec } from "./support/estate-builder.js";
 import { EstateBuilder, auditResult } from "./support/estate-builder.js";

@@ -26,6 +26,16 @@ export interface CatalogInputs {
   endpointSetsName?: string;
 }
 
+/** The built-in catalog of a cloud: its endpoint sets, no service tags, no declarations. */
+export function builtInCatalog(cloud: CloudName): Catalog {
+  return {
+    endpointSets: endpointSetsFor(cloud),
+    serviceTags: undefined,
+    declarations: undefined,
+    forcedSets: [],
+  };
+}
+
 /** Reads and checks the catalog once, for every entry point (CLI, timer, HTTP). */
 export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
   const endpointSets = endpointSetsFor(

@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from "node:fs";
+import { exitWith } from "./command-exit.js";
 import { rename, rm } from "node:fs/promises";
 import { once } from "node:events";
 import type { Command } from "commander";
@@ -43,7 +44,7 @@ async function close(stream: WriteStream): Promise<void> {
  * the rows that were read, followed by one marker line (type kms-route-audit/exportincomplete,
  * with the errors), and the command exits 3.
  */
-export function registerExportCommand(program: Command, io: CommandIo, exit: { code: number }) {
+export function registerExportCommand(program: Command, io: CommandIo) {
   const command = program
     .command("export")
     .description(
@@ -81,7 +82,7 @@ exportincomplete marker line, and scan --input of it exits 3).`,
       // The command's own closing line reports what could not be read; the source's retry and
       // error lines show with KMS_AUDIT_LOG_LEVEL=warn (or lower).
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "error";
-      exit.code = await runExport(output, inputs, settings, io, createLogger({ level }));
+      exitWith(await runExport(output, inputs, settings, io, createLogger({ level })));
     });
 }
 

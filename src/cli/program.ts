@@ -16,6 +16,7 @@ import {
 } from "./estate-source.js";
 import { registerExportCommand } from "./export-command.js";
 import { registerRemediateCommand } from "./remediate-command.js";
+import { CommandExit, exitWith } from "./command-exit.js";
 import { EXIT, runScanCommand, type CommandIo } from "./scan-command.js";
 
 const EXAMPLES = `
@@ -32,7 +33,7 @@ Exit codes: 0 done, 1 findings at or above --fail-on, 2 usage or input error, 3 
 Settings (environment): KMS_AUDIT_CLOUD, KMS_AUDIT_ARM_ENDPOINT, KMS_AUDIT_LOG_LEVEL (logs go to stderr),
 KMS_AUDIT_LOGS_ENDPOINT and KMS_AUDIT_DCR_ID (for --log-analytics). See the README for all of them.`;
 
-function buildProgram(io: CommandIo, exit: { code: number }): Command {
+function buildProgram(io: CommandIo): Command {
   const program = new Command("kms-route-audit")
     .description(
       "Audit Azure subnets whose forced tunneling breaks Windows KMS activation (TCP 1688).",
@@ -102,38 +103,40 @@ function buildProgram(io: CommandIo, exit: { code: number }): Command {
       const inputs = estateInputsFrom(raw, settings);
       const level: LogLevel = io.env.KMS_AUDIT_LOG_LEVEL ? settings.logLevel : "warn";
       const live = !inputs.demo && inputs.input.length === 0;
-      exit.code = await runScanCommand(
-        {
-          ...inputs,
-          format: raw.format as OutputFormat,
-          output: typeof raw.output === "string" ? raw.output : null,
-          logAnalytics: raw.logAnalytics === true,
-          failOn: (raw.failOn as "NonCompliant" | "Unverified" | undefined) ?? null,
-          catalog: catalogFilesFrom(raw, settings),
-          // The settings apply to live scans; the flags are refused with --input/--demo.
-          confirmGatewayRoutes:
-            raw.confirmGatewayRoutes === true || (settings.confirmGatewayRoutes && live),
-          verifyEffectiveRoutes:
-            raw.verifyEffectiveRoutes === true || (settings.verifyEffectiveRoutes && live),
-          attest: raw.attest === true,
-          attestPlan: raw.plan === true,
-        },
-        {
-          ...settings,
-          ...(typeof raw.policyAssignment === "string"
-            ? { policyAssignmentId: policyAssignmentFlag(raw.policyAssignment) }
-            : {}),
-          readPolicy:
-            raw.readPolicy === true ||
-            settings.readPolicy ||
-            typeof raw.policyAssignment === "string",
-        },
-        io,
-        createLogger({ level }),
+      exitWith(
+        await runScanCommand(
+          {
+            ...inputs,
+            format: raw.format as OutputFormat,
+            output: typeof raw.output === "string" ? raw.output : null,
+            logAnalytics: raw.logAnalytics === true,
+            failOn: (raw.failOn as "NonCompliant" | "Unverified" | undefined) ?? null,
+            catalog: catalogFilesFrom(raw, settings),
+            // The settings apply to live scans; the flags are refused with --input/--demo.
+            confirmGatewayRoutes:
+              raw.confirmGatewayRoutes === true || (settings.confirmGatewayRoutes && live),
+            verifyEffectiveRoutes:
+              raw.verifyEffectiveRoutes === true || (settings.verifyEffectiveRoutes && live),
+            attest: raw.attest === true,
+            attestPlan: raw.plan === true,
+          },
+          {
+            ...settings,
+            ...(typeof raw.policyAssignment === "string"
+              ? { policyAssignmentId: policyAssignmentFlag(raw.policyAssignment) }
+              : {}),
+            readPolicy:
+              raw.readPolicy === true ||
+              settings.readPolicy ||
+              typeof raw.policyAssignment === "string",
+          },
+          io,
+          createLogger({ level }),
+        ),
       );
     });
-  registerRemediateCommand(program, io, exit);
-  registerExportCommand(program, io, exit);
+  registerRemediateCommand(program, io);
+  registerExportCommand(program, io);
   return program;
 }
 
@@ -151,8 +154,7 @@ export async function main(
   io: CommandIo,
   stderr: NodeJS.WritableStream,
 ): Promise<number> {
-  const exit = { code: EXIT.ok as number };
-  const program = buildProgram({ ...io, stderr: io.stderr ?? stderr }, exit);
+  const program = buildProgram({ ...io, stderr: io.stderr ?? stderr });
   program.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => stderr.write(s),
@@ -163,8 +165,9 @@ export async function main(
   for (const command of program.commands) command.configureOutput(program.configureOutput());
   try {
     await program.parseAsync(argv, { from: "user" });
-    return exit.code;
+    return EXIT.ok;
   } catch (error) {
+    if (error instanceof CommandExit) return error.code;
     if (error instanceof CommanderError) {
       // Commander has already printed its one-line message.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;

@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { exitWith } from "./command-exit.js";
 import { Option, type Command } from "commander";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
@@ -17,10 +18,11 @@ import {
 } from "./estate-source.js";
 import type { CommandIo } from "./scan-command.js";
 import type { RemediationActionReport } from "../actions/remediation-action.js";
-import { exitCodeFor, runAudit } from "../run-audit.js";
+import { runAudit } from "../run-audit.js";
+import { exitCodeFor } from "../run-outcome.js";
 
 /** `kms-route-audit remediate --plan|--apply` (issue 6). */
-export function registerRemediateCommand(program: Command, io: CommandIo, exit: { code: number }) {
+export function registerRemediateCommand(program: Command, io: CommandIo) {
   const remediate = program
     .command("remediate")
     .description(
@@ -106,6 +108,6 @@ export function registerRemediateCommand(program: Command, io: CommandIo, exit: 
           throw new InputError(`${raw.output}: cannot write output: ${describeError(error)}`);
         }
       } else await writeChunksToStream(io.stdout, [text]);
-      exit.code = exitCodeFor(outcome, null);
+      exitWith(exitCodeFor(outcome, null));
     });
 }

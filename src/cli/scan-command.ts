@@ -9,10 +9,10 @@ import {
   writeChunksToStream,
   type OutputFormat,
 } from "../outputs/format.js";
-import type { PendingStore } from "../outputs/log-analytics/index.js";
 import type { ResultSink, SinkReport } from "../outputs/sink.js";
 import { safeLine } from "../redact.js";
-import { exitCodeFor, runAudit, type AuditOutcome } from "../run-audit.js";
+import { runAudit, type AuditOutcome } from "../run-audit.js";
+import { exitCodeFor } from "../run-outcome.js";
 import { logAnalyticsConfigured, type Settings } from "../settings.js";
 import type { EstateSource } from "../sources/source.js";
 import { estateSourceFor, readCatalog, type CatalogFiles } from "./estate-source.js";
@@ -48,7 +48,7 @@ export interface CommandIo {
   stderr?: ProgressStream;
 }
 
-export { EXIT } from "../run-audit.js";
+export { EXIT } from "../run-outcome.js";
 
 /** Builds the plan from the flags, runs the one audit, renders; returns the exit code (DESIGN.md 5). */
 export async function runScanCommand(
@@ -204,9 +204,8 @@ async function logAnalyticsSink(settings: Settings, io: CommandIo, logger: Logge
     },
   };
   const report = (result: ScanResult, r: SinkReport) => {
-    const failedToWrite = r.errors.find((e) => e.code === "SINK_FAILED");
-    if (failedToWrite) {
-      say(`not written: ${oneLine(failedToWrite.message.replace(/^log-analytics: /, ""))}`);
+    if (r.errors.some((e) => e.code === "SINK_FAILED")) {
+      say(`not written: ${oneLine(r.cause ?? "no detail")}`);
       return;
     }
     // Everything else the sink met (rows of earlier runs dropped or still waiting, foreign names
@@ -223,26 +222,11 @@ async function logAnalyticsSink(settings: Settings, io: CommandIo, logger: Logge
           ? `kept in ${store.location} for the next run with --log-analytics`
           : `${pending} records wait in ${store.location} for the next run with --log-analytics`;
       say(
-        `${r.failed} of ${result.findings.length + 1} records of this run not delivered (${uploadCause(r, store)}); ${waiting}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`,
+        `${r.failed} of ${result.findings.length + 1} records of this run not delivered (${oneLine(r.cause ?? "no detail")}); ${waiting}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`,
       );
     } else if (notes.length > 0) say(notes.join("; "));
   };
   return { sink, report };
-}
-
-/** The upload error behind a failed report, without the sink's "(kept in DIR)" preamble. */
-function uploadCause(report: SinkReport, store: PendingStore): string {
-  const error =
-    report.errors.find((e) => e.code === "LOG_ANALYTICS_UPLOAD_FAILED") ?? report.errors[0];
-  if (!error) return "no detail";
-  for (const marker of [
-    `(kept in ${store.location}): `,
-    "(NOT kept: the pending store is unusable): ",
-  ]) {
-    const at = error.message.indexOf(marker);
-    if (at >= 0) return oneLine(error.message.slice(at + marker.length));
-  }
-  return oneLine(error.message);
 }
 
 /** The source, counting the rows it hands over (for the no-subnet message). */

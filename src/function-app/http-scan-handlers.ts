@@ -11,7 +11,7 @@ import type { Status } from "../model.js";
 import { formatResult } from "../outputs/format.js";
 import { isGuid } from "../azure/ids.js";
 import { logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
-import { problemsOf } from "../run-audit.js";
+import { problemsOf } from "../run-outcome.js";
 import { runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import {
   invalidParameters,

@@ -3,7 +3,7 @@ import type { InvocationContext, Timer } from "@azure/functions";
 import { describeError } from "../errors.js";
 import { createInvocationLogger } from "../logging/invocation-log.js";
 import { logAnalyticsConfigured, readSettings } from "../settings.js";
-import { problemsOf } from "../run-audit.js";
+import { problemsOf } from "../run-outcome.js";
 import { runLiveAudit, type FunctionDependencies } from "./audit-run.js";
 import { instanceScanService, type ScanService } from "./scan-service.js";
 

@@ -14,6 +14,8 @@ export interface SinkReport {
   /** Records that could not be delivered in this run (kept for the next one where possible). */
   failed: number;
   errors: RunError[];
+  /** Why records failed, as the destination or the sink said it (one line), when `failed` > 0. */
+  cause?: string;
   /**
    * Set by a sink that keeps undelivered records for the next run, when this write left some
    * (`failed` > 0): how many records, of this run and earlier ones, now wait there; null when its

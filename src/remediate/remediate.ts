@@ -4,8 +4,8 @@ import {
   type NetworkClients,
 } from "../azure/network-client.js";
 import type { Inventory } from "../inventory/inventory.js";
-import type { RunError, ScanResult } from "../model.js";
-import { runScanWithInventory, type ScanOptions } from "../scan.js";
+import type { CloudName, RunError, ScanResult } from "../model.js";
+import type { Logger } from "../logging/logger.js";
 import { applyPlan } from "./apply.js";
 import { desiredByTable, planFromInventory, type ChangeStatus, type RouteChange } from "./plan.js";
 
@@ -39,19 +39,11 @@ export interface RemediationReport {
   counts: Record<ChangeStatus, number> & { conflicts: number };
 }
 
-/** Scans, plans the missing KMS routes per route table and, in apply mode, adds them. */
-export async function runRemediation(
-  scan: ScanOptions,
-  options: RemediationOptions,
-): Promise<RemediationReport> {
-  return remediateScanned(await runScanWithInventory(scan), options, scan);
-}
-
 /** Plans (and in apply mode adds) the missing KMS routes of an estate already scanned. */
 export async function remediateScanned(
   { result, inventory }: { result: ScanResult; inventory: Inventory },
   options: RemediationOptions,
-  scan: Pick<ScanOptions, "cloud" | "logger" | "now" | "signal">,
+  scan: { cloud: CloudName; logger: Logger; now?: () => Date; signal?: AbortSignal },
 ): Promise<RemediationReport> {
   const now = scan.now ?? (() => new Date());
   const { tables, withoutTable } = desiredByTable(result.findings);

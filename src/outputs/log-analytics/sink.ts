@@ -479,7 +479,10 @@ export function createLogAnalyticsSink(options: LogAnalyticsSinkOptions): Result
         "Log Analytics write finished",
       );
       const report: SinkReport = { sink: LOG_ANALYTICS_SINK_NAME, delivered, failed, errors };
-      if (failed > 0) report.waitingRecords = listed && storeError === null ? waiting : null;
+      if (failed > 0) {
+        report.waitingRecords = listed && storeError === null ? waiting : null;
+        report.cause = findingsError ?? run.lastError ?? errors[0]?.message ?? "unknown error";
+      }
       return report;
     },
   };
