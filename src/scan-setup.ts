@@ -47,6 +47,8 @@ export interface LiveScanOverrides {
     Omit<LogAnalyticsSinkOptions, "endpoint" | "dcrId" | "findingsStream" | "runsStream">
   >;
   attestations?: Partial<Omit<AttestationsClientOptions, "cloud" | "armEndpoint">>;
+  /** The facts stage's and remediation's ARM network clients. */
+  network?: Partial<Omit<ArmNetworkOptions, "cloud" | "armEndpoint">>;
 }
 
 /** The settings' scope unless `scope` names subscriptions or management groups. */
@@ -171,9 +173,10 @@ export function armNetworkOptions(
   overrides: LiveScanOverrides = {},
 ): ArmNetworkOptions {
   return {
+    ...overrides.network,
+    ...(overrides.credential ? { credential: overrides.credential } : {}),
     cloud: settings.cloud,
     armEndpoint: settings.armEndpoint,
-    ...(overrides.credential ? { credential: overrides.credential } : {}),
   };
 }
 
