@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { AUDITED_TYPES, type ArmRow } from "../src/inventory/arm-row.js";
-import { parseEstate } from "../src/sources/files/load-estate.js";
+import { parseEstate } from "../src/sources/files/parse-estate.js";
 import { audit } from "./support/estate-builder.js";
 
 const SUB = "/subscriptions/11111111-2222-4333-8444-555555555555/resourceGroups/rg/providers";

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { parseNdjson, streamEstateFile } from "../src/sources/files/load-estate.js";
+import { streamEstateFile } from "../src/sources/files/load-estate.js";
+import { parseNdjson } from "../src/sources/files/parse-estate.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kms-ndjson-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -79,7 +79,7 @@ describe("table format", () => {
 describe("writing to a reader that went away", () => {
   it("stops at the first EPIPE and says so in one OutputError (the caller lets the run go on)", async () => {
     const { Writable } = await import("node:stream");
-    const { writeChunksToStream } = await import("../src/outputs/format.js");
+    const { writeChunksToStream } = await import("../src/outputs/write-output.js");
     let writes = 0;
     const stream = new Writable({
       highWaterMark: 1,

@@ -4,7 +4,7 @@ import { Option, type Command } from "commander";
 import { InputError, describeError } from "../errors.js";
 import { createLogger } from "../logging/logger.js";
 import { CLOUDS } from "../model.js";
-import { writeChunksToStream } from "../outputs/format.js";
+import { writeChunksToStream } from "../outputs/write-output.js";
 import { escapeControl } from "../redact.js";
 import type { LogLevel } from "../logging/levels.js";
 import { readSettings } from "../settings.js";

@@ -3,12 +3,8 @@ import type { ByteStream } from "../sources/files/load-estate.js";
 import type { Logger } from "../logging/logger.js";
 import type { AttestationActionReport } from "../actions/attestation-action.js";
 import type { CloudName, ScanResult } from "../model.js";
-import {
-  formatResultChunks,
-  writeChunksToFile,
-  writeChunksToStream,
-  type OutputFormat,
-} from "../outputs/format.js";
+import { formatResultChunks, type OutputFormat } from "../outputs/format.js";
+import { writeChunksToFile, writeChunksToStream } from "../outputs/write-output.js";
 import type { ResultSink, SinkReport } from "../outputs/sink.js";
 import { safeLine } from "../redact.js";
 import { runAudit, type AuditOutcome } from "../run-audit.js";

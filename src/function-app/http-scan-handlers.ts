@@ -1,37 +1,16 @@
 import { randomUUID } from "node:crypto";
-import type {
-  HttpHandler,
-  HttpRequest,
-  HttpResponseInit,
-  InvocationContext,
-} from "@azure/functions";
+import type { HttpHandler, HttpRequest, InvocationContext } from "@azure/functions";
 import { describeError } from "../errors.js";
 import { createInvocationLogger, detachableInvocationLog } from "../logging/invocation-log.js";
-import type { Status } from "../model.js";
-import { formatResult } from "../outputs/format.js";
 import { isGuid } from "../azure/ids.js";
 import { logAnalyticsConfigured, readSettings, type Settings } from "../settings.js";
 import { problemsOf } from "../run-outcome.js";
 import { runLiveAudit, type FunctionDependencies } from "./audit-run.js";
-import {
-  invalidParameters,
-  problemResponse,
-  PROBLEM_TYPES,
-  scanFailed,
-  type InvalidParam,
-  type Problem,
-} from "./problem.js";
-import {
-  CONTENT_TYPES,
-  MAX_BODY_BYTES,
-  parsePollQuery,
-  parseScanBody,
-  parseScanQuery,
-  type HttpFormat,
-  type Parsed,
-  type ScanRequest,
-} from "./scan-request.js";
+import { invalidParameters, problemResponse, PROBLEM_TYPES, scanFailed } from "./problem.js";
+import { parsePollQuery } from "./scan-request.js";
 import { instanceScanService, type RunRecord, type ScanService } from "./scan-service.js";
+import { outsideConfiguredScope, parseRequest, queryOf } from "./http-request.js";
+import { RUNS_ROUTE_PREFIX, answer, settingsProblem } from "./http-answer.js";
 
 export interface HttpScanDependencies extends FunctionDependencies {
   service?: ScanService;
@@ -51,160 +30,7 @@ export interface HttpScanDependencies extends FunctionDependencies {
   pollRetryAfterSeconds?: number;
 }
 
-export const RUNS_ROUTE_PREFIX = "/api/scan/runs/";
-
-/** The query string as sent: repeated names survive (request.query may join them with commas). */
-function queryOf(request: HttpRequest): URLSearchParams {
-  return new URL(request.url).searchParams;
-}
-
-function isJsonMediaType(value: string | null): boolean {
-  if (value === null) return true;
-  const type = value.split(";")[0]?.trim().toLowerCase() ?? "";
-  return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
-}
-
-/** Reads at most `max` bytes of the body; null when it is longer. */
-async function readBody(request: HttpRequest, max: number): Promise<string | null> {
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > max) return null;
-  if (!request.body) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      return null;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-async function parseRequest(request: HttpRequest): Promise<Parsed<ScanRequest> | Problem> {
-  if (request.method.toUpperCase() !== "POST") return parseScanQuery(queryOf(request));
-  const stray: InvalidParam[] = [];
-  for (const name of new Set(queryOf(request).keys())) {
-    if (name !== "code")
-      stray.push({ name, reason: "POST takes its parameters in the JSON body, not the query" });
-  }
-  if (stray.length > 0) return { ok: false, invalidParams: stray };
-  const contentType = request.headers.get("content-type");
-  if (!isJsonMediaType(contentType)) {
-    return {
-      type: PROBLEM_TYPES.unsupportedMediaType,
-      title: "Unsupported media type",
-      status: 415,
-      detail: `the body must be application/json, not ${contentType}`,
-    };
-  }
-  const text = await readBody(request, MAX_BODY_BYTES);
-  if (text === null) {
-    return {
-      ok: false,
-      invalidParams: [{ name: "body", reason: `larger than ${MAX_BODY_BYTES} bytes` }],
-    };
-  }
-  return parseScanBody(text);
-}
-
-function settingsProblem(error: unknown): Problem {
-  const setting = (error as { setting?: unknown }).setting;
-  return {
-    type: PROBLEM_TYPES.settings,
-    title: "The Function App is misconfigured",
-    status: 500,
-    detail: describeError(error),
-    ...(typeof setting === "string" ? { setting } : {}),
-  };
-}
-
-function filtered(record: RunRecord, statuses: Status[] | null) {
-  const result = record.result;
-  if (!result || statuses === null) return result;
-  return { ...result, findings: result.findings.filter((f) => statuses.includes(f.status)) };
-}
-
-/** 200 with the result, 202 while running, 500 problem when the run failed. */
-function answer(
-  record: RunRecord,
-  format: HttpFormat,
-  statuses: Status[] | null,
-  pollRetryAfterSeconds: number,
-): HttpResponseInit {
-  const headers: Record<string, string> = { "x-run-id": record.id };
-  if (record.state === "running") {
-    const location = `${RUNS_ROUTE_PREFIX}${record.id}`;
-    return {
-      status: 202,
-      headers: {
-        ...headers,
-        "content-type": "application/json",
-        location,
-        "retry-after": String(pollRetryAfterSeconds),
-      },
-      body: JSON.stringify({
-        runId: record.id,
-        state: "running",
-        startedAt: record.startedAt.toISOString(),
-        location,
-      }),
-    };
-  }
-  if (record.state === "failed" || !record.result) {
-    return problemResponse(record.problem ?? scanFailed("unknown error"), headers);
-  }
-  const result = filtered(record, statuses) ?? record.result;
-  headers["x-run-complete"] = String(record.result.run.complete);
-  for (const report of record.reports) {
-    headers[`x-${report.sink}-delivered`] = String(report.delivered);
-    headers[`x-${report.sink}-failed`] = String(report.failed);
-  }
-  return {
-    status: 200,
-    headers: { ...headers, "content-type": CONTENT_TYPES[format] },
-    body: formatResult(result, format, { color: false }),
-  };
-}
-
 /** The handlers of GET/POST /api/scan and GET /api/scan/runs/{runId}. */
-/**
- * When the app settings name a scope (KMS_AUDIT_SUBSCRIPTIONS, KMS_AUDIT_MANAGEMENT_GROUPS), a
- * request may narrow it but not leave it: a function key must not widen what the operators chose
- * to audit. Management-group membership of a subscription is not looked up, so with only
- * management groups configured a request names management groups. IDs compare case-insensitively.
- */
-function outsideConfiguredScope(
-  request: { subscriptions: readonly string[]; managementGroups: readonly string[] },
-  settings: Settings,
-): InvalidParam[] {
-  const configuredSubs = new Set(settings.subscriptions.map((s) => s.toLowerCase()));
-  const configuredMgs = new Set(settings.managementGroups.map((m) => m.toLowerCase()));
-  if (configuredSubs.size === 0 && configuredMgs.size === 0) return [];
-  const outside: InvalidParam[] = [];
-  for (const sub of request.subscriptions) {
-    if (!configuredSubs.has(sub.toLowerCase())) {
-      outside.push({
-        name: "subscriptionId",
-        reason: `${sub} is outside the scope this app audits`,
-      });
-    }
-  }
-  for (const mg of request.managementGroups) {
-    if (!configuredMgs.has(mg.toLowerCase())) {
-      outside.push({
-        name: "managementGroup",
-        reason: `${mg} is outside the scope this app audits`,
-      });
-    }
-  }
-  return outside;
-}
-
 export function createHttpScanHandlers(dependencies: HttpScanDependencies = {}): {
   scan: HttpHandler;
   scanRun: HttpHandler;

@@ -1,6 +1,6 @@
 import { InputError } from "../../errors.js";
 import type { ArmRow } from "../../inventory/arm-row.js";
-import { parseNdjson, toRows } from "./load-estate.js";
+import { parseNdjson, toRows } from "./parse-estate.js";
 
 /**
  * A piece of an estate file that parses on its own: complete NDJSON lines ("lines"), or

@@ -8,13 +8,12 @@ import {
   byteOrderMark,
   displayName,
   inputKind,
-  isObjectLine,
-  parseEstate,
   refuseBinary,
   streamEstateFile,
   tooLarge,
   type ByteStream,
 } from "./load-estate.js";
+import { isObjectLine, parseEstate } from "./parse-estate.js";
 
 export interface ReadEstateOptions {
   /** Standard input ("-"), read once as a stream; default process.stdin. */
