@@ -150,6 +150,7 @@ async function judge(
     });
   }
   const { findings, warnings } = auditInventory(inventory, auditOptions);
+  warnings.unshift(...(plan.catalog.warnings ?? []));
   // A fact that could not be read makes the run incomplete only where a verdict depends on it.
   const facts = factErrors(failures, inventory, findings);
   for (const error of facts.errors) {

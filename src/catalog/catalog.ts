@@ -1,6 +1,6 @@
 import type { Declarations } from "./declarations.js";
 import { InputError } from "../errors.js";
-import type { CloudName } from "../model.js";
+import type { CloudName, RunError } from "../model.js";
 import { readDeclarationsFile } from "./declarations-file.js";
 import { endpointSetsFor, readEndpointFile } from "./endpoints.js";
 import type { EndpointSet } from "./kms-endpoints.js";
@@ -13,6 +13,8 @@ export interface Catalog {
   declarations: Declarations | undefined;
   /** Sets judged for every subnet whatever its VMs (--endpoint-set, KMS_AUDIT_ENDPOINT_SETS). */
   forcedSets: string[];
+  /** What the catalog's files hold that was ignored (a malformed declaration): run warnings. */
+  warnings?: RunError[];
 }
 
 /** The files and names a catalog comes from (flags or settings; null: not given). */
@@ -53,14 +55,16 @@ export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
         `${inputs.endpointSetsName ?? "--endpoint-set"}: "${name}" is not an endpoint set of cloud ${inputs.cloud} (${endpointSets.map((s) => s.name).join(", ")})`,
       );
   }
+  const declarations = inputs.declarationsFile
+    ? await readDeclarationsFile(inputs.declarationsFile)
+    : undefined;
   return {
     endpointSets,
     serviceTags: inputs.serviceTagsFile
       ? await readServiceTagFile(inputs.serviceTagsFile)
       : undefined,
-    declarations: inputs.declarationsFile
-      ? await readDeclarationsFile(inputs.declarationsFile)
-      : undefined,
+    declarations: declarations?.declarations,
     forcedSets: [...new Set(inputs.endpointSets)],
+    warnings: declarations?.warnings ?? [],
   };
 }

@@ -107,6 +107,8 @@ export interface DeclarationFileEntry {
   deny: string[];
   egress: Declaration["egress"];
   note?: string;
+  /** Its position in the file's `appliances` (default: its position in `entries`). */
+  index?: number;
 }
 
 export function declarationsFromEntries(
@@ -122,7 +124,7 @@ export function declarationsFromEntries(
         : new Set(e.allow.map((s) => s.toLowerCase())),
       denies: new Set(e.deny.map((s) => s.toLowerCase())),
       egress: e.egress,
-      source: `${file} appliances[${i}]${e.note ? ` (${e.note})` : ""}`,
+      source: `${file} appliances[${e.index ?? i}]${e.note ? ` (${e.note})` : ""}`,
     };
     if (e.resourceId) byResource.set(keyOf(e.resourceId), declaration);
     if (e.ipAddress) byIp.set(e.ipAddress.trim(), declaration);
