@@ -30,11 +30,11 @@ export const REASONS = {
   BGP_DEFAULT_ROUTE_LEARNED:
     "A route the virtual network gateway learned (BGP, e.g. a default route from on-premises) carries the IP away from the Internet.",
   BGP_NO_DEFAULT_ROUTE:
-    "The gateways the subnet learns routes from were read and none learned a route covering a KMS IP.",
+    "Deprecated (schema 1): the gateways the subnet learns routes from were read and none learned a route covering a KMS IP. Schema 2 reads learned routes before the audit; the route that then decides gives the reason.",
   GATEWAY_ROUTES_UNREADABLE:
     "The learned routes of a gateway the subnet depends on could not be read (permission, failure or timeout); the subnet stays Unverified.",
   EFFECTIVE_ROUTES_CHECKED:
-    "Decided from the effective routes of a network interface in the subnet (--verify-effective-routes).",
+    "Deprecated (schema 1): decided from the effective routes of a network interface in the subnet. Schema 2 judges those routes like any others; decidedBy and the path show the route.",
   EFFECTIVE_ROUTES_UNREADABLE:
     "The effective routes of the subnet's network interface could not be read (VM stopped, permission, failure or timeout).",
 
@@ -114,4 +114,8 @@ export const REASONS = {
 export type ReasonCode = keyof typeof REASONS;
 
 /** Codes no longer produced (schema 2); kept for old rows and SARIF rule IDs. */
-export const DEPRECATED_REASONS: ReadonlySet<ReasonCode> = new Set(["INVALID_ROUTE_PREFIX"]);
+export const DEPRECATED_REASONS: ReadonlySet<ReasonCode> = new Set([
+  "INVALID_ROUTE_PREFIX",
+  "BGP_NO_DEFAULT_ROUTE",
+  "EFFECTIVE_ROUTES_CHECKED",
+]);

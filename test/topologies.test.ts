@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { auditInventory } from "../src/audit/audit.js";
-import type { ReasonCode } from "../src/reasons.js";
+import { DEPRECATED_REASONS, type ReasonCode } from "../src/reasons.js";
 import { endpointSetsFor, flattenEndpoints } from "../src/catalog/endpoints.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
 import { buildInventory } from "../src/inventory/inventory.js";
@@ -83,6 +83,11 @@ describe("real topologies (REST API example shapes, DESIGN.md section 3)", () =>
         );
         assert.ok(fixture.restExamples.length > 0);
         assert.deepEqual(warnings, [], "real shapes are read without warnings");
+      });
+      it("produces no deprecated reason code", () => {
+        for (const f of findings)
+          for (const code of [...f.reasons, ...f.endpoints.map((e) => e.reason)])
+            assert.ok(!DEPRECATED_REASONS.has(code), `${f.subnetId}: ${code}`);
       });
       for (const e of fixture.expected) {
         const name = e.subnetId.split("/virtualNetworks/")[1] ?? e.subnetId;
