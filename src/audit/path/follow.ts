@@ -565,7 +565,8 @@ export class PathFollower {
   private nva(
     origin: Origin,
     nic: ApplianceNic,
-    ip: string,
+    /** The next hop IP the NIC holds; null behind a load balancer (the frontend IP was the hop). */
+    ip: string | null,
     target: Target,
     depth: number,
     visited: ReadonlySet<string>,
@@ -582,7 +583,7 @@ export class PathFollower {
         },
         [{ kind: "route" }],
       );
-    const label = `appliance ${nameOf(nic.id)} (${ip})`;
+    const label = `appliance ${nameOf(nic.id)}${ip === null ? "" : ` (${ip})`}`;
     if (nic.ipForwarding === false)
       return this.walk(
         false,
@@ -797,7 +798,7 @@ export class PathFollower {
       );
     // Flows are spread over the backends: the outcome is decided when every backend agrees.
     const walks = backends.map((nic) =>
-      this.nva(origin, nic, ip, target, depth, new Set([...visited, keyOf(lb.id)]), override),
+      this.nva(origin, nic, null, target, depth, new Set([...visited, keyOf(lb.id)]), override),
     );
     const firstWalk = walks[0]!;
     if (walks.every((w) => w.reachable === firstWalk.reachable))
