@@ -9,7 +9,14 @@ import { describe, it } from "node:test";
 import { gatewaysToRead, networkInterfaceFor } from "../src/facts/fact-needs.js";
 import { buildInventory } from "../src/inventory/inventory.js";
 import type { ArmRow } from "../src/inventory/arm-row.js";
-import { KMS, audit, auditResult, findingFor } from "./support/estate-builder.js";
+import {
+  EstateBuilder,
+  HUB_FIREWALL_IP,
+  KMS,
+  audit,
+  auditResult,
+  findingFor,
+} from "./support/estate-builder.js";
 import {
   HUB_GW,
   TUNNELLED_EFFECTIVE_ROUTES,
@@ -208,6 +215,55 @@ describe("a gateway's learned routes as facts", () => {
       "an equal-prefix UDR beats the learned 0.0.0.0/0",
     );
     assert.ok(onlyDefault.endpoints.every((e) => e.routeName === "default-internet"));
+  });
+
+  // firewall-faq: a BGP default on AzureFirewallSubnet "must be overridden" by 0.0.0.0/0 ->
+  // Internet, which keeps the firewall's egress direct; the page is silent on more specific
+  // learned routes, which win by longest prefix (virtual-networks-udr-overview). Offline the UDR
+  // decides (README "Where Microsoft pages and DESIGN.md disagree"); read, /1s beat it.
+  it("AzureFirewallSubnet: its 0.0.0.0/0 -> Internet UDR decides offline; learned /1s read live beat it", () => {
+    const b = new EstateBuilder();
+    const fwRoutes = b.routeTable("rt-fw-subnet", [["0.0.0.0/0", "Internet", "fw-direct"]]);
+    const hub = b.vnet(
+      "vnet-fw-hub",
+      [{ name: "AzureFirewallSubnet", addressPrefix: "10.100.1.0/26", routeTable: fwRoutes }],
+      { addressPrefixes: ["10.100.0.0/16"], gateway: true },
+    );
+    b.firewall("azfw-hub", `${hub}/subnets/AzureFirewallSubnet`, HUB_FIREWALL_IP, {
+      allow: [{ name: "allow-kms", destinationAddresses: ["*"], destinationPorts: ["1688"] }],
+    });
+    const toFirewall = b.routeTable("rt-spoke", [
+      ["0.0.0.0/0", "VirtualAppliance", "to-fw", HUB_FIREWALL_IP],
+    ]);
+    b.vnet(
+      "vnet-spoke",
+      [{ name: "snet-app", routeTable: toFirewall, addressPrefix: "10.1.0.0/24" }],
+      {
+        addressPrefixes: ["10.1.0.0/16"],
+        peerings: [{ remote: hub, useRemoteGateways: false }],
+      },
+    );
+    const gateway = gatewaysToRead(buildInventory(b.rows));
+    assert.equal(
+      gateway.length,
+      1,
+      "the hub's gateway is read: AzureFirewallSubnet learns from it",
+    );
+    const offline = findingFor(audit(b.rows), "snet-app");
+    assert.equal(offline.status, "Compliant");
+    assert.ok(offline.reasons.includes("REACHABLE_VIA_FIREWALL"));
+    const split = [learned("0.0.0.0/1"), learned("128.0.0.0/1")];
+    const live = findingFor(audit([...b.rows, learnedRoutesRow(gateway[0]!, split)]), "snet-app");
+    assert.equal(live.status, "NonCompliant");
+    assert.ok(
+      live.endpoints.every((e) => e.reachable === false),
+      JSON.stringify(live.reasons),
+    );
+    const onlyDefault = findingFor(
+      audit([...b.rows, learnedRoutesRow(gateway[0]!, [learned("0.0.0.0/0")])]),
+      "snet-app",
+    );
+    assert.equal(onlyDefault.status, "Compliant", "the UDR overrides a learned default");
   });
 
   it("an unreadable gateway keeps the spokes Unverified with GATEWAY_ROUTES_UNREADABLE", () => {
