@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
+import type { CatalogBlobAccess } from "./catalog/catalog-text.js";
 import { loadCatalog } from "./catalog/catalog.js";
 import type { ArmNetworkOptions } from "./azure/network-client.js";
 import { createFactsStage } from "./facts/facts-stage.js";
@@ -47,6 +48,8 @@ export interface LiveScanOverrides {
     Omit<LogAnalyticsSinkOptions, "endpoint" | "dcrId" | "findingsStream" | "runsStream">
   >;
   attestations?: Partial<Omit<AttestationsClientOptions, "cloud" | "armEndpoint">>;
+  /** How catalog files given as blob URLs are read. */
+  catalogBlob?: CatalogBlobAccess;
   /** The facts stage's and remediation's ARM network clients. */
   network?: Partial<Omit<ArmNetworkOptions, "cloud" | "armEndpoint">>;
 }
@@ -108,6 +111,10 @@ export async function livePlan(request: LiveScanRequest): Promise<AuditPlan> {
     declarationsFile: settings.declarationsFile,
     endpointSets: settings.endpointSets,
     endpointSetsName: "KMS_AUDIT_ENDPOINT_SETS",
+    blob: {
+      ...request.overrides?.catalogBlob,
+      ...(request.overrides?.credential ? { credential: request.overrides.credential } : {}),
+    },
   });
   return {
     source: liveSourceFromSettings(settings, request.scope, request.overrides),

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { isGuid, isManagementGroupId } from "./azure/ids.js";
 import { LOG_LEVELS, type LogLevel } from "./logging/levels.js";
 import { InputError, SettingsError } from "./errors.js";
+import { redactUrl } from "./redact.js";
 import { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_INPUT_ROWS } from "./sources/files/load-estate.js";
 import { CLOUDS, type CloudName } from "./model.js";
 import { FINDINGS_TABLE, RUNS_TABLE } from "./outputs/log-analytics/schema.js";
@@ -187,6 +188,19 @@ function filePath(name: string, raw: string | undefined): string | null {
   return value;
 }
 
+/** A catalog file: a local path or an https:// blob URL (src/catalog/catalog-text.ts). */
+function catalogLocation(name: string, raw: string | undefined): string | null {
+  const value = filePath(name, raw);
+  if (value === null || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return value;
+  const url = z.url({ protocol: /^https$/ }).safeParse(value);
+  if (!url.success)
+    throw new SettingsError(
+      name,
+      `"${redactUrl(value)}" is neither a file path nor an https:// blob URL`,
+    );
+  return value;
+}
+
 const SET_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 
 function endpointSetNames(raw: string | undefined): string[] {
@@ -341,9 +355,15 @@ export function readSettings(env: Record<string, string | undefined> = process.e
       env.KMS_AUDIT_VERIFY_EFFECTIVE_ROUTES,
     ),
     impactRead: impactReadSetting(env.KMS_AUDIT_IMPACT_READ),
-    endpointsFile: filePath("KMS_AUDIT_ENDPOINTS_FILE", env.KMS_AUDIT_ENDPOINTS_FILE),
-    serviceTagsFile: filePath("KMS_AUDIT_SERVICE_TAGS_FILE", env.KMS_AUDIT_SERVICE_TAGS_FILE),
-    declarationsFile: filePath("KMS_AUDIT_DECLARATIONS_FILE", env.KMS_AUDIT_DECLARATIONS_FILE),
+    endpointsFile: catalogLocation("KMS_AUDIT_ENDPOINTS_FILE", env.KMS_AUDIT_ENDPOINTS_FILE),
+    serviceTagsFile: catalogLocation(
+      "KMS_AUDIT_SERVICE_TAGS_FILE",
+      env.KMS_AUDIT_SERVICE_TAGS_FILE,
+    ),
+    declarationsFile: catalogLocation(
+      "KMS_AUDIT_DECLARATIONS_FILE",
+      env.KMS_AUDIT_DECLARATIONS_FILE,
+    ),
     endpointSets: endpointSetNames(env.KMS_AUDIT_ENDPOINT_SETS),
     maxInputBytes: countSetting(
       "KMS_AUDIT_MAX_INPUT_BYTES",

@@ -1,4 +1,5 @@
 import type { Declarations } from "./declarations.js";
+import type { CatalogBlobAccess } from "./catalog-text.js";
 import { InputError } from "../errors.js";
 import type { CloudName, RunError } from "../model.js";
 import { readDeclarationsFile } from "./declarations-file.js";
@@ -26,6 +27,8 @@ export interface CatalogInputs {
   endpointSets: readonly string[];
   /** How the inputs are named in errors: "--endpoint-set" or "KMS_AUDIT_ENDPOINT_SETS". */
   endpointSetsName?: string;
+  /** How files given as blob URLs are read (README "Settings"). */
+  blob?: CatalogBlobAccess;
 }
 
 /** The built-in catalog of a cloud: its endpoint sets, no service tags, no declarations. */
@@ -42,7 +45,7 @@ export function builtInCatalog(cloud: CloudName): Catalog {
 export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
   const endpointSets = endpointSetsFor(
     inputs.cloud,
-    inputs.endpointsFile ? await readEndpointFile(inputs.endpointsFile) : undefined,
+    inputs.endpointsFile ? await readEndpointFile(inputs.endpointsFile, inputs.blob) : undefined,
   );
   if (endpointSets.length === 0) {
     throw new InputError(
@@ -56,12 +59,12 @@ export async function loadCatalog(inputs: CatalogInputs): Promise<Catalog> {
       );
   }
   const declarations = inputs.declarationsFile
-    ? await readDeclarationsFile(inputs.declarationsFile)
+    ? await readDeclarationsFile(inputs.declarationsFile, inputs.blob)
     : undefined;
   return {
     endpointSets,
     serviceTags: inputs.serviceTagsFile
-      ? await readServiceTagFile(inputs.serviceTagsFile)
+      ? await readServiceTagFile(inputs.serviceTagsFile, inputs.blob)
       : undefined,
     declarations: declarations?.declarations,
     forcedSets: [...new Set(inputs.endpointSets)],

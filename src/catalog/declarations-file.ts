@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readCatalogText, type CatalogBlobAccess } from "./catalog-text.js";
 import { z } from "zod";
 import {
   declarationsFromEntries,
@@ -83,12 +83,10 @@ export function parseDeclarationsFile(name: string, text: string): DeclarationsF
   return { declarations: declarationsFromEntries(entries, name), warnings };
 }
 
-export async function readDeclarationsFile(name: string): Promise<DeclarationsFile> {
-  let text: string;
-  try {
-    text = await readFile(name, "utf8");
-  } catch (error) {
-    throw new InputError(`${name}: cannot read declarations file: ${describeError(error)}`);
-  }
+export async function readDeclarationsFile(
+  location: string,
+  access?: CatalogBlobAccess,
+): Promise<DeclarationsFile> {
+  const { name, text } = await readCatalogText(location, "declarations file", access);
   return parseDeclarationsFile(name, text);
 }

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readCatalogText, type CatalogBlobAccess } from "./catalog-text.js";
 import { z } from "zod";
 import { InputError, describeError } from "../errors.js";
 import { CLOUDS, type CloudName } from "../model.js";
@@ -67,13 +67,11 @@ function parseEndpointFile(name: string, text: string): EndpointFile {
   return parsed.data;
 }
 
-export async function readEndpointFile(name: string): Promise<EndpointFile> {
-  let text: string;
-  try {
-    text = await readFile(name, "utf8");
-  } catch (error) {
-    throw new InputError(`${name}: cannot read endpoint file: ${describeError(error)}`);
-  }
+export async function readEndpointFile(
+  location: string,
+  access?: CatalogBlobAccess,
+): Promise<EndpointFile> {
+  const { name, text } = await readCatalogText(location, "endpoint file", access);
   return parseEndpointFile(name, text);
 }
 

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readCatalogText, type CatalogBlobAccess } from "./catalog-text.js";
 import { z } from "zod";
 import { InputError, describeError } from "../errors.js";
 import { parsePrefix } from "../net/ipv4.js";
@@ -42,12 +42,10 @@ function parseServiceTagFile(name: string, text: string): ServiceTagIndex {
   return index;
 }
 
-export async function readServiceTagFile(name: string): Promise<ServiceTagIndex> {
-  let text: string;
-  try {
-    text = await readFile(name, "utf8");
-  } catch (error) {
-    throw new InputError(`${name}: cannot read service-tag file: ${describeError(error)}`);
-  }
+export async function readServiceTagFile(
+  location: string,
+  access?: CatalogBlobAccess,
+): Promise<ServiceTagIndex> {
+  const { name, text } = await readCatalogText(location, "service-tag file", access);
   return parseServiceTagFile(name, text);
 }
