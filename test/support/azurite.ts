@@ -19,8 +19,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, attempts = 200): Promise<void> {
+/**
+ * Until Azurite listens: however long a loaded machine takes to start it, unless the process
+ * exits first (then its exit is the error). The cap only keeps a wedged start from hanging CI.
+ */
+async function waitForPort(port: number, child: ChildProcess, attempts = 1200): Promise<void> {
+  let exited: string | null = null;
+  child.once("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
   for (let i = 0; i < attempts; i++) {
+    if (exited) throw new Error(`Azurite ${exited} before it listened on ${port}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1", () => {
         socket.end();
@@ -60,7 +67,7 @@ export async function startAzurite(): Promise<Azurite> {
     ],
     { stdio: "ignore" },
   );
-  await waitForPort(port);
+  await waitForPort(port, child);
   return {
     port,
     container: (name) => containerOf(port, name),
