@@ -1,7 +1,9 @@
 /**
  * npm run check:infra — compiles and lints every Bicep file (any warning fails), checks that the
  * compiled templates carry the table schema of src/outputs/log-analytics/schema.ts, parses
- * every deployed KQL query against that schema, and checks what azd reads: azure.yaml against
+ * every deployed KQL query against that schema (a Resource Graph query, `*.arg.kql`, against
+ * Resource Graph's policyresources and its operators instead, and only from a Resource Graph
+ * workbook item), and checks what azd reads: azure.yaml against
  * azd's published schema, and infra/main.parameters.json against main.bicep (scripts/azd-check.ts).
  *
  * Bicep comes from PATH (`bicep`, or `az bicep`); otherwise it is restored once from NuGet with
@@ -17,7 +19,14 @@ import { fileURLToPath } from "node:url";
 import { infraSchemaDocument, TABLES } from "../src/outputs/log-analytics/schema.js";
 import { checkAzd } from "./azd-check.js";
 import { renderSchemaFile, SCHEMA_FILE } from "./generate-schema.js";
-import { analyzeKql, readKqlFiles } from "./kql-check.js";
+import {
+  analyzeKql,
+  analyzeResourceGraphKql,
+  isResourceGraphQuery,
+  readKqlFiles,
+  RESOURCE_GRAPH_TABLES,
+} from "./kql-check.js";
+import { readPanels } from "./render-workbook.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const INFRA = join(ROOT, "infra");
@@ -170,8 +179,19 @@ async function main() {
   for (const [name, text] of queries) {
     if (!deployedText.has(text))
       problems.push(`infra/queries/${name} is not loaded by any Bicep file`);
-    for (const p of analyzeKql(text, TABLES)) {
+    const found = isResourceGraphQuery(name)
+      ? analyzeResourceGraphKql(text)
+      : analyzeKql(text, TABLES);
+    for (const p of found) {
       problems.push(`infra/queries/${name}:${p.line}:${p.column}: ${p.severity}: ${p.message}`);
+    }
+  }
+  // A workbook item runs its query where its data source says: the file's kind must match.
+  for (const panel of (await readPanels()).panels) {
+    if (isResourceGraphQuery(panel.file) !== (panel.source === "resourceGraph")) {
+      problems.push(
+        `infra/app/workbook.bicep: ${panel.name} (${panel.source}) loads ${panel.file}: Resource Graph items load *.arg.kql, Log Analytics items *.kql`,
+      );
     }
   }
   for (const text of deployedText) {
@@ -179,8 +199,9 @@ async function main() {
       problems.push("main.json loads a text file that is not in infra/queries");
     }
   }
+  const argCount = [...queries.keys()].filter(isResourceGraphQuery).length;
   process.stdout.write(
-    `parsed ${queries.size} KQL queries against ${TABLES.map((t) => t.name).join(", ")}\n`,
+    `parsed ${queries.size - argCount} KQL queries against ${TABLES.map((t) => t.name).join(", ")} and ${argCount} against Resource Graph's ${RESOURCE_GRAPH_TABLES.map((t) => t.name).join(", ")}\n`,
   );
 
   // 5. azd: azure.yaml against its schema, the service, the package folder, the parameters file.

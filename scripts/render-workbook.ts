@@ -7,12 +7,14 @@
  * fails when the picture no longer matches the workbook.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { builtInCatalog } from "../src/catalog/catalog.js";
+import type { Finding } from "../src/model.js";
 import { toFindingRows, toRunRow } from "../src/outputs/log-analytics/rows.js";
 import type { FindingRow, RunRow } from "../src/outputs/log-analytics/schema.js";
+import { attestedStateOf } from "../src/policy/attestation-state.js";
 import { runAudit } from "../src/run-audit.js";
 import { createEstateFileSource } from "../src/sources/files/estate-files.js";
 
@@ -23,6 +25,12 @@ export interface Panel {
   name: string;
   title: string;
   visualization: string;
+  /** The query file, relative to the repository (infra/queries/...). */
+  file: string;
+  /** Where the item runs its query: Log Analytics (queryType 0) or Resource Graph (queryType 1). */
+  source: "logs" | "resourceGraph";
+  /** Percent of the workbook's width: 50 for halfWidth(...) items, shown side by side. */
+  width: 100 | 50;
   query: string;
   columns: string[];
 }
@@ -82,19 +90,37 @@ export async function readPanels(): Promise<{ intro: string; panels: Panel[] }> 
   const intro = /json: '([^']*)'/.exec(bicep)?.[1]?.replace(/\\n/g, "\n") ?? "";
   const panels: Panel[] = [];
   const item =
-    /queryItem\(\s*'([^']+)',\s*'([^']+)',\s*loadTextContent\('([^']+)'\),\s*'([^']+)'\s*\)/g;
+    /(halfWidth\(\s*)?(queryItem|resourceGraphItem)\(\s*'([^']+)',\s*'([^']+)',\s*loadTextContent\('([^']+)'\),\s*'([^']+)'\s*\)/g;
   for (const m of bicep.matchAll(item)) {
-    const [, name = "", title = "", file = "", visualization = ""] = m;
-    const query = await readFile(join(ROOT, "infra", "app", file), "utf8");
-    panels.push({ name, title, visualization, query, columns: columnsOf(query) });
+    const [, half, kind = "", name = "", title = "", file = "", visualization = ""] = m;
+    const path = join("infra", "app", file);
+    const query = await readFile(join(ROOT, path), "utf8");
+    panels.push({
+      name,
+      title,
+      visualization,
+      file: relative(ROOT, join(ROOT, path)).split(sep).join("/"),
+      source: kind === "resourceGraphItem" ? "resourceGraph" : "logs",
+      width: half ? 50 : 100,
+      query,
+      columns: columnsOf(query),
+    });
   }
   return { intro, panels };
 }
 
+export interface DemoRuns {
+  findings: FindingRow[];
+  runs: RunRow[];
+  /** The findings of the latest run, as the run itself holds them (what the scanner attests). */
+  latest: Finding[];
+}
+
 /** The demo estate as the rows of four complete runs, six hours apart. */
-async function demoRows(): Promise<{ findings: FindingRow[]; runs: RunRow[] }> {
+export async function demoRows(): Promise<DemoRuns> {
   const findings: FindingRow[] = [];
   const runs: RunRow[] = [];
+  let latest: Finding[] = [];
   for (let i = 0; i < 4; i++) {
     const at = new Date(Date.UTC(2026, 11, 1, 6 * i, 0, 0));
     const { result } = await runAudit(
@@ -111,6 +137,7 @@ async function demoRows(): Promise<{ findings: FindingRow[]; runs: RunRow[] }> {
       { logger: pino({ level: "silent" }) },
     );
     findings.push(...toFindingRows(result));
+    latest = result.findings;
     runs.push(
       toRunRow(result, {
         findingRecords: result.findings.length,
@@ -120,7 +147,51 @@ async function demoRows(): Promise<{ findings: FindingRow[]; runs: RunRow[] }> {
       }),
     );
   }
-  return { findings, runs };
+  return { findings, runs, latest };
+}
+
+/** Compliance states in the order both Policy panels' queries sort them (their Rank). */
+const STATE_RANK: Record<string, number> = { NonCompliant: 0, Unknown: 1, Compliant: 2, Exempt: 3 };
+
+function countByState(states: (string | null)[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const s of states) if (s !== null) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].sort(
+    ([a], [b]) => (STATE_RANK[a] ?? 4) - (STATE_RANK[b] ?? 4) || a.localeCompare(b),
+  );
+}
+
+/**
+ * A finding row's Policy state as infra/queries/scanner-policy-states.kql computes it from the
+ * row alone: Unverified as Unknown, Exempt as NonCompliant when some endpoint IP is not reachable
+ * (otherwise Unknown), NotApplicable as none. The test holds it to attestedStateOf on the findings.
+ */
+export function rowPolicyState(row: FindingRow): string | null {
+  switch (row.Status) {
+    case "Compliant":
+    case "NonCompliant":
+      return row.Status;
+    case "Unverified":
+      return "Unknown";
+    case "Exempt":
+      return (row.Endpoints as { reachable: boolean | null }[]).some((e) => e.reachable === false)
+        ? "NonCompliant"
+        : "Unknown";
+    default:
+      return null;
+  }
+}
+
+/**
+ * What Azure Policy shows for a subnet after the scanner attested it: the attested state
+ * (attestedStateOf), except that a subnet with an Azure Policy exemption shows as Exempt whatever
+ * its attestation (README "Azure Policy"). Platform subnets have no state. It assumes the
+ * assignment covers the subnet and its attestation has not expired.
+ */
+export function policyStateAfterAttestation(finding: Finding): string | null {
+  const attested = attestedStateOf(finding);
+  if (attested === null) return null;
+  return finding.exemption?.source === "policyExemption" ? "Exempt" : attested;
 }
 
 type Cell = string | number | null;
@@ -128,7 +199,7 @@ type Cell = string | number | null;
 const SEVERITY_RANK: Record<string, number> = { high: 0, medium: 1, low: 2 };
 
 /** Each panel's rows over the latest run, the way its query computes them. */
-function panelRows(panel: Panel, findings: FindingRow[], runs: RunRow[]): Cell[][] {
+function panelRows(panel: Panel, { findings, runs, latest: attested }: DemoRuns): Cell[][] {
   const latest = runs.at(-1)?.RunId;
   const current = findings.filter((f) => f.RunId === latest);
   const cell = (row: Record<string, unknown>, column: string): Cell => {
@@ -174,6 +245,10 @@ function panelRows(panel: Panel, findings: FindingRow[], runs: RunRow[]): Cell[]
         .filter((f) => (f.Reasons as string[]).includes("LEGACY_KMS_IP_ONLY"))
         .sort((a, b) => (b.WindowsVmCount ?? 0) - (a.WindowsVmCount ?? 0))
         .map((f) => panel.columns.map((c) => cell(f as unknown as Record<string, unknown>, c)));
+    case "policy-states":
+      return countByState(attested.map(policyStateAfterAttestation));
+    case "scanner-policy-states":
+      return countByState(current.map(rowPolicyState));
     case "incomplete-runs":
       return runs
         .filter((r) => !r.Complete || r.FailedRecords > 0 || r.ErrorCount > 0)
@@ -197,27 +272,51 @@ const WIDTH = 1180;
 const STATUS_COLORS: Record<string, string> = {
   NonCompliant: "#d13438",
   Unverified: "#ca5010",
+  Unknown: "#ca5010",
   Exempt: "#8764b8",
   Compliant: "#107c10",
   NotApplicable: "#8a8886",
 };
 
-function table(panel: Panel, rows: Cell[][], y: number): { svg: string; height: number } {
+/** Splits text into lines of at most `max` characters, at spaces. */
+function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    const cut = rest.lastIndexOf(" ", max);
+    const at = cut > 0 ? cut : max;
+    lines.push(rest.slice(0, at));
+    rest = rest.slice(at).trimStart();
+  }
+  return [...lines, rest];
+}
+
+/** A grid at x, y, `width` wide; `note` is printed under it (small, grey, wrapped). */
+function table(
+  panel: Panel,
+  rows: Cell[][],
+  y: number,
+  x = 20,
+  width = WIDTH - 40,
+  note = "",
+): { svg: string; height: number } {
   const shown = panel.columns.slice(0, 8);
   const hidden = panel.columns.length - shown.length;
-  const colWidth = (WIDTH - 40) / Math.max(1, shown.length);
+  const colWidth = width / Math.max(1, shown.length);
   const maxChars = Math.floor(colWidth / 7.4);
   const out: string[] = [];
-  out.push(`<rect x="20" y="${y}" width="${WIDTH - 40}" height="22" fill="#f3f2f1"/>`);
+  out.push(`<rect x="${x}" y="${y}" width="${width}" height="22" fill="#f3f2f1"/>`);
   shown.forEach((c, i) =>
     out.push(
-      `<text x="${26 + i * colWidth}" y="${y + 15}" font-weight="600">${escape(clip(c, maxChars))}</text>`,
+      `<text x="${x + 6 + i * colWidth}" y="${y + 15}" font-weight="600">${escape(clip(c, maxChars))}</text>`,
     ),
   );
   let rowY = y + 22;
   const body = rows.length > 0 ? rows.slice(0, 8) : [];
   if (body.length === 0) {
-    out.push(`<text x="26" y="${rowY + 16}" fill="#605e5c">The query returned no results.</text>`);
+    out.push(
+      `<text x="${x + 6}" y="${rowY + 16}" fill="#605e5c">The query returned no results.</text>`,
+    );
     rowY += 24;
   }
   for (const row of body) {
@@ -226,26 +325,36 @@ function table(panel: Panel, rows: Cell[][], y: number): { svg: string; height: 
       const text = value === null || value === undefined ? "" : String(value);
       const color = STATUS_COLORS[text] ?? "#323130";
       out.push(
-        `<text x="${26 + i * colWidth}" y="${rowY + 16}" fill="${color}">${escape(clip(text, maxChars))}</text>`,
+        `<text x="${x + 6 + i * colWidth}" y="${rowY + 16}" fill="${color}">${escape(clip(text, maxChars))}</text>`,
       );
     });
     out.push(
-      `<line x1="20" x2="${WIDTH - 20}" y1="${rowY + 22}" y2="${rowY + 22}" stroke="#edebe9"/>`,
+      `<line x1="${x}" x2="${x + width}" y1="${rowY + 22}" y2="${rowY + 22}" stroke="#edebe9"/>`,
     );
     rowY += 22;
   }
   const notes = [
     rows.length > body.length ? `${rows.length - body.length} more rows` : "",
     hidden > 0 ? `${hidden} more columns: ${panel.columns.slice(8).join(", ")}` : "",
+    note,
   ].filter(Boolean);
   if (notes.length > 0) {
-    out.push(
-      `<text x="26" y="${rowY + 16}" fill="#605e5c" font-size="11">${escape(notes.join("; "))}</text>`,
+    const lines = wrap(notes.join("; "), Math.floor((width - 12) / 6));
+    lines.forEach((line, i) =>
+      out.push(
+        `<text x="${x + 6}" y="${rowY + 16 + i * 15}" fill="#605e5c" font-size="11">${escape(line)}</text>`,
+      ),
     );
-    rowY += 22;
+    rowY += 22 + (lines.length - 1) * 15;
   }
   return { svg: out.join("\n"), height: rowY - y };
 }
+
+/** What the picture says under a panel whose numbers are not what the deployed query reads. */
+const PANEL_NOTES: Record<string, string> = {
+  "policy-states":
+    "Demo: no Azure Policy behind this picture. The numbers are the states the latest run's attestations give (attestedStateOf; a Policy exemption shows as Exempt), as Policy shows them after the run if the assignment covers every subnet.",
+};
 
 function timechart(panel: Panel, runs: RunRow[], y: number): { svg: string; height: number } {
   const series = panel.columns.filter((c) => c !== "TimeGenerated");
@@ -286,7 +395,7 @@ function timechart(panel: Panel, runs: RunRow[], y: number): { svg: string; heig
 
 export async function renderWorkbook(): Promise<string> {
   const { intro, panels } = await readPanels();
-  const { findings, runs } = await demoRows();
+  const demo = await demoRows();
   const parts: string[] = [];
   parts.push(`<rect x="0" y="0" width="${WIDTH}" height="40" fill="#0078d4"/>`);
   parts.push(
@@ -316,18 +425,32 @@ export async function renderWorkbook(): Promise<string> {
     `<text x="30" y="${y + 17}">TimeRange: Last 30 days ▾</text>`,
   );
   y += 44;
-  for (const panel of panels) {
-    parts.push(
-      `<text x="20" y="${y + 14}" font-size="14" font-weight="600">${escape(panel.title)}</text>`,
-      `<text x="${WIDTH - 20}" y="${y + 14}" text-anchor="end" fill="#605e5c" font-size="11">${escape(`${panel.visualization} · infra/queries/${panel.name}.kql`)}</text>`,
-    );
-    y += 24;
-    const drawn =
-      panel.visualization === "timechart"
-        ? timechart(panel, runs, y)
-        : table(panel, panelRows(panel, findings, runs), y);
-    parts.push(drawn.svg);
-    y += drawn.height + 26;
+  // Half-width panels in a row share it, as the workbook lays them out (customWidth 50).
+  for (let i = 0; i < panels.length;) {
+    const row = panels[i]!.width === 50 ? panels.slice(i, i + 2) : [panels[i]!];
+    const pair = row.length === 2 && row.every((p) => p.width === 50);
+    const cells = pair ? row : row.slice(0, 1);
+    const width = pair ? (WIDTH - 60) / 2 : WIDTH - 40;
+    let height = 0;
+    cells.forEach((panel, k) => {
+      const x = 20 + k * (width + 20);
+      const label = `${panel.visualization} · ${panel.source === "resourceGraph" ? "Azure Resource Graph · " : ""}${panel.file}`;
+      parts.push(
+        `<text x="${x}" y="${y + 14}" font-size="14" font-weight="600">${escape(panel.title)}</text>`,
+        pair
+          ? `<text x="${x}" y="${y + 30}" fill="#605e5c" font-size="11">${escape(label)}</text>`
+          : `<text x="${x + width}" y="${y + 14}" text-anchor="end" fill="#605e5c" font-size="11">${escape(label)}</text>`,
+      );
+      const top = y + (pair ? 40 : 24);
+      const drawn =
+        panel.visualization === "timechart"
+          ? timechart(panel, demo.runs, top)
+          : table(panel, panelRows(panel, demo), top, x, width, PANEL_NOTES[panel.name]);
+      parts.push(drawn.svg);
+      height = Math.max(height, top - y + drawn.height);
+    });
+    y += height + 26;
+    i += cells.length;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="Segoe UI, Helvetica, Arial, sans-serif" font-size="12" fill="#323130">
 <rect width="${WIDTH}" height="${y}" fill="#ffffff"/>

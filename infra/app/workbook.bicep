@@ -1,7 +1,9 @@
-// Azure Monitor workbook over KmsRouteAudit_CL and KmsRouteAuditRun_CL. The queries are the
-// files in ../queries, loaded as they are, so `npm run check:infra` parses exactly what is
-// deployed. Current-state views read only the latest complete run; incomplete runs have a
-// table of their own and never count as compliant.
+// Azure Monitor workbook over KmsRouteAudit_CL and KmsRouteAuditRun_CL, and, for the Azure Policy
+// side by side with the scanner, Resource Graph's policyresources. The queries are the files in
+// ../queries, loaded as they are, so `npm run check:infra` parses exactly what is deployed
+// (*.arg.kql against Resource Graph, the others against the Log Analytics tables). Current-state
+// views read only the latest complete run; incomplete runs have a table of their own and never
+// count as compliant.
 
 @description('Display name of the workbook.')
 param displayName string
@@ -30,6 +32,30 @@ func queryItem(name string, title string, query string, visualization string) ob
     visualization: visualization
   }
 }
+
+// A Resource Graph query (queryType 1) over every subscription the viewer can read
+// ('value::all'; 'value::selected' would follow the portal's subscription filter). Azure Workbooks
+// data sources: "choose at which level of data you wish to target, either Subscriptions,
+// Management groups, or the entire Tenant/Directory"
+// (https://learn.microsoft.com/azure/azure-monitor/visualize/workbooks-data-sources). It runs as
+// the viewer, with the viewer's read access, and takes no time range.
+func resourceGraphItem(name string, title string, query string, visualization string) object => {
+  type: 3
+  name: name
+  content: {
+    version: 'KqlItem/1.0'
+    title: title
+    query: query
+    size: 0
+    queryType: 1
+    resourceType: 'microsoft.resourcegraph/resources'
+    crossComponentResources: ['value::all']
+    visualization: visualization
+  }
+}
+
+// Half the workbook's width: two such items in a row are shown side by side.
+func halfWidth(item object) object => union(item, { customWidth: '50' })
 
 var workbook = {
   version: 'Notebook/1.0'
@@ -79,6 +105,20 @@ var workbook = {
       loadTextContent('../queries/by-subscription.kql'),
       'table'
     )
+    // The same subnets counted by compliance state: Azure Policy's view (from the scanner's
+    // attestations) beside the scanner's latest complete run mapped the way it attests.
+    halfWidth(resourceGraphItem(
+      'policy-states',
+      'Azure Policy: attested subnets',
+      loadTextContent('../queries/policy-states.arg.kql'),
+      'table'
+    ))
+    halfWidth(queryItem(
+      'scanner-policy-states',
+      'Scanner: latest complete run, as Policy states',
+      loadTextContent('../queries/scanner-policy-states.kql'),
+      'table'
+    ))
     queryItem(
       'worst-subnets',
       'Worst subnets (latest complete run)',
