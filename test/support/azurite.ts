@@ -24,10 +24,10 @@ async function freePort(): Promise<number> {
  * exits first (then its exit is the error). The cap only keeps a wedged start from hanging CI.
  */
 async function waitForPort(port: number, child: ChildProcess, attempts = 1200): Promise<void> {
-  let exited: string | null = null;
-  child.once("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
+  const state: { exited: string | null } = { exited: null };
+  child.once("exit", (code, signal) => (state.exited = `exited with ${code ?? signal}`));
   for (let i = 0; i < attempts; i++) {
-    if (exited) throw new Error(`Azurite ${exited} before it listened on ${port}`);
+    if (state.exited) throw new Error(`Azurite ${state.exited} before it listened on ${port}`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1", () => {
         socket.end();
