@@ -68,7 +68,7 @@ function cli(rg: ResourceGraphEmulator | null, args: string[]) {
       ...identity.env(),
       ...(rg ? { KMS_AUDIT_ARM_ENDPOINT: rg.url } : {}),
     },
-    { cwd: tmp, timeoutInMs: 90_000 },
+    { cwd: tmp },
   );
 }
 

@@ -36,6 +36,7 @@ import { startIdentityEndpoint, type IdentityEndpoint } from "../kit/support/ide
 import { EstateBuilder, HUB_FIREWALL_IP, SUB, findingFor } from "./support/estate-builder.js";
 import { syntheticEstate } from "../kit/estates/synthetic.js";
 import { createLoopbackCertificate, type LoopbackCertificate } from "../kit/support/tls.js";
+import { HANG_GUARD_MS } from "../kit/support/hang-guard.js";
 
 const DEMO = fileURLToPath(new URL("../../samples/demo-estate.json", import.meta.url));
 const PUBLIC_ARM = "https://management.azure.com";
@@ -457,7 +458,7 @@ void describe("kms-route-audit scan, live (real binary, Resource Graph emulator)
       // script(1) runs the command on a pseudo-terminal and copies what it shows to stdout.
       const { stdout } = await promisify(execFile)(script, ["-qefc", command, "/dev/null"], {
         cwd: tmp,
-        timeout: 30_000,
+        timeout: HANG_GUARD_MS,
         env: {
           PATH: path.dirname(process.execPath),
           HOME: tmp,

@@ -17,6 +17,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { ScanResult } from "../src/model.js";
+import { HANG_GUARD_MS } from "../kit/support/hang-guard.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -42,7 +43,7 @@ function npm(args: string[], cwd: string) {
   return spawnSync(command, [...prefix, ...args], {
     cwd,
     encoding: "utf8",
-    timeout: 180_000,
+    timeout: HANG_GUARD_MS,
     env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}` },
   });
 }
@@ -102,7 +103,7 @@ function run(args: string[]) {
   return spawnSync(join(app, "node_modules", ".bin", "kms-route-audit"), args, {
     cwd: tmp,
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: HANG_GUARD_MS,
     env: { PATH: dirname(process.execPath), HOME: tmp },
   });
 }

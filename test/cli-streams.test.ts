@@ -15,6 +15,7 @@ import { promisify } from "node:util";
 import type { ScanResult } from "../src/model.js";
 import { BIN, describeRun, runCli, type CliRun } from "./support/cli-process.js";
 import { syntheticEstate } from "../kit/estates/synthetic.js";
+import { HANG_GUARD_MS } from "../kit/support/hang-guard.js";
 
 const DEMO = fileURLToPath(new URL("../../samples/demo-estate.json", import.meta.url));
 const run = promisify(execFile);
@@ -43,7 +44,7 @@ function sh(script: string, env: Record<string, string> = {}): Promise<CliRun> {
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],
-      timeout: 45_000,
+      timeout: HANG_GUARD_MS,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

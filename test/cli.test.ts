@@ -12,6 +12,7 @@ import ajvDraft04 from "ajv-draft-04";
 import ajvFormats from "ajv-formats";
 import { parse as parseCsv } from "csv-parse/sync";
 import { describeRun, runCli, type CliRun } from "./support/cli-process.js";
+import { HANG_GUARD_MS } from "../kit/support/hang-guard.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DEMO = path.join(ROOT, "samples", "demo-estate.json");
@@ -19,7 +20,7 @@ const SARIF_SCHEMA = path.join(
   ROOT,
   "node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json",
 );
-const TIMEOUT_MS = 60_000; // a guard against a hang, never reached by a working CLI, even on a loaded machine
+const TIMEOUT_MS = HANG_GUARD_MS;
 
 const STATUSES = ["NonCompliant", "Unverified", "Exempt", "Compliant", "NotApplicable"] as const;
 // The demo estate as it stands (samples/demo-estate.json, 34 subnets in 4 subscriptions), as

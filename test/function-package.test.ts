@@ -17,6 +17,7 @@ import {
   ROOT,
   type PackageReport,
 } from "../scripts/package-functionapp.js";
+import { HANG_GUARD_MS } from "../kit/support/hang-guard.js";
 
 interface Manifest {
   dependencies: Record<string, string>;
@@ -112,7 +113,7 @@ describe("npm run package (the Function App package)", () => {
       cwd: report.folder,
       encoding: "utf8",
       env: { PATH: process.env.PATH ?? "" },
-      timeout: 60_000,
+      timeout: HANG_GUARD_MS,
     });
     assert.equal(run.status, 0, run.stderr);
     assert.deepEqual(run.stdout.trim().split("\n"), [
@@ -131,7 +132,7 @@ describe("npm run package (the Function App package)", () => {
     const run = spawnSync(
       command,
       [...prefix, "ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline"],
-      { cwd: project, encoding: "utf8", timeout: 180_000 },
+      { cwd: project, encoding: "utf8", timeout: HANG_GUARD_MS },
     );
     assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
     assert.match(run.stdout, /prepare: TypeScript is not installed \(production install\)/);

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { HANG_GUARD_MS } from "../kit/support/hang-guard.js";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/start-local.js", import.meta.url));
 
@@ -12,7 +13,7 @@ describe("npm start", () => {
     const run = spawnSync(process.execPath, [SCRIPT], {
       encoding: "utf8",
       env: { PATH: dirname(process.execPath) },
-      timeout: 30_000,
+      timeout: HANG_GUARD_MS,
     });
     assert.equal(run.status, 1, run.stderr);
     assert.match(

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ResourceGraphSourceOptions } from "../../src/sources/resource-graph/index.js";
 import type { DriverResult } from "./run-resource-graph-source.js";
+import { HANG_GUARD_MS } from "./hang-guard.js";
 
 const DRIVER = fileURLToPath(new URL("./run-resource-graph-source.js", import.meta.url));
 
@@ -21,7 +22,7 @@ export interface ChildRun extends DriverResult {
 export function runSourceInChild(
   options: ResourceGraphSourceOptions,
   env: Record<string, string>,
-  timeoutInMs = 60_000,
+  timeoutInMs = HANG_GUARD_MS,
 ): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [DRIVER], {

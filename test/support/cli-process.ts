@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { HANG_GUARD_MS } from "../../kit/support/hang-guard.js";
 
 /** The real CLI binary, as `npx kms-route-audit` runs it. */
 export const BIN = fileURLToPath(new URL("../../src/cli/bin.js", import.meta.url));
@@ -43,7 +44,7 @@ export function runCli(
         ...env,
       },
       stdio: ["pipe", "pipe", "pipe"],
-      timeout: options.timeoutInMs ?? 45_000,
+      timeout: options.timeoutInMs ?? HANG_GUARD_MS,
       ...(options.user ?? {}),
     });
     const out: Buffer[] = [];
