@@ -79,7 +79,7 @@ function manualSleep() {
   };
 }
 
-async function until(check: () => boolean | Promise<boolean>, what: string, attempts = 600) {
+async function until(check: () => boolean | Promise<boolean>, what: string, attempts = 6000) {
   for (let i = 0; i < attempts; i++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
