@@ -1,6 +1,9 @@
 /**
  * npm run bench [-- --sizes 10000,100000,1000000] [--repeats 3] [--no-live] [--no-offline]
- *   [--no-nic-heavy] [--nic-heavy-sizes 10000,50000,100000] [--dir DIR]
+ *   [--no-nic-heavy] [--nic-heavy-sizes 10000,50000,100000] [--dir DIR] [--baseline DIR]
+ *
+ * --baseline DIR: another build of the project (DIR/dist/src/cli/bin.js, e.g. a worktree of an
+ * older commit, built); its offline scans run on the same files, interleaved with this build's.
  *
  * Every figure is a ratio measured within this run, scan and floor interleaved, because the
  * machine is shared and absolute times are noisy. See BENCHMARKS.md.
@@ -82,6 +85,9 @@ interface OfflineFigures {
   indexFloor: ChildFigures[];
   scanJson: ChildFigures[];
   scanTable: ChildFigures[];
+  /** The --baseline build's scans of the same file, interleaved with this build's. */
+  baselineJson: ChildFigures[];
+  baselineTable: ChildFigures[];
 }
 
 async function ensureEstate(dir: string, subnets: number, format: "json" | "ndjson") {
@@ -99,6 +105,7 @@ async function benchOffline(
   subnets: number,
   format: "json" | "ndjson",
   repeats: number,
+  baselineCli?: string,
 ): Promise<OfflineFigures> {
   const file = await ensureEstate(dir, subnets, format);
   const figures: OfflineFigures = {
@@ -109,9 +116,11 @@ async function benchOffline(
     indexFloor: [],
     scanJson: [],
     scanTable: [],
+    baselineJson: [],
+    baselineTable: [],
   };
-  const scan = (f: string) => [
-    CLI,
+  const scan = (f: string, cli = CLI) => [
+    cli,
     "scan",
     "--input",
     file,
@@ -120,14 +129,28 @@ async function benchOffline(
     "--output",
     "/dev/null",
   ];
-  // Interleaved: floor, scan json, scan table, again; noise hits all of them alike.
+  // Interleaved: floor, scan json, scan table (each beside the baseline's, which goes first every
+  // other round), again; noise hits all of them alike.
+  const scanBoth = async (
+    round: number,
+    f: string,
+    into: ChildFigures[],
+    baseline: ChildFigures[],
+  ) => {
+    const runBaseline = async () => {
+      if (baselineCli) baseline.push(await runChild(scan(f, baselineCli)));
+    };
+    if (round % 2) await runBaseline();
+    into.push(await runChild(scan(f)));
+    if (round % 2 === 0) await runBaseline();
+  };
   for (let i = 0; i < repeats; i++) {
     const floor = await runChild([FLOOR, file, format]);
     const reported = JSON.parse(floor.stdout) as { maxRssBytes: number };
     figures.floor.push({ ...floor, maxRssBytes: floor.maxRssBytes || reported.maxRssBytes });
     figures.indexFloor.push(await runChild([FLOOR, file, format, "index"]));
-    figures.scanJson.push(await runChild(scan("json")));
-    figures.scanTable.push(await runChild(scan("table")));
+    await scanBoth(i, "json", figures.scanJson, figures.baselineJson);
+    await scanBoth(i, "table", figures.scanTable, figures.baselineTable);
   }
   const f = figures;
   const fl = min(f.floor.map((r) => r.wallMs));
@@ -140,7 +163,31 @@ async function benchOffline(
       `scan json ${s(sj)} = ${x(sj / fl)} (median ${x(median(f.scanJson.map((r) => r.wallMs)) / median(f.floor.map((r) => r.wallMs)))}), ${mb(max(f.scanJson))}; ` +
       `scan table ${s(st)} = ${x(st / fl)}, ${mb(max(f.scanTable))}`,
   );
+  if (baselineCli)
+    for (const [name, now, old] of [
+      ["json", f.scanJson, f.baselineJson],
+      ["table", f.scanTable, f.baselineTable],
+    ] as const)
+      print(`    scan ${name} ${compareToBaseline(now, old)}`);
   return figures;
+}
+
+/** Old vs new: best and median wall time, peak RSS, each with the ratio new/old. */
+function compareToBaseline(now: ChildFigures[], old: ChildFigures[]): string {
+  const wall = (runs: ChildFigures[]) => runs.map((r) => r.wallMs);
+  const [bestOld, bestNew] = [min(wall(old)), min(wall(now))];
+  const [medianOld, medianNew] = [median(wall(old)), median(wall(now))];
+  return (
+    `baseline ${s(bestOld)} / this build ${s(bestNew)} = ${x(bestNew / bestOld)} ` +
+    `(median ${s(medianOld)} / ${s(medianNew)} = ${x(medianNew / medianOld)}), ` +
+    `peak RSS ${mb(max(old))} / ${mb(max(now))} = ${x(max(now) / max(old))}`
+  );
+}
+
+interface EngineRun {
+  buildMs: number;
+  auditMs: number;
+  subnets: number;
 }
 
 const max = (runs: ChildFigures[]) => Math.max(...runs.map((r) => r.maxRssBytes));
@@ -155,6 +202,7 @@ async function main() {
       "no-nic-heavy": { type: "boolean", default: false },
       "nic-heavy-sizes": { type: "string", default: "10000,50000,100000" },
       dir: { type: "string", default: join(tmpdir(), "kms-route-audit-bench") },
+      baseline: { type: "string" },
     },
   });
   const sizes = values.sizes.split(",").map(Number);
@@ -163,7 +211,11 @@ async function main() {
   const repeats = Number(values.repeats);
   const dir = values.dir;
   await mkdir(dir, { recursive: true });
+  const baselineCli = values.baseline && join(values.baseline, "dist/src/cli/bin.js");
+  if (baselineCli && !existsSync(baselineCli))
+    throw new Error(`--baseline: ${baselineCli} not found (build that checkout first)`);
   print(`kms-route-audit bench: node ${process.version}, sizes ${sizes.join(", ")}`);
+  if (baselineCli) print(`baseline: ${baselineCli}`);
 
   const offline: OfflineFigures[] = [];
   if (!values["no-offline"]) {
@@ -189,9 +241,9 @@ async function main() {
         print(`  ${n} subnets: SKIPPED: ${why}`);
         continue;
       }
-      offline.push(await benchOffline(dir, n, "ndjson", n >= 1_000_000 ? 1 : repeats));
+      offline.push(await benchOffline(dir, n, "ndjson", n >= 1_000_000 ? 1 : repeats, baselineCli));
       // One JSON array of 1M subnets is longer than the longest JavaScript string.
-      if (n <= 100_000) offline.push(await benchOffline(dir, n, "json", repeats));
+      if (n <= 100_000) offline.push(await benchOffline(dir, n, "json", repeats, baselineCli));
     }
     const nd = offline.filter((o) => o.format === "ndjson");
     for (let i = 1; i < nd.length; i++) {
@@ -205,18 +257,31 @@ async function main() {
     }
 
     print("\nengine only (buildInventory + auditInventory on parsed rows)");
+    const baselineEngine = values.baseline && join(values.baseline, "dist/bench/engine.js");
     for (const n of sizes.filter((n) => n <= 100_000)) {
       const file = await ensureEstate(dir, n, "ndjson");
-      const out = await runChild(["--max-old-space-size=8192", ENGINE, file, String(repeats)]);
-      const r = JSON.parse(out.stdout) as {
-        rows: number;
-        runs: { buildMs: number; auditMs: number; subnets: number }[];
-      };
-      const best = min(r.runs.map((x) => x.buildMs + x.auditMs));
+      // With a baseline: `repeats` rounds of both engines, the baseline first every other round.
+      const now: EngineRun[] = [];
+      const old: EngineRun[] = [];
+      let rows = 0;
+      for (let round = 0; round < (baselineEngine ? repeats : 1); round++)
+        for (const engine of round % 2 ? [baselineEngine, ENGINE] : [ENGINE, baselineEngine]) {
+          if (!engine) continue;
+          const out = await runChild(["--max-old-space-size=8192", engine, file, String(repeats)]);
+          const r = JSON.parse(out.stdout) as { rows: number; runs: EngineRun[] };
+          rows = r.rows;
+          (engine === ENGINE ? now : old).push(...r.runs);
+        }
+      const best = min(now.map((x) => x.buildMs + x.auditMs));
       print(
-        `  ${n} subnets (${r.rows} rows): ${Math.round(n / (best / 1000))} subnets/s ` +
-          `(build ${s(min(r.runs.map((x) => x.buildMs)))}, audit ${s(min(r.runs.map((x) => x.auditMs)))}, best of ${repeats})`,
+        `  ${n} subnets (${rows} rows): ${Math.round(n / (best / 1000))} subnets/s ` +
+          `(build ${s(min(now.map((x) => x.buildMs)))}, audit ${s(min(now.map((x) => x.auditMs)))}, best of ${now.length})`,
       );
+      if (baselineEngine) {
+        const ratio = (key: "buildMs" | "auditMs") =>
+          `${s(min(old.map((r) => r[key])))} / ${s(min(now.map((r) => r[key])))} = ${x(min(now.map((r) => r[key])) / min(old.map((r) => r[key])))}`;
+        print(`    baseline / this build: build ${ratio("buildMs")}, audit ${ratio("auditMs")}`);
+      }
     }
   }
 
