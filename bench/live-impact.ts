@@ -5,6 +5,8 @@
  * with Resource Graph's aggregates (the default), each in a fresh process that scans the whole way
  * (source, inventory, audit) like the timer. Pages, bytes, wall time against the quota bound of the
  * pages read, peak RSS, and whether both reads gave the same findings (a digest of every one).
+ * `reads` picks the reads (default both); `maxOldSpaceMb` caps the scan child's V8 heap, to model a
+ * Function instance's memory.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -53,10 +55,14 @@ export function nicHeavyEstate(subnets: number): ArmRow[] {
   return [...withNicHeavyImpact(network, { seed: 7 })];
 }
 
+export type ImpactRead = ImpactReadFigures["impact"];
+
 export async function benchNicHeavy(options: {
   subnets: number;
   quota: { limit: number; windowInMs: number };
   latencyInMs: number;
+  reads?: readonly ImpactRead[];
+  maxOldSpaceMb?: number;
 }): Promise<NicHeavyFigures> {
   const rows = nicHeavyEstate(options.subnets);
   const nicAndVmRows = rows.filter((r) =>
@@ -68,7 +74,7 @@ export async function benchNicHeavy(options: {
   const identity = await startIdentityEndpoint();
   const reads: ImpactReadFigures[] = [];
   try {
-    for (const impact of ["rows", "aggregate"] as const) {
+    for (const impact of options.reads ?? (["rows", "aggregate"] as const)) {
       const emulator = await startResourceGraphEmulator({
         rows,
         isValidToken: (t) => identity.isValidToken(t),
@@ -79,6 +85,7 @@ export async function benchNicHeavy(options: {
         const child = await runScanChild(
           { cloud: "AzureCloud", armEndpoint: emulator.url, impact },
           { NODE_EXTRA_CA_CERTS: certificate.caFile, ...identity.env() },
+          options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : [],
         );
         const served = emulator.requests.filter((r) => r.status === 200);
         reads.push({
@@ -118,9 +125,13 @@ interface ChildResult {
   errors: number;
 }
 
-function runScanChild(options: object, env: Record<string, string>): Promise<ChildResult> {
+function runScanChild(
+  options: object,
+  env: Record<string, string>,
+  nodeFlags: string[],
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], {
+    const child = spawn(process.execPath, [...nodeFlags, CHILD], {
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "/tmp",

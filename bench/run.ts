@@ -1,9 +1,12 @@
 /**
  * npm run bench [-- --sizes 10000,100000,1000000] [--repeats 3] [--no-live] [--no-offline]
- *   [--no-nic-heavy] [--nic-heavy-sizes 10000,50000,100000] [--dir DIR] [--baseline DIR]
+ *   [--no-nic-heavy] [--nic-heavy-sizes 10000,50000,100000] [--nic-heavy-reads rows,aggregate]
+ *   [--nic-heavy-heap-mb MB] [--dir DIR] [--baseline DIR]
  *
  * --baseline DIR: another build of the project (DIR/dist/src/cli/bin.js, e.g. a worktree of an
- * older commit, built); its offline scans run on the same files, interleaved with this build's.
+ * older commit, built); its offline scans and engine run on the same files, interleaved with this
+ * build's. --nic-heavy-reads: which impact reads the NIC-heavy scans use; --nic-heavy-heap-mb: the
+ * scan child's --max-old-space-size (a Function instance's memory; a child out of heap is reported).
  *
  * Every figure is a ratio measured within this run, scan and floor interleaved, because the
  * machine is shared and absolute times are noisy. See BENCHMARKS.md.
@@ -18,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { writeEstate } from "./gen-estate.js";
 import { benchLogAnalytics, benchResourceGraph } from "./live.js";
-import { benchNicHeavy } from "./live-impact.js";
+import { benchNicHeavy, type ImpactRead, type NicHeavyFigures } from "./live-impact.js";
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const CLI = here("../src/cli/bin.js");
@@ -201,6 +204,8 @@ async function main() {
       "no-offline": { type: "boolean", default: false },
       "no-nic-heavy": { type: "boolean", default: false },
       "nic-heavy-sizes": { type: "string", default: "10000,50000,100000" },
+      "nic-heavy-reads": { type: "string", default: "rows,aggregate" },
+      "nic-heavy-heap-mb": { type: "string" },
       dir: { type: "string", default: join(tmpdir(), "kms-route-audit-bench") },
       baseline: { type: "string" },
     },
@@ -306,22 +311,58 @@ async function main() {
     if (!values["no-nic-heavy"]) {
       const quota = { limit: 15, windowInMs: 5_000 };
       const latencyInMs = 50;
+      const reads = values["nic-heavy-reads"].split(",") as ImpactRead[];
+      if (reads.some((r) => r !== "rows" && r !== "aggregate"))
+        throw new Error("--nic-heavy-reads: rows, aggregate or both, comma-separated");
+      const heap = values["nic-heavy-heap-mb"];
+      const maxOldSpaceMb = heap === undefined ? undefined : Number(heap);
+      if (maxOldSpaceMb !== undefined && !(Number.isInteger(maxOldSpaceMb) && maxOldSpaceMb > 0))
+        throw new Error("--nic-heavy-heap-mb: a positive integer (MB)");
       print(
-        `\nlive: NIC-heavy tenant (10 NICs and 6 VMs on 60% of subnets), Resource Graph emulator at 15 queries / 5 s, ${latencyInMs} ms per page; a whole scan per read, in its own process`,
+        `\nlive: NIC-heavy tenant (10 NICs and 6 VMs on 60% of subnets), Resource Graph emulator at 15 queries / 5 s, ${latencyInMs} ms per page; a whole scan per read, in its own process` +
+          (maxOldSpaceMb ? ` with --max-old-space-size=${maxOldSpaceMb}` : ""),
       );
+      const peaks: { subnets: number; read: ImpactRead; maxRssBytes: number }[] = [];
       for (const n of values["nic-heavy-sizes"].split(",").map(Number)) {
-        const f = await benchNicHeavy({ subnets: n, quota, latencyInMs });
-        const [rows, aggregate] = f.reads as [(typeof f.reads)[0], (typeof f.reads)[0]];
+        let f: NicHeavyFigures;
+        try {
+          f = await benchNicHeavy({ subnets: n, quota, latencyInMs, reads, maxOldSpaceMb });
+        } catch (error) {
+          // A scan child that runs out of heap is a figure too.
+          const text = error instanceof Error ? error.message : String(error);
+          print(
+            `  ${n} subnets: FAILED: ${/FATAL ERROR[^\n]*/.exec(text)?.[0] ?? text.slice(0, 300)}`,
+          );
+          continue;
+        }
+        const rows = f.reads.find((r) => r.impact === "rows");
+        const aggregate = f.reads.find((r) => r.impact === "aggregate");
         print(
-          `  ${n} subnets, ${f.rows} rows (${f.nicAndVmRows} NIC and VM rows); same findings: ${rows.digest === aggregate.digest ? "yes" : "NO"} (${aggregate.findings})`,
+          `  ${n} subnets, ${f.rows} rows (${f.nicAndVmRows} NIC and VM rows); ` +
+            (rows && aggregate
+              ? `same findings: ${rows.digest === aggregate.digest ? "yes" : "NO"} (${aggregate.findings})`
+              : `${f.reads[0]?.findings} findings`),
         );
-        for (const r of f.reads)
+        for (const r of f.reads) {
           print(
             `    ${r.impact.padEnd(9)} ${String(r.pages).padStart(5)} pages, ${mb(r.bytes).padStart(9)}, ${s(r.elapsedMs)} vs quota bound ${s(r.boundMs)} = ${x(r.elapsedMs / r.boundMs)}, peak RSS ${mb(r.maxRssBytes)}, ${r.throttled} x 429${r.complete ? "" : ", INCOMPLETE"}`,
           );
-        print(
-          `    aggregate/rows: pages ${x(aggregate.pages / rows.pages)}, bytes ${x(aggregate.bytes / rows.bytes)}, time ${x(aggregate.elapsedMs / rows.elapsedMs)}, peak RSS ${x(aggregate.maxRssBytes / rows.maxRssBytes)}`,
-        );
+          peaks.push({ subnets: n, read: r.impact, maxRssBytes: r.maxRssBytes });
+        }
+        if (rows && aggregate)
+          print(
+            `    aggregate/rows: pages ${x(aggregate.pages / rows.pages)}, bytes ${x(aggregate.bytes / rows.bytes)}, time ${x(aggregate.elapsedMs / rows.elapsedMs)}, peak RSS ${x(aggregate.maxRssBytes / rows.maxRssBytes)}`,
+          );
+      }
+      for (const read of reads) {
+        const p = peaks.filter((r) => r.read === read);
+        for (let i = 1; i < p.length; i++) {
+          const [a, b] = [p[i - 1]!, p[i]!];
+          const perSubnet = (b.maxRssBytes - a.maxRssBytes) / (b.subnets - a.subnets);
+          print(
+            `  ${read} peak RSS ${a.subnets} -> ${b.subnets} subnets: ${(perSubnet / 1024).toFixed(2)} KB per subnet`,
+          );
+        }
       }
     }
     print("\nlive: Log Analytics emulator (1 MB per request)");
