@@ -5,6 +5,8 @@
  * with Resource Graph's aggregates (the default), each in a fresh process that scans the whole way
  * (source, inventory, audit) like the timer. Pages, bytes, wall time against the quota bound of the
  * pages read, peak RSS, and whether both reads gave the same findings (a digest of every one).
+ * The wall time is split where the emulator saw the first and the last page asked for: start-up
+ * and token before, paging between, inventory and audit after.
  * `reads` picks the reads (default both); `maxOldSpaceMb` caps the scan child's V8 heap, to model a
  * Function instance's memory.
  */
@@ -26,6 +28,9 @@ export interface ImpactReadFigures {
   bytes: number;
   throttled: number;
   elapsedMs: number;
+  /** From the scan's start to the first page asked for, and to the last page answered. */
+  firstPageMs: number;
+  lastPageMs: number;
   boundMs: number;
   maxRssBytes: number;
   findings: number;
@@ -88,12 +93,15 @@ export async function benchNicHeavy(options: {
           options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : [],
         );
         const served = emulator.requests.filter((r) => r.status === 200);
+        const at = emulator.requests.map((r) => r.at - child.startedAtMs);
         reads.push({
           impact,
           pages: emulator.requests.length,
           bytes: served.reduce((n, r) => n + r.bytes, 0),
           throttled: emulator.throttled,
           elapsedMs: child.elapsedMs,
+          firstPageMs: Math.min(...at),
+          lastPageMs: Math.max(...at) + options.latencyInMs,
           boundMs: quotaBoundInMs(
             served.length,
             options.quota.limit,
@@ -117,6 +125,7 @@ export async function benchNicHeavy(options: {
 }
 
 interface ChildResult {
+  startedAtMs: number;
   elapsedMs: number;
   maxRssBytes: number;
   findings: number;

@@ -347,6 +347,9 @@ async function main() {
           print(
             `    ${r.impact.padEnd(9)} ${String(r.pages).padStart(5)} pages, ${mb(r.bytes).padStart(9)}, ${s(r.elapsedMs)} vs quota bound ${s(r.boundMs)} = ${x(r.elapsedMs / r.boundMs)}, peak RSS ${mb(r.maxRssBytes)}, ${r.throttled} x 429${r.complete ? "" : ", INCOMPLETE"}`,
           );
+          print(
+            `              before the first page ${s(r.firstPageMs)}, paging ${s(r.lastPageMs - r.firstPageMs)} = ${x((r.lastPageMs - r.firstPageMs) / r.boundMs)} of the bound, after the last ${s(r.elapsedMs - r.lastPageMs)}`,
+          );
           peaks.push({ subnets: n, read: r.impact, maxRssBytes: r.maxRssBytes });
         }
         if (rows && aggregate)
