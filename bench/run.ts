@@ -36,15 +36,20 @@ function print(text: string, ...rest: (string | number)[]): void {
 interface ChildFigures {
   wallMs: number;
   maxRssBytes: number;
+  /** User + system CPU time (/usr/bin/time), steadier than wall time on a busy machine; 0 without. */
+  cpuMs: number;
   stdout: string;
 }
 
-/** Runs node with args; wall time measured here, peak RSS by /usr/bin/time (or the child). */
+/**
+ * Runs node with args; wall time measured here, peak RSS and CPU time by /usr/bin/time (or the
+ * child, for RSS).
+ */
 async function runChild(args: string[]): Promise<ChildFigures> {
   const rssFile = join(tmpdir(), `kms-bench-rss-${process.pid}`);
   const useTime = existsSync(TIME);
   const command = useTime ? TIME : process.execPath;
-  const argv = useTime ? ["-f", "%M", "-o", rssFile, process.execPath, ...args] : args;
+  const argv = useTime ? ["-f", "%M %U %S", "-o", rssFile, process.execPath, ...args] : args;
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise<{
     code: number | null;
@@ -62,11 +67,14 @@ async function runChild(args: string[]): Promise<ChildFigures> {
   const wallMs = performance.now() - started;
   if (code !== 0) throw new Error(`${args.join(" ")} exited ${code}: ${stderr.slice(0, 2000)}`);
   let maxRssBytes = 0;
+  let cpuMs = 0;
   if (useTime) {
-    maxRssBytes = Number((await readFile(rssFile, "utf8")).trim().split("\n").pop()) * 1024;
+    const [rssKb, user, system] = (await readFile(rssFile, "utf8")).trim().split(/\s+/).map(Number);
+    maxRssBytes = (rssKb ?? 0) * 1024;
+    cpuMs = ((user ?? 0) + (system ?? 0)) * 1000;
     await rm(rssFile, { force: true });
   }
-  return { wallMs, maxRssBytes, stdout };
+  return { wallMs, maxRssBytes, cpuMs, stdout };
 }
 
 const median = (xs: number[]) => {
@@ -175,14 +183,17 @@ async function benchOffline(
   return figures;
 }
 
-/** Old vs new: best and median wall time, peak RSS, each with the ratio new/old. */
+/** Old vs new: best and median wall and CPU time, peak RSS, each with the ratio new/old. */
 function compareToBaseline(now: ChildFigures[], old: ChildFigures[]): string {
-  const wall = (runs: ChildFigures[]) => runs.map((r) => r.wallMs);
-  const [bestOld, bestNew] = [min(wall(old)), min(wall(now))];
-  const [medianOld, medianNew] = [median(wall(old)), median(wall(now))];
+  const both = (key: "wallMs" | "cpuMs") => {
+    const [o, n] = [old.map((r) => r[key]), now.map((r) => r[key])];
+    return (
+      `${s(min(o))} / ${s(min(n))} = ${x(min(n) / min(o))} ` +
+      `(median ${s(median(o))} / ${s(median(n))} = ${x(median(n) / median(o))})`
+    );
+  };
   return (
-    `baseline ${s(bestOld)} / this build ${s(bestNew)} = ${x(bestNew / bestOld)} ` +
-    `(median ${s(medianOld)} / ${s(medianNew)} = ${x(medianNew / medianOld)}), ` +
+    `baseline / this build: wall ${both("wallMs")}, CPU ${both("cpuMs")}, ` +
     `peak RSS ${mb(max(old))} / ${mb(max(now))} = ${x(max(now) / max(old))}`
   );
 }
