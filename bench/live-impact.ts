@@ -5,6 +5,10 @@
  * with Resource Graph's aggregates (the default), each in a fresh process that scans the whole way
  * (source, inventory, audit) like the timer. Pages, bytes, wall time against the quota bound of the
  * pages read, peak RSS, and whether both reads gave the same findings (a digest of every one).
+ * The wall time is split where the emulator saw the first and the last page asked for: start-up
+ * and token before, paging between, inventory and audit after.
+ * `reads` picks the reads (default both); `maxOldSpaceMb` caps the scan child's V8 heap, to model a
+ * Function instance's memory.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -24,6 +28,9 @@ export interface ImpactReadFigures {
   bytes: number;
   throttled: number;
   elapsedMs: number;
+  /** From the scan's start to the first page asked for, and to the last page answered. */
+  firstPageMs: number;
+  lastPageMs: number;
   boundMs: number;
   maxRssBytes: number;
   findings: number;
@@ -53,10 +60,14 @@ export function nicHeavyEstate(subnets: number): ArmRow[] {
   return [...withNicHeavyImpact(network, { seed: 7 })];
 }
 
+export type ImpactRead = ImpactReadFigures["impact"];
+
 export async function benchNicHeavy(options: {
   subnets: number;
   quota: { limit: number; windowInMs: number };
   latencyInMs: number;
+  reads?: readonly ImpactRead[];
+  maxOldSpaceMb?: number;
 }): Promise<NicHeavyFigures> {
   const rows = nicHeavyEstate(options.subnets);
   const nicAndVmRows = rows.filter((r) =>
@@ -68,7 +79,7 @@ export async function benchNicHeavy(options: {
   const identity = await startIdentityEndpoint();
   const reads: ImpactReadFigures[] = [];
   try {
-    for (const impact of ["rows", "aggregate"] as const) {
+    for (const impact of options.reads ?? (["rows", "aggregate"] as const)) {
       const emulator = await startResourceGraphEmulator({
         rows,
         isValidToken: (t) => identity.isValidToken(t),
@@ -79,14 +90,18 @@ export async function benchNicHeavy(options: {
         const child = await runScanChild(
           { cloud: "AzureCloud", armEndpoint: emulator.url, impact },
           { NODE_EXTRA_CA_CERTS: certificate.caFile, ...identity.env() },
+          options.maxOldSpaceMb ? [`--max-old-space-size=${options.maxOldSpaceMb}`] : [],
         );
         const served = emulator.requests.filter((r) => r.status === 200);
+        const at = emulator.requests.map((r) => r.at - child.startedAtMs);
         reads.push({
           impact,
           pages: emulator.requests.length,
           bytes: served.reduce((n, r) => n + r.bytes, 0),
           throttled: emulator.throttled,
           elapsedMs: child.elapsedMs,
+          firstPageMs: Math.min(...at),
+          lastPageMs: Math.max(...at) + options.latencyInMs,
           boundMs: quotaBoundInMs(
             served.length,
             options.quota.limit,
@@ -110,6 +125,7 @@ export async function benchNicHeavy(options: {
 }
 
 interface ChildResult {
+  startedAtMs: number;
   elapsedMs: number;
   maxRssBytes: number;
   findings: number;
@@ -118,9 +134,13 @@ interface ChildResult {
   errors: number;
 }
 
-function runScanChild(options: object, env: Record<string, string>): Promise<ChildResult> {
+function runScanChild(
+  options: object,
+  env: Record<string, string>,
+  nodeFlags: string[],
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], {
+    const child = spawn(process.execPath, [...nodeFlags, CHILD], {
       env: {
         PATH: process.env.PATH ?? "",
         HOME: process.env.HOME ?? "/tmp",

@@ -2,7 +2,8 @@
  * Child process of the live benchmark: one whole scan (Resource Graph source, inventory, audit)
  * with the real SDK and DefaultAzureCredential (loopback managed identity), the way the timer
  * function runs it. Options come as JSON in KMS_BENCH_SOURCE_OPTIONS; one JSON line on stdout:
- * wall time, peak RSS, a digest of every finding (to compare reads), counts and errors.
+ * when the scan started (epoch ms, to place the emulator's requests), wall time, peak RSS, a digest
+ * of every finding (to compare reads), counts and errors.
  */
 import { createHash } from "node:crypto";
 import { createLogger } from "../src/logging/logger.js";
@@ -16,6 +17,7 @@ import {
 const options = JSON.parse(
   process.env.KMS_BENCH_SOURCE_OPTIONS ?? "{}",
 ) as ResourceGraphSourceOptions;
+const startedAtMs = Date.now();
 const started = performance.now();
 const result = (
   await runAudit(
@@ -33,6 +35,7 @@ for (const f of [...result.findings].sort((a, b) => (a.subnetId < b.subnetId ? -
   digest.update(JSON.stringify(f));
 process.stdout.write(
   `${JSON.stringify({
+    startedAtMs,
     elapsedMs,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     findings: result.findings.length,
